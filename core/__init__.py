@@ -1,0 +1,33 @@
+"""mlpipex: deployment gates, model packages and rollouts for ML models.
+
+The public API is small and stable; everything else is private to its module.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from mlpipex.config import Config, load_config  # noqa: E402
+from mlpipex.errors import (  # noqa: E402
+    ConfigError,
+    ExternalError,
+    InputError,
+    MlpipexError,
+)
+from mlpipex.gates import GateResult, Measurement, Report, Status, run_gates, select_gates  # noqa: E402
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "ExternalError",
+    "GateResult",
+    "InputError",
+    "Measurement",
+    "MlpipexError",
+    "Report",
+    "Status",
+    "__version__",
+    "load_config",
+    "run_gates",
+    "select_gates",
+]

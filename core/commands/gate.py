@@ -1,0 +1,71 @@
+"""``mlpipex gate``: run the deployment gates and write the reports."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from mlpipex import __version__
+from mlpipex.commands import config_option
+from mlpipex.errors import MlpipexError
+
+DEFAULT_REPORT_DIR = ".mlpipex/report"
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser("gate", help="run the deployment gates and write reports")
+    config_option(parser)
+    parser.add_argument("--report-dir", default=DEFAULT_REPORT_DIR, metavar="DIR",
+                        help=f"where report.json, report.md and junit.xml go (default {DEFAULT_REPORT_DIR})")  # fmt: skip
+    parser.add_argument("--only", default="", metavar="NAMES", help="comma-separated gates to run")
+    parser.add_argument("--skip", default="", metavar="NAMES", help="comma-separated gates to leave out")
+    parser.add_argument("--fail-on", choices=("fail", "warn"), default="fail",
+                        help="exit 1 on failures only (default) or on warnings too")  # fmt: skip
+    parser.add_argument("--quiet", action="store_true", help="print only the verdict table")
+    parser.set_defaults(handler=run)
+
+
+def gate_names(text: str, option: str) -> list[str]:
+    from mlpipex.gates import GATES
+
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    for name in names:
+        if name not in GATES:
+            close = difflib.get_close_matches(name, list(GATES), n=1)
+            hint = f"did you mean `{close[0]}`?" if close else f"gates are: {', '.join(GATES)}"
+            raise MlpipexError(f"{option}: unknown gate `{name}`", fix=hint)
+    return names
+
+
+def run(args: argparse.Namespace) -> int:
+    from mlpipex.config import load_config
+    from mlpipex.console import Console
+    from mlpipex.gates import Status, run_gates, select_gates
+    from mlpipex.report import render_console, write_reports
+
+    only, skip = gate_names(args.only, "--only"), gate_names(args.skip, "--skip")
+    config = load_config(args.config)
+    console = Console(quiet=args.quiet)
+    names = select_gates(config, only, skip)
+    if not names:
+        raise MlpipexError("no gate left to run", fix="check --only/--skip and the gates' `enabled` settings")
+    console.line(f"mlpipex {__version__} · {config.model.name}@{config.model.version} · "
+                 f"gates: {', '.join(names)}")  # fmt: skip
+    report = run_gates(
+        config,
+        names,
+        progress=console.progress,
+        on_start=console.gate_started,
+        on_result=console.gate_result,
+        fail_on=Status(args.fail_on),
+    )
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    paths = write_reports(report, Path(args.report_dir), step_summary=Path(summary) if summary else None)
+    console.line()
+    sys.stdout.write(render_console(report, color=console.color) + "\n")
+    console.line(f"reports: {paths.markdown}, {paths.json}, {paths.junit}")
+    return report.exit_code

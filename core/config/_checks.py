@@ -1,0 +1,80 @@
+"""Checks that span fields or touch the disk, run after the schema accepted the file.
+
+Each problem is ``(path, message, fix)``; the loader turns the path into a
+file:line:column.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+
+from mlpipex.config._yaml import Path_
+from mlpipex.config.model import Config
+from mlpipex.stats.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS
+
+Problem = tuple[Path_, str, str | None]
+
+
+def semantic_problems(config: Config, *, check_files: bool = True) -> list[Problem]:
+    problems = list(_metric_names(config)) + list(_unit_command(config))
+    if check_files:
+        problems += list(_files(config))
+    return problems
+
+
+def _suggest(name: str, options: tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(name, options, n=1, cutoff=0.5)
+    listing = ", ".join(options)
+    return f"did you mean `{close[0]}`? (known: {listing})" if close else f"known metrics: {listing}"
+
+
+def _metric_names(config: Config) -> Iterator[Problem]:
+    task = config.model.task
+    known = CLASSIFICATION_METRICS if task == "classification" else REGRESSION_METRICS
+    sections: list[tuple[Path_, list[str]]] = [
+        (("gates", "smoke", "thresholds"), list(config.gates.smoke.thresholds)),
+        (("gates", "compare", "metrics"), list(config.gates.compare.metrics)),
+    ]
+    for path, names in sections:
+        for name in names:
+            if name not in known:
+                yield (
+                    (*path, name),
+                    f"`{name}` is not a {task} metric",
+                    _suggest(name, known),
+                )
+
+
+def _unit_command(config: Config) -> Iterator[Problem]:
+    unit = config.gates.unit
+    if unit.enabled and unit.junit is None and not any("{junit}" in a for a in unit.command):
+        yield (
+            ("gates", "unit", "command"),
+            "mlpipex cannot count the tests: the command writes no JUnit XML it knows of",
+            'add "--junitxml={junit}" to the command (pytest), or set `junit:` to the file it writes',
+        )
+
+
+def _files(config: Config) -> Iterator[Problem]:
+    required: list[tuple[Path_, str | None, str]] = [
+        (("model", "path"), config.model.path, "the model file"),
+        (("data", "holdout"), config.data.holdout, "the holdout set"),
+        (("baseline", "path"), config.baseline.path, "the baseline model"),
+    ]
+    for path, value, what in required:
+        if value is None:
+            continue
+        resolved = config.resolve(value)
+        if not resolved.is_file():
+            yield (
+                path,
+                f"{what} `{value}` does not exist (looked for {resolved})",
+                "paths are relative to the config file's directory",
+            )
+    if config.gates.unit.enabled and not config.resolve(config.gates.unit.cwd).is_dir():
+        yield (
+            ("gates", "unit", "cwd"),
+            f"working directory `{config.gates.unit.cwd}` does not exist",
+            "paths are relative to the config file's directory",
+        )

@@ -1,0 +1,389 @@
+"""The schema of mlpipex.yaml, as pydantic models.
+
+Every model forbids unknown keys, so a typo is an error, not a silently ignored
+setting. Field descriptions become the JSON Schema's descriptions (`mlpipex
+schema`), which editors show on hover. Semantic checks that need several fields
+(metric names against the task, files on disk) live in ``_checks.py``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+from mlpipex.config.thresholds import parse_threshold
+
+__all__ = [
+    "API_VERSION",
+    "BaselineConfig",
+    "CompareConfig",
+    "CompareLatencyConfig",
+    "Config",
+    "DataConfig",
+    "DeployConfig",
+    "GatesConfig",
+    "LatencyConfig",
+    "LatencySla",
+    "ModelConfig",
+    "MonitoringConfig",
+    "PackageConfig",
+    "RegressionLimit",
+    "RetrainingConfig",
+    "SchemaGateConfig",
+    "SignatureConfig",
+    "SkewConfig",
+    "SmokeConfig",
+    "TensorSpec",
+    "UnitConfig",
+]
+
+API_VERSION = "mlpipex/v1"
+
+DTYPES = (
+    "float16", "float32", "float64", "bfloat16",
+    "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+    "bool", "string",
+)  # fmt: skip
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Gate(_Strict):
+    enabled: bool = Field(True, description="Run this gate.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bool_shorthand(cls, value: Any) -> Any:
+        # `latency: false` is the natural way to turn a gate off.
+        if isinstance(value, bool):
+            return {"enabled": value}
+        return value
+
+
+# --- model ---------------------------------------------------------------------------
+
+
+class TensorSpec(_Strict):
+    name: str = Field(description="Tensor name in the ONNX graph.")
+    dtype: Literal[DTYPES] = Field(description="Element type, e.g. float32.")  # type: ignore[valid-type]
+    shape: list[int | str | None] | None = Field(
+        None,
+        description="Dimensions; a string is a symbolic dimension (e.g. batch) that matches any size.",
+    )
+
+
+class SignatureConfig(_Strict):
+    inputs: list[TensorSpec] = Field(description="Expected graph inputs, in order.")
+    outputs: list[TensorSpec] = Field(description="Expected graph outputs, in order.")
+
+
+class OutputRoles(_Strict):
+    label: str | None = Field(None, description="Output holding predicted labels.")
+    probabilities: str | None = Field(
+        None, description="Output holding class probabilities [batch, classes]."
+    )
+    value: str | None = Field(None, description="Output holding regression predictions.")
+
+
+class ModelConfig(_Strict):
+    name: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63,
+                      description="Model name (DNS label: lowercase letters, digits, dashes).")  # fmt: skip
+    version: str = Field(description="Model version, e.g. 1.4.0.")
+    path: str = Field(description="Path of the model file, relative to this config file.")
+    format: Literal["onnx"] = Field("onnx", description="Model format.")
+    task: Literal["classification", "regression"] = Field(
+        "classification", description="What the model predicts; selects the metrics."
+    )
+    signature: SignatureConfig | None = Field(
+        None, description="Declared inputs and outputs; checked against the graph by the schema gate."
+    )
+    outputs: OutputRoles = Field(
+        default_factory=OutputRoles,
+        description="Which graph output is which; inferred from dtypes and shapes when omitted.",
+    )
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_text(cls, value: Any) -> Any:
+        # YAML reads `version: 1.2` as a float; a version is text.
+        return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+
+
+# --- data ----------------------------------------------------------------------------
+
+
+class DataConfig(_Strict):
+    holdout: str = Field(description="Holdout set, CSV or Parquet, relative to this config file.")
+    label: str = Field(description="Column holding the true label or target.")
+    features: list[str] | None = Field(
+        None,
+        description="Feature columns in model input order; default: every other column.",
+    )
+    prediction_column: str | None = Field(
+        None, description="Column with the label the training pipeline predicted (skew gate)."
+    )
+    score_column: str | None = Field(
+        None,
+        description=(
+            "Column with the training pipeline's score: positive-class probability for "
+            "binary classification, the prediction for regression (skew gate)."
+        ),
+    )
+    positive_label: int | str | None = Field(
+        None, description="Positive class for binary metrics; default the larger label."
+    )
+    training: str | None = Field(
+        None,
+        description=(
+            "Training set (or a representative sample), CSV or Parquet: the reference "
+            "profile that monitoring and input validation compare against is built from it."
+        ),
+    )
+    categorical: list[str] = Field(
+        default_factory=list,
+        description="Features to treat as categorical (frequencies, PSI); the rest are continuous.",
+    )
+
+
+# --- gates ---------------------------------------------------------------------------
+
+
+class SchemaGateConfig(_Gate):
+    max_size_mb: float | None = Field(
+        None, gt=0, description="Fail when the model file is larger than this."
+    )
+
+
+class UnitConfig(_Gate):
+    command: list[str] = Field(
+        default_factory=lambda: ["{python}", "-m", "pytest", "-q", "--junitxml={junit}"],
+        min_length=1,
+        description=(
+            "Test command as an argument list (never a shell string). {python} is the "
+            "interpreter running mlpipex; {junit} a JUnit XML path mlpipex reads."
+        ),
+    )
+    junit: str | None = Field(
+        None, description="JUnit XML the command writes, when the command has no {junit}."
+    )
+    cwd: str = Field(".", description="Working directory, relative to this config file.")
+    timeout: float = Field(600, gt=0, description="Seconds before the command is stopped.")
+
+    @field_validator("command", mode="before")
+    @classmethod
+    def _no_shell_string(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            raise ValueError(
+                "command must be a list of arguments, not a shell string: "
+                f"write [{', '.join(repr(a) for a in value.split())}]"
+            )
+        return value
+
+
+def _threshold_text(value: Any) -> Any:
+    parse_threshold(value)
+    return value
+
+
+Thresholds = dict[str, Annotated[str, Field(description='e.g. ">= 0.90"')]]
+
+
+class SmokeConfig(_Gate):
+    batch_size: int = Field(1024, gt=0, description="Rows per inference call.")
+    thresholds: Thresholds = Field(
+        default_factory=dict,
+        description='Metric floors and ceilings, e.g. {auc: ">= 0.95", log_loss: "<= 0.2"}.',
+    )
+
+    @field_validator("thresholds", mode="before")
+    @classmethod
+    def _parse(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            for expr in value.values():
+                _threshold_text(expr)
+        return value
+
+
+class LatencySla(_Strict):
+    batch_size: int = Field(gt=0, description="Rows per call this SLA applies to.")
+    p50: float | None = Field(None, gt=0, description="Median latency limit, ms.")
+    p95: float | None = Field(None, gt=0, description="95th percentile limit, ms.")
+    p99: float | None = Field(None, gt=0, description="99th percentile limit, ms.")
+
+    @model_validator(mode="after")
+    def _some_limit(self) -> LatencySla:
+        if self.p50 is None and self.p95 is None and self.p99 is None:
+            raise ValueError("an SLA needs at least one of p50, p95, p99 (milliseconds)")
+        return self
+
+
+class LatencyConfig(_Gate):
+    sla: list[LatencySla] = Field(
+        default_factory=lambda: [LatencySla(batch_size=1, p99=100.0)],
+        min_length=1,
+        description="Limits per batch size, in milliseconds.",
+    )
+    warmup: int = Field(20, ge=0, description="Untimed calls before measuring.")
+    iterations: int = Field(500, gt=0, description="Timed calls per batch size (at most).")
+    time_budget: float | None = Field(
+        10.0, gt=0, description="Seconds per batch size; stops early when spent (min 30 calls)."
+    )
+    threads: int = Field(1, ge=0, description="onnxruntime intra-op threads; 0 lets it decide.")
+    providers: list[str] = Field(
+        default_factory=lambda: ["CPUExecutionProvider"],
+        min_length=1,
+        description="onnxruntime execution providers in priority order; unavailable ones are skipped.",
+    )
+    confidence: float = Field(0.95, gt=0.5, lt=1, description="Confidence level of the intervals.")
+    resamples: int = Field(1000, ge=100, description="Bootstrap resamples per interval.")
+
+    @field_validator("sla")
+    @classmethod
+    def _unique_batches(cls, value: list[LatencySla]) -> list[LatencySla]:
+        sizes = [s.batch_size for s in value]
+        if len(sizes) != len(set(sizes)):
+            raise ValueError(f"batch sizes repeat in sla: {sizes}; give each batch size once")
+        return value
+
+
+_LIMIT = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*%\s*$")
+
+
+class RegressionLimit(_Strict):
+    max_regression: float | str = Field(
+        description='Largest allowed worsening: a number (absolute) or "N%" (relative to baseline).'
+    )
+
+    @field_validator("max_regression")
+    @classmethod
+    def _limit(cls, value: float | str) -> float | str:
+        if isinstance(value, str) and not _LIMIT.match(value):
+            raise ValueError(f'{value!r} is neither a number (absolute) nor "N%" (relative), e.g. "2%"')
+        if isinstance(value, (int, float)) and value < 0:
+            raise ValueError("max_regression cannot be negative")
+        return value
+
+    @property
+    def relative(self) -> bool:
+        return isinstance(self.max_regression, str)
+
+    @property
+    def amount(self) -> float:
+        if isinstance(self.max_regression, str):
+            match = _LIMIT.match(self.max_regression)
+            assert match  # checked by the validator
+            return float(match.group(1)) / 100.0
+        return float(self.max_regression)
+
+
+class CompareLatencyConfig(_Strict):
+    enabled: bool = Field(True, description="Measure the candidate/baseline latency ratio.")
+    batch_size: int = Field(1, gt=0)
+    iterations: int = Field(300, gt=0, description="Interleaved call pairs (A B A B …).")
+    max_ratio: float = Field(1.25, gt=0, description="Largest allowed candidate/baseline p50 ratio.")
+
+
+class CompareConfig(_Gate):
+    require_baseline: bool = Field(
+        False, description="Fail instead of skip when there is no baseline (first deployment)."
+    )
+    metrics: dict[str, RegressionLimit] = Field(
+        default_factory=dict, description="Regression limits per metric."
+    )
+    latency: CompareLatencyConfig = Field(default_factory=CompareLatencyConfig)
+
+
+class SkewConfig(_Gate):
+    max_abs_diff: float = Field(1e-4, ge=0, description="Largest allowed |artifact - training| score.")
+    max_label_mismatch_rate: float = Field(
+        0.0, ge=0, le=1, description="Largest allowed share of rows whose labels differ."
+    )
+
+
+class GatesConfig(_Strict):
+    schema_: SchemaGateConfig = Field(default_factory=SchemaGateConfig, alias="schema")
+    unit: UnitConfig = Field(default_factory=UnitConfig)
+    smoke: SmokeConfig = Field(default_factory=SmokeConfig)
+    latency: LatencyConfig = Field(default_factory=LatencyConfig)
+    compare: CompareConfig = Field(default_factory=CompareConfig)
+    skew: SkewConfig = Field(default_factory=SkewConfig)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class BaselineConfig(_Strict):
+    path: str | None = Field(None, description="Baseline model file, relative to this config file.")
+
+
+# --- reserved for later parts: filled by the packaging, deploy and monitoring work ----
+
+
+class PackageConfig(_Strict):
+    registry: str | None = Field(None, description="OCI registry host, e.g. ghcr.io.")
+    repository: str | None = Field(None, description="Repository in the registry, e.g. org/models/fraud.")
+    requirements: str | None = Field(None, description="Lock or requirements file of the serving environment.")
+    include: list[str] = Field(default_factory=list, description="Extra files to ship with the model.")
+
+
+class EnvironmentConfig(_Strict):
+    name: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    context: str | None = Field(None, description="kubeconfig context; none means in-cluster.")
+    namespace: str = Field("default")
+
+
+class DeployConfig(_Strict):
+    mode: Literal["Standard", "Knative"] = Field("Standard", description="KServe deployment mode.")
+    environments: list[EnvironmentConfig] = Field(default_factory=list)
+
+
+class MonitoringConfig(_Strict):
+    schedule: str | None = Field(None, description="How often drift is tested, e.g. 15m.")
+    psi_threshold: float = Field(0.25, gt=0)
+
+
+class RetrainingConfig(_Strict):
+    schedule: str | None = Field(None, description="Cron expression for scheduled retraining.")
+    labels: list[str] = Field(default_factory=lambda: ["retraining"])
+
+
+# --- the file ------------------------------------------------------------------------
+
+
+class Config(_Strict):
+    """mlpipex.yaml."""
+
+    api_version: Literal["mlpipex/v1"] = Field(alias="apiVersion", description="Schema version.")
+    model: ModelConfig
+    data: DataConfig
+    gates: GatesConfig = Field(default_factory=GatesConfig)
+    baseline: BaselineConfig = Field(default_factory=BaselineConfig)
+    package: PackageConfig = Field(default_factory=PackageConfig)
+    deploy: DeployConfig = Field(default_factory=DeployConfig)
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
+    retraining: RetrainingConfig = Field(default_factory=RetrainingConfig)
+
+    _source: Path = PrivateAttr(default_factory=lambda: Path("mlpipex.yaml"))
+
+    @property
+    def source(self) -> Path:
+        """The file this configuration was read from."""
+        return self._source
+
+    def resolve(self, relative: str) -> Path:
+        """A path from the file, made absolute against the file's directory."""
+        path = Path(relative).expanduser()
+        return path if path.is_absolute() else (self._source.parent / path).resolve()
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        populate_by_name=True,
+        title="mlpipex.yaml",
+        json_schema_extra={"$id": "https://mlpipex.dev/schema/mlpipex.schema.json"},
+    )

@@ -1,0 +1,141 @@
+"""Gate 1, schema: the file is a valid ONNX model whose signature is the declared one.
+
+``evaluate`` compares declared and actual tensors (pure); ``run`` reads the file,
+runs ``onnx.checker`` and loads it into onnxruntime.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlpipex.config.model import TensorSpec
+from mlpipex.errors import InputError
+from mlpipex.gates._context import GateContext
+from mlpipex.gates.result import GateResult, Measurement, Status
+from mlpipex.runtime import TensorInfo
+
+NAME = "schema"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    message: str
+
+
+def compare_tensors(kind: str, declared: Sequence[TensorSpec], actual: Sequence[TensorInfo]) -> list[Check]:
+    """Names in order, dtypes, and shapes (a symbolic dimension on either side matches any size)."""
+    checks: list[Check] = []
+    declared_names = [d.name for d in declared]
+    actual_names = [a.name for a in actual]
+    if declared_names != actual_names:
+        checks.append(Check(f"{kind} names", False,
+                            f"declared {declared_names}, the graph has {actual_names}"))  # fmt: skip
+    by_name = {a.name: a for a in actual}
+    for spec in declared:
+        tensor = by_name.get(spec.name)
+        if tensor is None:
+            continue
+        if spec.dtype != tensor.dtype:
+            checks.append(Check(f"{kind} `{spec.name}` dtype", False,
+                                f"declared {spec.dtype}, the graph has {tensor.dtype}"))  # fmt: skip
+        problem = _shape_problem(spec.shape, tensor.shape)
+        if problem:
+            checks.append(Check(f"{kind} `{spec.name}` shape", False, problem))
+    if not checks:
+        checks.append(Check(f"{kind} signature", True, f"{len(declared)} {kind} match the declaration"))
+    return checks
+
+
+def _shape_problem(declared: list[int | str | None] | None, actual: tuple[int | str | None, ...] | None) -> str | None:
+    if declared is None or actual is None:
+        return None
+    if len(declared) != len(actual):
+        return f"declared rank {len(declared)} {list(declared)}, the graph has rank {len(actual)} {list(actual)}"
+    for axis, (want, have) in enumerate(zip(declared, actual)):
+        if isinstance(want, int) and isinstance(have, int) and want != have:
+            return f"dimension {axis}: declared {want}, the graph has {have} (shape {list(actual)})"
+    return None
+
+
+def evaluate(checks: Sequence[Check], *, size_bytes: int, sha256: str, max_size_mb: float | None) -> GateResult:
+    """Fail on any failed check or on a file over the size limit."""
+    checks = list(checks)
+    size_mb = size_bytes / 1e6
+    if max_size_mb is not None:
+        checks.append(Check("file size", size_mb <= max_size_mb,
+                            f"{size_mb:.3g} MB (limit {max_size_mb:g} MB)"))  # fmt: skip
+    failed = [c for c in checks if not c.ok]
+    measurements = [
+        Measurement("size", round(size_mb, 6), "MB",
+                    threshold=f"<= {max_size_mb:g} MB" if max_size_mb is not None else None,
+                    status=None if max_size_mb is None else (Status.PASS if size_mb <= max_size_mb else Status.FAIL)),
+        Measurement("sha256", sha256),
+        Measurement("checks passed", len(checks) - len(failed), threshold=f"== {len(checks)}"),
+    ]  # fmt: skip
+    status = Status.FAIL if failed else Status.PASS
+    message = failed[0].message if len(failed) == 1 else (
+        f"{len(failed)} problems: " + "; ".join(c.message for c in failed[:3]) if failed
+        else f"valid ONNX, signature matches, {size_mb:.3g} MB"
+    )  # fmt: skip
+    return GateResult(
+        NAME,
+        status,
+        message,
+        measurements,
+        details={"checks": [c.__dict__ for c in checks]},
+    )
+
+
+def file_digest(path: Path) -> tuple[int, str]:
+    """Size and sha256, streamed: a model can be larger than memory allows."""
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
+
+
+def run(ctx: GateContext) -> GateResult:
+    import onnx
+
+    config = ctx.config
+    path = config.resolve(config.model.path)
+    size, sha = file_digest(path)
+    limit = config.gates.schema_.max_size_mb
+    checks: list[Check] = []
+    try:
+        onnx.checker.check_model(str(path), full_check=False)
+        checks.append(Check("onnx.checker", True, "the graph is well-formed"))
+    except Exception as exc:  # DecodeError, ValidationError, …: all mean "not valid ONNX"
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+        checks.append(Check("onnx.checker", False, f"not a valid ONNX model: {first}"))
+        return evaluate(checks, size_bytes=size, sha256=sha, max_size_mb=limit)
+    try:
+        model = ctx.candidate
+    except InputError as exc:
+        checks.append(Check("onnxruntime load", False, exc.message))
+        return evaluate(checks, size_bytes=size, sha256=sha, max_size_mb=limit)
+    checks.append(Check("onnxruntime load", True, f"loads with {', '.join(model.providers)}"))
+    signature = config.model.signature
+    if signature is not None:
+        checks += compare_tensors("inputs", signature.inputs, model.inputs)
+        checks += compare_tensors("outputs", signature.outputs, model.outputs)
+    holdout = ctx.holdout
+    problem = model.feed_plan_problem(holdout.feature_names)
+    checks.append(Check("holdout columns", problem is None,
+                        problem or f"{len(holdout.feature_names)} holdout features feed the model inputs"))  # fmt: skip
+    result = evaluate(checks, size_bytes=size, sha256=sha, max_size_mb=limit)
+    result.details["inputs"] = [_describe(t) for t in model.inputs]
+    result.details["outputs"] = [_describe(t) for t in model.outputs]
+    return result
+
+
+def _describe(tensor: TensorInfo) -> dict[str, object]:
+    return {"name": tensor.name, "dtype": tensor.dtype, "shape": list(tensor.shape or [])}

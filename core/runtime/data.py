@@ -1,0 +1,163 @@
+"""Holdout tables (CSV or Parquet) as columns of numpy arrays.
+
+No pandas: the base install stays small. CSV cells that all parse as numbers
+become float64 columns (empty cells are NaN); anything else stays text.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mlpipex.config import Config
+from mlpipex.errors import InputError, Location
+
+__all__ = ["Holdout", "load_holdout", "read_table"]
+
+
+@dataclass(frozen=True)
+class Holdout:
+    """The holdout set split into what the gates use."""
+
+    path: Path
+    features: np.ndarray  # [rows, n_features], float64
+    feature_names: tuple[str, ...]
+    labels: np.ndarray
+    prediction: np.ndarray | None  # the training pipeline's predicted labels
+    score: np.ndarray | None  # the training pipeline's score (probability or value)
+
+    @property
+    def rows(self) -> int:
+        return int(self.features.shape[0])
+
+
+def read_table(path: Path) -> dict[str, np.ndarray]:
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        return _read_parquet(path)
+    if suffix in (".csv", ".txt", ".tsv"):
+        return _read_csv(path, delimiter="\t" if suffix == ".tsv" else ",")
+    raise InputError(
+        f"unsupported holdout format `{path.suffix}`",
+        location=Location(str(path)),
+        fix="use a .csv or .parquet file",
+    )
+
+
+def _read_csv(path: Path, delimiter: str) -> dict[str, np.ndarray]:
+    try:
+        handle = path.open(newline="", encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot read holdout: {exc.strerror}", location=Location(str(path))) from None
+    with handle:
+        reader = csv.reader(handle, delimiter=delimiter)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise InputError("the holdout file is empty", location=Location(str(path))) from None
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise InputError(f"not a readable CSV file: {exc}", location=Location(str(path), 1)) from None
+        duplicates = sorted({h for h in header if header.count(h) > 1})
+        if duplicates:
+            raise InputError(
+                f"duplicate column names: {', '.join(duplicates)}", location=Location(str(path), 1)
+            )
+        cells: list[list[str]] = [[] for _ in header]
+        try:
+            for row in reader:
+                if not row:
+                    continue
+                if len(row) != len(header):
+                    raise InputError(
+                        f"row has {len(row)} fields, the header has {len(header)}",
+                        location=Location(str(path), reader.line_num),
+                        fix="every row needs one value per column (quote values containing commas)",
+                    )
+                for column, value in zip(cells, row):
+                    column.append(value)
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise InputError(
+                f"not a readable CSV file: {exc}", location=Location(str(path), reader.line_num)
+            ) from None
+    if not cells or not cells[0]:
+        raise InputError("the holdout has a header but no rows", location=Location(str(path)))
+    return {name: _column(values) for name, values in zip(header, cells)}
+
+
+def _column(values: list[str]) -> np.ndarray:
+    try:
+        return np.array([float(v) if v.strip() else np.nan for v in values], dtype=np.float64)
+    except ValueError:
+        return np.array(values, dtype=object)
+
+
+def _read_parquet(path: Path) -> dict[str, np.ndarray]:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise InputError(
+            "reading Parquet needs pyarrow, which is not installed",
+            location=Location(str(path)),
+            fix="pip install 'mlpipex[parquet]', or give the holdout as CSV",
+        ) from None
+    try:
+        table = pq.read_table(path)
+    except OSError as exc:
+        raise InputError(f"not a readable Parquet file: {exc}", location=Location(str(path))) from None
+    columns: dict[str, np.ndarray] = {}
+    for name in table.column_names:
+        array = table.column(name).to_numpy(zero_copy_only=False)
+        if array.dtype.kind in "iufb":
+            array = array.astype(np.float64)
+        columns[name] = array
+    if table.num_rows == 0:
+        raise InputError("the holdout has no rows", location=Location(str(path)))
+    return columns
+
+
+def load_holdout(config: Config) -> Holdout:
+    """Read the holdout and pick out features, labels and training predictions."""
+    path = config.resolve(config.data.holdout)
+    if not path.is_file():
+        raise InputError(
+            f"holdout set not found: {path}",
+            location=Location(str(config.source)),
+            fix="set data.holdout to a CSV or Parquet file, relative to the config file",
+        )
+    table = read_table(path)
+    data = config.data
+
+    def column(name: str, key: str) -> np.ndarray:
+        if name in table:
+            return table[name]
+        close = difflib.get_close_matches(name, list(table), n=1)
+        hint = f"did you mean `{close[0]}`?" if close else f"columns are: {', '.join(table)}"
+        raise InputError(
+            f"column `{name}` (data.{key}) is not in the holdout {path.name}",
+            location=Location(str(config.source)),
+            fix=hint,
+        )
+
+    special = {data.label, data.prediction_column, data.score_column} - {None}
+    names = tuple(data.features) if data.features else tuple(c for c in table if c not in special)
+    feature_columns = [column(name, "features") for name in names]
+    for name, values in zip(names, feature_columns):
+        if values.dtype == object:
+            raise InputError(
+                f"feature column `{name}` holds text, the model takes numbers",
+                location=Location(str(path)),
+                fix="encode it numerically before export, or leave it out of data.features",
+            )
+    features = np.column_stack(feature_columns) if feature_columns else np.empty((0, 0))
+    return Holdout(
+        path=path,
+        features=features,
+        feature_names=names,
+        labels=column(data.label, "label"),
+        prediction=column(data.prediction_column, "prediction_column") if data.prediction_column else None,
+        score=column(data.score_column, "score_column") if data.score_column else None,
+    )
