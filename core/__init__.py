@@ -7,14 +7,14 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from mlpipex.config import Config, load_config  # noqa: E402
-from mlpipex.errors import (  # noqa: E402
+from mlpipex.config import Config, load_config
+from mlpipex.errors import (
     ConfigError,
     ExternalError,
     InputError,
     MlpipexError,
 )
-from mlpipex.gates import GateResult, Measurement, Report, Status, run_gates, select_gates  # noqa: E402
+from mlpipex.gates import GateResult, Measurement, Report, Status, run_gates, select_gates
 
 __all__ = [
     "Config",

@@ -56,7 +56,7 @@ def test_quickstart_passes_every_gate(quickstart, capsys):
 
 def test_corrupt_model_fails_the_schema_gate(quickstart, capsys):
     _zoo.corrupt(quickstart / "models" / "model.onnx")
-    code, report, output = gate(quickstart, "--skip", "unit", capsys=capsys)
+    code, report, _output = gate(quickstart, "--skip", "unit", capsys=capsys)
     assert code == 1
     schema = next(g for g in report["gates"] if g["gate"] == "schema")
     assert schema["status"] == "fail" and "not a valid ONNX model" in schema["message"]
@@ -138,7 +138,7 @@ def test_missing_holdout_is_bad_input(quickstart, capsys):
 
 def test_wrong_label_column_is_bad_input(quickstart, capsys):
     edit_config(quickstart, lambda c: c["data"].update(label="diagnosiss"))
-    code, report, output = gate(quickstart, "--only", "smoke", capsys=capsys)
+    code, report, _output = gate(quickstart, "--only", "smoke", capsys=capsys)
     assert code == 2
     assert "did you mean `diagnosis`?" in report["gates"][0]["message"]
 

@@ -1,7 +1,7 @@
 """Checks that span fields or touch the disk, run after the schema accepted the file.
 
-Each problem is ``(path, message, fix)``; the loader turns the path into a
-file:line:column.
+Each problem is ``(path, message, fix, at_key)``; the loader turns the path into a
+file:line:column, of the key itself when ``at_key`` (an unknown metric name).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from mlpipex.config._yaml import Path_
 from mlpipex.config.model import Config
 from mlpipex.stats.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS
 
-Problem = tuple[Path_, str, str | None]
+Problem = tuple[Path_, str, str | None, bool]
 
 
 def semantic_problems(config: Config, *, check_files: bool = True) -> list[Problem]:
@@ -43,6 +43,7 @@ def _metric_names(config: Config) -> Iterator[Problem]:
                     (*path, name),
                     f"`{name}` is not a {task} metric",
                     _suggest(name, known),
+                    True,
                 )
 
 
@@ -53,6 +54,7 @@ def _unit_command(config: Config) -> Iterator[Problem]:
             ("gates", "unit", "command"),
             "mlpipex cannot count the tests: the command writes no JUnit XML it knows of",
             'add "--junitxml={junit}" to the command (pytest), or set `junit:` to the file it writes',
+            False,
         )
 
 
@@ -71,10 +73,12 @@ def _files(config: Config) -> Iterator[Problem]:
                 path,
                 f"{what} `{value}` does not exist (looked for {resolved})",
                 "paths are relative to the config file's directory",
+                False,
             )
     if config.gates.unit.enabled and not config.resolve(config.gates.unit.cwd).is_dir():
         yield (
             ("gates", "unit", "cwd"),
             f"working directory `{config.gates.unit.cwd}` does not exist",
             "paths are relative to the config file's directory",
+            False,
         )

@@ -57,8 +57,8 @@ def load_config(
         raise _config_error(source, _pydantic_problems(exc, positions)) from None
     config._source = source
     problems = [
-        MlpipexError(message, location=positions.locate(where), fix=fix)
-        for where, message, fix in semantic_problems(config, check_files=check_files)
+        MlpipexError(message, location=positions.locate(where, prefer_key=at_key), fix=fix)
+        for where, message, fix, at_key in semantic_problems(config, check_files=check_files)
     ]
     if problems:
         raise _config_error(source, problems)

@@ -9,9 +9,8 @@ schema`), which editors show on hover. Semantic checks that need several fields
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
-
 from pathlib import Path
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 

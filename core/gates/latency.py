@@ -73,7 +73,7 @@ def evaluate(
         status, message = Status.PASS, "within SLA: " + ", ".join(parts)
     return GateResult(
         NAME, status, message, measurements,
-        details={"samples": {str(b): int(len(v)) for b, v in samples.items()}, "confidence": confidence},
+        details={"samples": {str(b): len(v) for b, v in samples.items()}, "confidence": confidence},
     )  # fmt: skip
 
 

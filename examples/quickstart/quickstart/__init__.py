@@ -1,0 +1,1 @@
+"""Pre- and post-processing for the quickstart breast-cancer classifier."""
