@@ -47,7 +47,8 @@ def compare_tensors(kind: str, declared: Sequence[TensorSpec], actual: Sequence[
         if problem:
             checks.append(Check(f"{kind} `{spec.name}` shape", False, problem))
     if not checks:
-        checks.append(Check(f"{kind} signature", True, f"{len(declared)} {kind} match the declaration"))
+        noun = kind if len(declared) != 1 else kind[:-1]
+        checks.append(Check(f"{kind} signature", True, f"{len(declared)} {noun} as declared"))
     return checks
 
 
@@ -68,7 +69,7 @@ def evaluate(checks: Sequence[Check], *, size_bytes: int, sha256: str, max_size_
     size_mb = size_bytes / 1e6
     if max_size_mb is not None:
         checks.append(Check("file size", size_mb <= max_size_mb,
-                            f"{size_mb:.3g} MB (limit {max_size_mb:g} MB)"))  # fmt: skip
+                            f"{human_size(size_bytes)} (limit {max_size_mb:g} MB)"))  # fmt: skip
     failed = [c for c in checks if not c.ok]
     measurements = [
         Measurement("size", round(size_mb, 6), "MB",
@@ -80,7 +81,7 @@ def evaluate(checks: Sequence[Check], *, size_bytes: int, sha256: str, max_size_
     status = Status.FAIL if failed else Status.PASS
     message = failed[0].message if len(failed) == 1 else (
         f"{len(failed)} problems: " + "; ".join(c.message for c in failed[:3]) if failed
-        else f"valid ONNX, signature matches, {size_mb:.3g} MB"
+        else f"valid ONNX, signature as declared, {human_size(size_bytes)}"
     )  # fmt: skip
     return GateResult(
         NAME,
@@ -89,6 +90,15 @@ def evaluate(checks: Sequence[Check], *, size_bytes: int, sha256: str, max_size_
         measurements,
         details={"checks": [c.__dict__ for c in checks]},
     )
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("bytes", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.3g} {unit}"
+        value /= 1000
+    raise AssertionError("unreachable")
 
 
 def file_digest(path: Path) -> tuple[int, str]:
@@ -138,4 +148,5 @@ def run(ctx: GateContext) -> GateResult:
 
 
 def _describe(tensor: TensorInfo) -> dict[str, object]:
-    return {"name": tensor.name, "dtype": tensor.dtype, "shape": list(tensor.shape or [])}
+    shape = ["?" if d is None or d == "" else d for d in (tensor.shape or [])]
+    return {"name": tensor.name, "dtype": tensor.dtype, "shape": shape}
