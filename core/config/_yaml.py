@@ -96,9 +96,9 @@ def _build(node: yaml.Node, path: Path_, positions: Positions, env: Mapping[str,
                 raise ConfigError(
                     f"duplicate key `{key}`",
                     location=Location(positions.file, *_position(key_node)),
-                    fix=f"`{key}` was already set at line {positions.keys[(*path, key)][0]}; keep one",
+                    fix=f"`{key}` was already set at line {positions.keys[path + (key,)][0]}; keep one",
                 )
-            positions.keys[(*path, key)] = _position(key_node)
+            positions.keys[path + (key,)] = _position(key_node)
             result[key] = _build(value_node, (*path, key), positions, env)
         return result
     if isinstance(node, yaml.SequenceNode):

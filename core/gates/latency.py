@@ -68,7 +68,7 @@ def evaluate(
         status = Status.WARN
         message = "too close to call: " + "; ".join(warnings[:2])
     else:
-        parts = [f"p99 {m.value:.3g} ms @ batch {m.group.split('=')[1]}"  # type: ignore[union-attr]
+        parts = [f"p99 {m.value:.3g} ms @ batch {(m.group or '=?').split('=')[1]}"
                  for m in measurements if m.name == "p99"]  # fmt: skip
         status, message = Status.PASS, "within SLA: " + ", ".join(parts)
     return GateResult(

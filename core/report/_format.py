@@ -41,9 +41,7 @@ def number(value: Any, unit: str = "") -> str:
         return str(value)
     if isinstance(value, int):
         text = f"{value:,}"
-    elif unit == "ms" or unit == "×":
-        text = f"{value:.3g}"
-    elif abs(value) >= 1000 or (value != 0 and abs(value) < 1e-3):
+    elif unit == "ms" or unit == "×" or abs(value) >= 1000 or (value != 0 and abs(value) < 1e-3):
         text = f"{value:.3g}"
     else:
         text = f"{value:.4f}".rstrip("0").rstrip(".") if value != int(value) else f"{value:.0f}"

@@ -9,7 +9,6 @@ always says what it left out.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import jinja2
 
@@ -205,7 +204,7 @@ def _latency_chart(gate: GateResult | None) -> tuple[str, str] | None:
         f"  line {_series([p[2] for p in points])}",
         f"  line {_series([100.0] * len(points))}",
     ])  # fmt: skip
-    confidence = int(round(100 * gate.details.get("confidence", 0.95)))
+    confidence = round(100 * gate.details.get("confidence", 0.95))
     caption = (f"Bars: measured percentile · lower line: upper end of its {confidence}% interval · "
                "line at 100%: the SLA")  # fmt: skip
     return caption, source

@@ -143,8 +143,8 @@ class OnnxModel:
         on_batch: Callable[[int, int], None] | None = None,
     ) -> Predictions:
         """Run every row in batches and interpret the outputs by ``roles``."""
-        roles = self.output_roles(task, roles or {})
-        chunks: dict[str, list[np.ndarray]] = {name: [] for name in roles.values() if name}
+        chosen = self.output_roles(task, roles or {})
+        chunks: dict[str, list[np.ndarray]] = {name: [] for name in chosen.values()}
         rows = features.shape[0]
         for start in range(0, rows, batch_size):
             out = self.run(self.feed(features[start : start + batch_size], feature_names))
@@ -154,9 +154,9 @@ class OnnxModel:
                 on_batch(min(start + batch_size, rows), rows)
         joined = {name: np.concatenate(parts) for name, parts in chunks.items()}
         if task == "regression":
-            return Predictions(values=joined[roles["value"]].reshape(rows, -1)[:, 0])  # type: ignore[index]
-        labels = joined[roles["label"]].reshape(-1) if roles.get("label") else None
-        probabilities = joined[roles["probabilities"]] if roles.get("probabilities") else None
+            return Predictions(values=joined[chosen["value"]].reshape(rows, -1)[:, 0])
+        labels = joined[chosen["label"]].reshape(-1) if "label" in chosen else None
+        probabilities = joined[chosen["probabilities"]] if "probabilities" in chosen else None
         if probabilities is not None and probabilities.ndim == 1:
             probabilities = np.column_stack([1.0 - probabilities, probabilities])
         classes = self.classes(probabilities, labels)
@@ -164,7 +164,7 @@ class OnnxModel:
             labels = np.asarray(classes)[np.argmax(probabilities, axis=1)]
         return Predictions(labels=labels, probabilities=probabilities, classes=classes)
 
-    def output_roles(self, task: str, given: dict[str, str | None]) -> dict[str, str | None]:
+    def output_roles(self, task: str, given: dict[str, str | None]) -> dict[str, str]:
         """Which output is the label, the probabilities, the value: configured or inferred."""
         names = {o.name for o in self.outputs}
         for role, name in given.items():
@@ -174,7 +174,7 @@ class OnnxModel:
                     f"(outputs: {', '.join(sorted(names))})",
                     location=Location(str(self.path)),
                 )
-        roles = {k: v for k, v in given.items() if v}
+        roles: dict[str, str] = {k: v for k, v in given.items() if v}
         floats = [o for o in self.outputs if o.dtype.startswith(("float", "bfloat"))]
         if task == "regression":
             if "value" not in roles:

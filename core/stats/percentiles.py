@@ -6,6 +6,7 @@ Resampling is done with an index matrix in bounded chunks, so 5,000 samples ×
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -36,7 +37,9 @@ def percentile(samples: np.ndarray, q: float) -> float:
     return float(np.percentile(data, q))
 
 
-def _resampled(data: np.ndarray, n_resamples: int, rng: np.random.Generator, stat) -> np.ndarray:  # type: ignore[no-untyped-def]
+def _resampled(
+    data: np.ndarray, n_resamples: int, rng: np.random.Generator, stat: Callable[[np.ndarray], np.ndarray]
+) -> np.ndarray:
     n = data.shape[-1]
     per_chunk = max(1, _CHUNK // max(n, 1))
     out = np.empty(n_resamples)
