@@ -12,13 +12,13 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from scipy.stats import rankdata
 
 __all__ = [
     "CLASSIFICATION_METRICS",
     "HIGHER_IS_BETTER",
     "LOWER_IS_BETTER",
     "REGRESSION_METRICS",
+    "average_ranks",
     "classification_metrics",
     "regression_metrics",
     "roc_auc",
@@ -37,13 +37,31 @@ def _check(y_true: np.ndarray, y_pred: np.ndarray) -> None:
         raise ValueError(f"{len(y_true)} labels but {len(y_pred)} predictions")
 
 
+def average_ranks(values: np.ndarray) -> np.ndarray:
+    """1-based ranks with ties sharing their average rank (``scipy.stats.rankdata``'s default).
+
+    Written out because importing scipy.stats costs about a second at start-up, which
+    every `mlpipex` invocation would pay for one function.
+    """
+    values = np.asarray(values)
+    order = np.argsort(values, kind="mergesort")
+    ordered = values[order]
+    starts_group = np.concatenate(([True], ordered[1:] != ordered[:-1]))
+    group = np.cumsum(starts_group) - 1
+    starts = np.flatnonzero(starts_group)
+    ends = np.concatenate((starts[1:], [len(values)]))
+    ranks = np.empty(len(values), dtype=np.float64)
+    ranks[order] = ((starts + ends - 1) / 2 + 1)[group]
+    return ranks
+
+
 def roc_auc(is_positive: np.ndarray, scores: np.ndarray) -> float:
     """Mann–Whitney form of the AUC: O(n log n), ties get average ranks. NaN with one class."""
     positives = int(is_positive.sum())
     negatives = len(is_positive) - positives
     if positives == 0 or negatives == 0:
         return float("nan")
-    ranks = rankdata(scores)
+    ranks = average_ranks(scores)
     return float((ranks[is_positive].sum() - positives * (positives + 1) / 2) / (positives * negatives))
 
 

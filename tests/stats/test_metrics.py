@@ -97,3 +97,14 @@ def test_regression_hand_computed():
     assert got["mae"] == pytest.approx(2 / 3)
     assert got["rmse"] == pytest.approx(np.sqrt(4 / 3))
     assert got["r2"] == pytest.approx(1 - 4 / 2)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_average_ranks_match_scipy(seed):
+    from scipy.stats import rankdata
+
+    from mlpipex.stats.metrics import average_ranks
+
+    values = np.random.default_rng(seed).integers(0, 20, size=200).astype(float)  # many ties
+    assert np.array_equal(average_ranks(values), rankdata(values))
+    assert average_ranks(np.array([])).shape == (0,)
