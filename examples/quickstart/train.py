@@ -1,7 +1,7 @@
 """Regenerate the quickstart example: models, holdout, training sample.
 
     pip install 'mlpipex[examples]'      # scikit-learn and skl2onnx
-    python examples/quickstart/train.py
+    python examples/quickstart/train.py [--out DIR]
 
 Deterministic: every file it writes is byte-identical on a re-run with the same
 library versions. The data is scikit-learn's bundled breast-cancer set (569 rows,
@@ -17,6 +17,7 @@ library versions. The data is scikit-learn's bundled breast-cancer set (569 rows
 
 from __future__ import annotations
 
+import argparse
 import csv
 import re
 from pathlib import Path
@@ -71,6 +72,9 @@ def write_csv(path: Path, header: list[str], rows: np.ndarray | list[list[object
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=HERE, help="where models/ and data/ go (default: here)")
+    out = parser.parse_args().out
     data = load_breast_cancer()
     names = [snake(n) for n in data.feature_names]
     X, y = data.data, data.target  # target: 0 malignant, 1 benign
@@ -82,18 +86,18 @@ def main() -> None:
     baseline = Pipeline([("scale", StandardScaler()), ("clf", LogisticRegression(C=0.003, max_iter=1000))])
     baseline.fit(X_train[: len(X_train) // 4], y_train[: len(y_train) // 4])
 
-    (HERE / "models").mkdir(exist_ok=True)
-    (HERE / "data").mkdir(exist_ok=True)
-    export(candidate, X.shape[1], "1.1.0", HERE / "models" / "model.onnx")
-    export(baseline, X.shape[1], "1.0.0", HERE / "models" / "baseline.onnx")
+    (out / "models").mkdir(parents=True, exist_ok=True)
+    (out / "data").mkdir(parents=True, exist_ok=True)
+    export(candidate, X.shape[1], "1.1.0", out / "models" / "model.onnx")
+    export(baseline, X.shape[1], "1.0.0", out / "models" / "baseline.onnx")
 
     score = candidate.predict_proba(X_hold)[:, 1]
     prediction = candidate.predict(X_hold)
     hold_rows = [[*features, int(label), int(pred), float(s)]
                  for features, label, pred, s in zip(X_hold, y_hold, prediction, score)]  # fmt: skip
-    write_csv(HERE / "data" / "holdout.csv",
+    write_csv(out / "data" / "holdout.csv",
               [*names, "diagnosis", "training_prediction", "training_score"], hold_rows)  # fmt: skip
-    write_csv(HERE / "data" / "training.csv", [*names, "diagnosis"],
+    write_csv(out / "data" / "training.csv", [*names, "diagnosis"],
               [[*features, int(label)] for features, label in zip(X_train, y_train)])  # fmt: skip
 
     for label, model in (("candidate 1.1.0", candidate), ("baseline 1.0.0", baseline)):
