@@ -30,17 +30,17 @@ def regression_project(tmp_path):
     rows = np.column_stack([hold_X, hold_y, model.predict(hold_X)])
     header = ",".join([*names, "target", "trained"])
     np.savetxt(tmp_path / "holdout.csv", rows, delimiter=",", header=header, comments="", fmt="%.17g")
-    (tmp_path / "mlpipex.yaml").write_text(f"""\
+    (tmp_path / "mlpipex.yaml").write_text("""\
 apiVersion: mlpipex/v1
-model: {{name: diabetes, version: "1", path: model.onnx, task: regression}}
-data: {{holdout: holdout.csv, label: target, score_column: trained}}
+model: {name: diabetes, version: "1", path: model.onnx, task: regression}
+data: {holdout: holdout.csv, label: target, score_column: trained}
 gates:
   unit: false
-  smoke: {{thresholds: {{r2: ">= 0.3", rmse: "<= 70"}}}}
-  latency: {{sla: [{{batch_size: 1, p99: 50}}], iterations: 50}}
-  compare: {{metrics: {{rmse: {{max_regression: "5%"}}}}}}
-  skew: {{max_abs_diff: 1.0e-3}}
-baseline: {{path: baseline.onnx}}
+  smoke: {thresholds: {r2: ">= 0.3", rmse: "<= 70"}}
+  latency: {sla: [{batch_size: 1, p99: 50}], iterations: 50}
+  compare: {metrics: {rmse: {max_regression: "5%"}}}
+  skew: {max_abs_diff: 1.0e-3}
+baseline: {path: baseline.onnx}
 """)
     return tmp_path
 

@@ -42,7 +42,7 @@ def test_csv_other_problems(tmp_path, text, message):
 def test_unsupported_format(tmp_path):
     path = tmp_path / "h.xlsx"
     path.write_bytes(b"PK")
-    with pytest.raises(InputError, match="use a .csv or .parquet file"):
+    with pytest.raises(InputError, match=r"use a \.csv or \.parquet file"):
         read_table(path)
 
 
