@@ -7,6 +7,29 @@ venv=${VENV:-.venv}
 py="$venv/bin/python"
 [ -x "$py" ] || scripts/bootstrap-venv.sh "$venv"
 
+# System packages the tests use: a real OCI registry (distribution 2.8) and htpasswd.
+missing=()
+command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
+command -v htpasswd >/dev/null 2>&1 || missing+=(apache2-utils)
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "==> installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "warning: ${missing[*]} missing and cannot be installed here (not root/apt); those tests will skip" >&2
+  fi
+fi
+
+# KServe's own storage-initializer code, in a venv of its own (its dependencies are heavy).
+kserve_venv=.venv-kserve-storage
+if [ ! -x "$kserve_venv/bin/python" ] || ! "$kserve_venv/bin/python" -c "import kserve_storage" 2>/dev/null; then
+  echo "==> installing kserve-storage into $kserve_venv"
+  rm -rf "$kserve_venv"
+  "${PYTHON:-python3}" -m venv "$kserve_venv" 2>/dev/null || "$py" -m venv --without-pip "$kserve_venv"
+  "$kserve_venv/bin/python" -m pip install --quiet --disable-pip-version-check kserve-storage
+fi
+
 stamp="$venv/.test-installed-$(cat pyproject.toml examples/quickstart/requirements.txt | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   echo "==> installing mlpipex with the test extra"

@@ -15,6 +15,11 @@ COMMANDS = (
     "mlpipex.commands.gate",
     "mlpipex.commands.validate",
     "mlpipex.commands.schema",
+    "mlpipex.commands.package",
+    "mlpipex.commands.push",
+    "mlpipex.commands.pull",
+    "mlpipex.commands.inspect",
+    "mlpipex.commands.tag",
 )
 
 

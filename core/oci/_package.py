@@ -1,0 +1,251 @@
+"""Build a model package: a reproducible OCI artifact KServe can load.
+
+Layout of the artifact (see docs/package-format.md):
+
+- one tar+gzip layer whose files sit under ``models/`` (what KServe's storage
+  initializer extracts for ``oci+fetch://`` URIs);
+- a config blob (``application/vnd.mlpipex.model.config.v1+json``): name, version,
+  signature, gate verdict and metrics, serving environment, reference profile;
+- OCI annotations: source, revision, created, version, title;
+- the gate report attached as a referrer (its manifest's ``subject`` is the model).
+
+Reproducible: tar entries sorted, mtime/uid/gid fixed, gzip header without a time
+or name, JSON canonical; ``created`` comes from SOURCE_DATE_EPOCH or the commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import io
+import json
+import os
+import platform
+import subprocess
+import tarfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from mlpipex.config import Config
+from mlpipex.errors import InputError, Location
+from mlpipex.oci import _media as media
+from mlpipex.oci._blobs import Descriptor, HashingWriter, canonical_json
+from mlpipex.oci._layout import Layout
+
+__all__ = ["Built", "build_package", "model_config_blob", "model_manifest", "report_manifest", "write_layer"]
+
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Built:
+    ref_name: str
+    manifest: Descriptor
+    report: Descriptor | None
+
+
+def write_layer(files: Sequence[tuple[str, Path]], out: BinaryIO | HashingWriter, *, mtime: int) -> None:
+    """tar+gzip of ``files`` ((name in archive, path on disk)), byte-identical for equal inputs."""
+    gz = gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=6)
+    with gz, tarfile.open(fileobj=gz, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+        dirs = sorted({str(Path(name).parents[i]) for name, _ in files
+                       for i in range(len(Path(name).parents) - 1)})  # fmt: skip
+        for name in dirs:
+            info = tarfile.TarInfo(name)
+            info.type, info.mode = tarfile.DIRTYPE, 0o755
+            tar.addfile(_normalised(info, mtime))
+        for name, path in sorted(files):
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = path.stat().st_size, 0o644
+            with path.open("rb") as handle:
+                tar.addfile(_normalised(info, mtime), handle)
+
+
+def _normalised(info: tarfile.TarInfo, mtime: int) -> tarfile.TarInfo:
+    info.mtime, info.uid, info.gid, info.uname, info.gname = mtime, 0, 0, "", ""
+    return info
+
+
+def model_config_blob(
+    config: Config,
+    *,
+    model_file: str,
+    model_digest: str,
+    model_size: int,
+    report: dict[str, Any] | None,
+    profile: dict[str, Any] | None,
+    environment: dict[str, Any],
+) -> dict[str, Any]:
+    gates = {g["gate"]: g["status"] for g in report["gates"]} if report else {}
+    smoke = next((g for g in report["gates"] if g["gate"] == "smoke"), None) if report else None
+    signature = config.model.signature.model_dump() if config.model.signature else None
+    return {
+        "name": config.model.name,
+        "version": config.model.version,
+        "format": config.model.format,
+        "task": config.model.task,
+        "model": {"path": model_file, "digest": model_digest, "size": model_size},
+        "signature": signature,
+        "outputs": config.model.outputs.model_dump(),
+        "features": profile and list(profile["features"]),
+        "label": config.data.label,
+        "gates": {"verdict": report["verdict"], "results": gates} if report else None,
+        "metrics": smoke["details"].get("metrics") if smoke else None,
+        "environment": environment,
+        "profile": profile,
+    }
+
+
+def model_manifest(config_descriptor: Descriptor, layers: Sequence[Descriptor], annotations: dict[str, str]) -> dict[str, Any]:
+    return {
+        "schemaVersion": 2,
+        "mediaType": media.MANIFEST,
+        "artifactType": media.MODEL_ARTIFACT,
+        "config": config_descriptor.to_dict(),
+        "layers": [layer.to_dict() for layer in layers],
+        "annotations": dict(sorted(annotations.items())),
+    }
+
+
+def report_manifest(subject: Descriptor, report: Descriptor, created: str) -> dict[str, Any]:
+    """The gate report as a referrer of the model manifest (OCI 1.1 ``subject``)."""
+    return {
+        "schemaVersion": 2,
+        "mediaType": media.MANIFEST,
+        "artifactType": media.REPORT_ARTIFACT,
+        "config": Descriptor.of(media.EMPTY_CONFIG, media.EMPTY_JSON).to_dict(),
+        "layers": [report.to_dict()],
+        "subject": Descriptor(subject.media_type, subject.digest, subject.size).to_dict(),
+        "annotations": {media.CREATED: created, media.TITLE: "report.json"},
+    }
+
+
+def _git(*args: str, cwd: Path) -> str | None:
+    try:
+        out = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def _created(cwd: Path, fallback: Path) -> int:
+    """SOURCE_DATE_EPOCH, else the commit time, else the model file's mtime: never 'now'."""
+    if os.environ.get("SOURCE_DATE_EPOCH", "").isdigit():
+        return int(os.environ["SOURCE_DATE_EPOCH"])
+    commit_time = _git("log", "-1", "--format=%ct", cwd=cwd)
+    if commit_time and commit_time.isdigit():
+        return int(commit_time)
+    return int(fallback.stat().st_mtime)
+
+
+def _source(cwd: Path) -> str | None:
+    if os.environ.get("GITHUB_SERVER_URL") and os.environ.get("GITHUB_REPOSITORY"):
+        return f"{os.environ['GITHUB_SERVER_URL']}/{os.environ['GITHUB_REPOSITORY']}"
+    if os.environ.get("CI_PROJECT_URL"):
+        return os.environ["CI_PROJECT_URL"]
+    url = _git("config", "--get", "remote.origin.url", cwd=cwd)
+    if url and "@" in url.split("//")[-1]:  # never publish credentials embedded in a remote URL
+        url = url.split("//")[0] + "//" + url.split("@", 1)[1] if "//" in url else None
+    return url
+
+
+def _environment(config: Config) -> dict[str, Any]:
+    import onnxruntime
+
+    env: dict[str, Any] = {"runtime": "onnxruntime", "onnxruntime": onnxruntime.__version__,
+                           "python": platform.python_version()}  # fmt: skip
+    if config.package.requirements:
+        path = config.resolve(config.package.requirements)
+        if not path.is_file():
+            raise InputError(f"package.requirements `{config.package.requirements}` does not exist",
+                             location=Location(str(config.source)))  # fmt: skip
+        env["requirements"] = {"file": path.name, "content": path.read_text(encoding="utf-8")}
+    return env
+
+
+def _profile(config: Config) -> dict[str, Any] | None:
+    from mlpipex.runtime import read_table
+    from mlpipex.stats.profile import build_profile
+
+    source = config.data.training or config.data.holdout
+    table = read_table(config.resolve(source))
+    special = {config.data.label, config.data.prediction_column, config.data.score_column}
+    features = config.data.features or [c for c in table if c not in special]
+    missing = [f for f in features if f not in table]
+    if missing:
+        raise InputError(f"the training data {source} lacks feature columns: {', '.join(missing)}",
+                         location=Location(str(config.source)))  # fmt: skip
+    profile = build_profile(table, features, categorical=config.data.categorical)
+    profile["source"] = Path(source).name
+    return profile
+
+
+def load_report(path: Path, model_digest: str) -> dict[str, Any]:
+    try:
+        report: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"no gate report at {path}", fix="run `mlpipex gate` first, or pass --report FILE") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(f"cannot read the gate report {path}: {exc}") from None
+    if "sha256:" + str(report.get("model", {}).get("sha256")) != model_digest:
+        raise InputError(
+            f"the gate report {path} is for another model file (sha256 {report.get('model', {}).get('sha256')})",
+            fix="run `mlpipex gate` on this model before packaging it",
+        )
+    if report.get("verdict") in ("fail", "error"):
+        raise InputError(f"the gate report says `{report['verdict']}`: a failed model is not packaged",
+                         fix="fix the failing gates, or pass --allow-ungated for an experiment")  # fmt: skip
+    return report
+
+
+def build_package(
+    config: Config, layout: Layout, *, report_path: Path | None, allow_ungated: bool = False
+) -> Built:
+    model_path = config.resolve(config.model.path)
+    if not model_path.is_file():
+        raise InputError(f"model file not found: {model_path}", location=Location(str(config.source)))
+    from mlpipex.gates.schema import file_digest
+
+    size, hexdigest = file_digest(model_path)
+    model_digest = "sha256:" + hexdigest
+    report = None
+    if report_path is not None and (report_path.exists() or not allow_ungated):
+        report = load_report(report_path, model_digest)
+    cwd = config.source.parent
+    mtime = _created(cwd, model_path)
+    files = [(f"models/{model_path.name}", model_path)]
+    for extra in config.package.include:
+        path = config.resolve(extra)
+        if not path.is_file():
+            raise InputError(f"package.include: `{extra}` does not exist", location=Location(str(config.source)))
+        files.append((f"models/{Path(extra).as_posix().lstrip('./')}", path))
+    digest, layer_size = layout.put_stream(lambda out: write_layer(files, out, mtime=mtime))
+    layer = Descriptor(media.LAYER, digest, layer_size, {media.TITLE: "models.tar.gz"})
+    config_blob = canonical_json(model_config_blob(
+        config, model_file=files[0][0], model_digest=model_digest, model_size=size, report=report,
+        profile=_profile(config), environment=_environment(config),
+    ))  # fmt: skip
+    config_descriptor = Descriptor(media.MODEL_CONFIG, layout.put_bytes(config_blob), len(config_blob))
+    created = dt.datetime.fromtimestamp(mtime, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    annotations = {media.CREATED: created, media.VERSION: config.model.version, media.TITLE: config.model.name}
+    if (source := _source(cwd)) is not None:
+        annotations[media.SOURCE] = source
+    if (revision := os.environ.get("GITHUB_SHA") or _git("rev-parse", "HEAD", cwd=cwd)) is not None:
+        annotations[media.REVISION] = revision
+    ref_name = f"{config.model.name}:{config.model.version}"
+    manifest = layout.add_manifest(model_manifest(config_descriptor, [layer], annotations), ref_name=ref_name)
+    report_descriptor = None
+    if report is not None and report_path is not None:
+        data = report_path.read_bytes()
+        blob = Descriptor(media.REPORT_LAYER, layout.put_bytes(data), len(data), {media.TITLE: "report.json"})
+        layout.put_bytes(media.EMPTY_JSON)
+        report_descriptor = layout.add_manifest(report_manifest(manifest, blob, created))
+    return Built(ref_name, manifest, report_descriptor)
+
+
+def read_layer_names(data: bytes) -> list[str]:
+    """Member names of a tar+gzip layer held in memory (small layers, tests and inspect)."""
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+        return tar.getnames()
