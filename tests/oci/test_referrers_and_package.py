@@ -1,0 +1,75 @@
+"""The referrers-API path (against a stand-in), registry quota errors, and reproducible packages."""
+
+from __future__ import annotations
+
+import json
+import os
+import tarfile
+
+from mlpipex.cli import main
+from mlpipex.oci import Layout, RegistryClient, inspect_remote, parse_reference
+
+from .standin import StandInRegistry
+
+
+def test_referrers_api_is_used_when_the_registry_has_it(packaged, capsys):
+    with StandInRegistry() as registry:
+        assert main(["push", "--to", f"{registry.address}/m/bc"]) == 0
+        captured = capsys.readouterr()
+        assert "gate report attached (referrers API)" in captured.err
+        assert not [path for method, path in registry.requests if method == "PUT" and "/manifests/sha256-" in path]
+        ref = parse_reference(captured.out.strip())
+        inspection = inspect_remote(RegistryClient(registry.address), ref)
+        assert [r["artifactType"] for r in inspection.referrers] == ["application/vnd.mlpipex.gate-report.v1"]
+        assert ("GET", f"/v2/m/bc/referrers/{ref.digest}") in registry.requests
+
+
+def test_quota_error_is_clear_and_exits_3(packaged, capsys):
+    with StandInRegistry() as registry:
+        registry.quota_exceeded = True
+        assert main(["push", "--to", f"{registry.address}/m/bc"]) == 3
+        err = capsys.readouterr().err
+        assert "storage quota" in err and "Traceback" not in err
+        assert not registry.tags  # nothing tagged
+
+
+def test_package_is_reproducible(packaged, capsys):
+    layout = Layout(packaged / ".mlpipex/oci")
+    first = layout.resolve("breast-cancer:1.1.0").digest
+    os.utime(packaged / "models" / "model.onnx", (1, 1))  # file times must not matter
+    assert main(["package"]) == 0
+    assert layout.resolve("breast-cancer:1.1.0").digest == first
+    manifest = layout.read_json(first)
+    layer = layout.blob_path(manifest["layers"][0]["digest"])
+    assert layer.read_bytes()[4:8] == b"\x00\x00\x00\x00"  # gzip header carries no timestamp
+    with tarfile.open(layer) as tar:
+        members = tar.getmembers()
+    assert [m.name for m in members] == ["models", "models/model.onnx"]
+    assert {(m.uid, m.gid, m.uname, m.mtime) for m in members} == {(0, 0, "", 1764000000)}
+
+
+def test_package_needs_a_passing_report(packaged, capsys):
+    report = packaged / ".mlpipex/report/report.json"
+    data = json.loads(report.read_text())
+    data["verdict"] = "fail"
+    report.write_text(json.dumps(data))
+    assert main(["package"]) == 2
+    assert "a failed model is not packaged" in capsys.readouterr().err
+    report.unlink()
+    assert main(["package"]) == 2
+    assert "run `mlpipex gate` first" in capsys.readouterr().err
+    assert main(["package", "--allow-ungated"]) == 0
+
+
+def test_report_for_another_model_is_refused(packaged, capsys):
+    (packaged / "models" / "model.onnx").write_bytes((packaged / "models" / "baseline.onnx").read_bytes())
+    assert main(["package"]) == 2
+    assert "is for another model file" in capsys.readouterr().err
+
+
+def test_local_inspect_and_unknown_name(packaged, capsys):
+    assert main(["inspect", "breast-cancer:1.1.0"]) == 0
+    out = capsys.readouterr().out
+    assert "profile     30 features from 398 rows (training.csv)" in out
+    assert main(["inspect", "breast-cancer:9.9.9"]) == 2
+    assert "packages here: breast-cancer:1.1.0" in capsys.readouterr().err
