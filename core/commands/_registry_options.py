@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlpipex.console import Console
-from mlpipex.oci import Reference, RegistryClient, credentials_for
+
+if TYPE_CHECKING:
+    from mlpipex.oci import Reference, RegistryClient
 
 
 def add_registry_options(parser: argparse.ArgumentParser) -> None:
@@ -18,6 +20,8 @@ def add_registry_options(parser: argparse.ArgumentParser) -> None:
 
 
 def client_for(ref: Reference, args: Any, console: Console | None = None) -> RegistryClient:
+    from mlpipex.oci import RegistryClient, credentials_for
+
     return RegistryClient(
         ref.registry,
         insecure=args.insecure,

@@ -327,7 +327,11 @@ class PackageConfig(_Strict):
     registry: str | None = Field(None, description="OCI registry host, e.g. ghcr.io.")
     repository: str | None = Field(None, description="Repository in the registry, e.g. org/models/fraud.")
     requirements: str | None = Field(None, description="Lock or requirements file of the serving environment.")
-    include: list[str] = Field(default_factory=list, description="Extra files to ship with the model.")
+    include: list[str] = Field(default_factory=list, description="Extra files to ship with the model (under models/).")
+    compression: Literal["gzip", "none"] = Field(
+        "gzip",
+        description="Model layer compression; `none` packs and unpacks large, incompressible weights faster.",
+    )
 
 
 class EnvironmentConfig(_Strict):

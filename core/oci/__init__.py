@@ -5,19 +5,22 @@ Only ``_registry`` talks to a registry; everything else passes plain data.
 
 from mlpipex.oci._blobs import Descriptor, canonical_json
 from mlpipex.oci._layout import DEFAULT_LAYOUT, Layout
-from mlpipex.oci._package import Built, build_package, write_layer
 from mlpipex.oci._reference import Reference, is_loopback, parse_reference
 from mlpipex.oci._transfer import Inspection, Pushed, inspect_local, inspect_remote, pull, push, tag
 
-_REGISTRY_NAMES = ("Credentials", "RegistryClient", "credentials_for")
+# Loaded on first use: the registry client needs the `oci` extra (oras, requests),
+# and the package builder the config and stats modules; `mlpipex pull` needs neither.
+_LAZY = {
+    "Credentials": "_registry", "RegistryClient": "_registry", "credentials_for": "_registry",
+    "Built": "_package", "build_package": "_package", "write_layer": "_package",
+}  # fmt: skip
 
 
 def __getattr__(name: str) -> object:
-    # The registry client needs the `oci` extra (oras, requests); building a package does not.
-    if name in _REGISTRY_NAMES:
-        from mlpipex.oci import _registry
+    if name in _LAZY:
+        import importlib
 
-        return getattr(_registry, name)
+        return getattr(importlib.import_module(f"mlpipex.oci.{_LAZY[name]}"), name)
     raise AttributeError(name)
 
 __all__ = [

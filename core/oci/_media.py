@@ -4,6 +4,7 @@ MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 INDEX = "application/vnd.oci.image.index.v1+json"
 # KServe's storage initializer extracts tar and tar+gzip layers (and only their models/ subtree).
 LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
+LAYER_TAR = "application/vnd.oci.image.layer.v1.tar"
 MODEL_ARTIFACT = "application/vnd.mlpipex.model.v1"
 MODEL_CONFIG = "application/vnd.mlpipex.model.config.v1+json"
 REPORT_ARTIFACT = "application/vnd.mlpipex.gate-report.v1"

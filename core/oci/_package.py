@@ -15,6 +15,7 @@ or name, JSON canonical; ``created`` comes from SOURCE_DATE_EPOCH or the commit.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gzip
 import io
@@ -46,10 +47,13 @@ class Built:
     report: Descriptor | None
 
 
-def write_layer(files: Sequence[tuple[str, Path]], out: BinaryIO | HashingWriter, *, mtime: int) -> None:
-    """tar+gzip of ``files`` ((name in archive, path on disk)), byte-identical for equal inputs."""
-    gz = gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=6)
-    with gz, tarfile.open(fileobj=gz, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+def write_layer(
+    files: Sequence[tuple[str, Path]], out: BinaryIO | HashingWriter, *, mtime: int, compress: bool = True
+) -> None:
+    """tar (+gzip) of ``files`` ((name in archive, path on disk)), byte-identical for equal inputs."""
+    gz = gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=6) if compress else None
+    with gz or contextlib.nullcontext(), tarfile.open(fileobj=gz or out, mode="w|",
+                                                      format=tarfile.PAX_FORMAT) as tar:  # fmt: skip
         dirs = sorted({str(Path(name).parents[i]) for name, _ in files
                        for i in range(len(Path(name).parents) - 1)})  # fmt: skip
         for name in dirs:
@@ -221,8 +225,10 @@ def build_package(
         if not path.is_file():
             raise InputError(f"package.include: `{extra}` does not exist", location=Location(str(config.source)))
         files.append((f"models/{Path(extra).as_posix().lstrip('./')}", path))
-    digest, layer_size = layout.put_stream(lambda out: write_layer(files, out, mtime=mtime))
-    layer = Descriptor(media.LAYER, digest, layer_size, {media.TITLE: "models.tar.gz"})
+    compress = config.package.compression == "gzip"
+    digest, layer_size = layout.put_stream(lambda out: write_layer(files, out, mtime=mtime, compress=compress))
+    layer = Descriptor(media.LAYER if compress else media.LAYER_TAR, digest, layer_size,
+                       {media.TITLE: "models.tar.gz" if compress else "models.tar"})  # fmt: skip
     config_blob = canonical_json(model_config_blob(
         config, model_file=files[0][0], model_digest=model_digest, model_size=size, report=report,
         profile=_profile(config), environment=_environment(config),

@@ -270,6 +270,44 @@ class RegistryClient:
         assert last is not None
         raise last
 
+    def stream_blob(self, repository: str, descriptor: Descriptor, consume: Callable[[_VerifyingReader], None]) -> None:
+        """Hand the blob to ``consume`` as a stream; afterwards check size and digest.
+
+        ``consume`` must be safe to call again (a retry starts over) and must keep
+        what it wrote unpublished until this returns: until then it is unverified.
+        """
+        what = f"download of blob {descriptor.digest[:19]}…"
+        last: ExternalError | None = None
+        for attempt in range(self.retries + 1):
+            response = self.request("GET", f"/v2/{repository}/blobs/{descriptor.digest}", stream=True, what=what)
+            with response:
+                if response.status_code != 200:
+                    raise self.fail(response, what)
+                reader = _VerifyingReader(response, descriptor, self.progress)
+                try:
+                    consume(reader)
+                    reader.finish(what)
+                    return
+                except _Mismatch as exc:
+                    last = ExternalError(str(exc), fix="the registry or a proxy altered the data; nothing was kept")
+                except (requests.exceptions.RequestException, OSError, EOFError) as exc:
+                    last = self._explain(reader, what, exc)
+            if attempt < self.retries:
+                time.sleep(min(0.5 * 2**attempt, 5))
+        assert last is not None
+        raise last
+
+    @staticmethod
+    def _explain(reader: _VerifyingReader, what: str, exc: Exception) -> ExternalError:
+        """A consumer failed mid-stream: was the data altered, cut short, or just bad?"""
+        try:
+            reader.finish(what)
+        except _Mismatch as mismatch:
+            return ExternalError(str(mismatch), fix="the registry or a proxy altered the data; nothing was kept")
+        except (requests.exceptions.RequestException, OSError) as broken:
+            return ExternalError(f"{what} broke off after {reader.size} bytes: {_short(broken)}")
+        return ExternalError(f"{what}: {_short(exc)}", fix="the blob matches its digest but is not a valid layer")
+
     def _download_once(self, repository: str, descriptor: Descriptor, tmp: Path, what: str) -> None:
         response = self.request("GET", f"/v2/{repository}/blobs/{descriptor.digest}", stream=True, what=what)
         with response:
@@ -389,6 +427,33 @@ class _Upload:
 
     def close(self) -> None:
         self._handle.close()
+
+
+class _VerifyingReader:
+    """A file-like view of a blob response that hashes and counts what is read."""
+
+    def __init__(self, response: requests.Response, descriptor: Descriptor, progress: Progress) -> None:
+        self._raw = response.raw
+        self._descriptor = descriptor
+        self._progress = progress
+        self._hash = hashlib.sha256()
+        self.size = 0
+
+    def read(self, amount: int = -1) -> bytes:
+        data: bytes = self._raw.read(amount if amount and amount > 0 else None)
+        self._hash.update(data)
+        self.size += len(data)
+        self._progress(f"pull {self._descriptor.digest[7:19]}", self.size, self._descriptor.size)
+        return data
+
+    def finish(self, what: str) -> None:
+        while self.read(CHUNK):  # the consumer may stop early (tar padding): hash the rest
+            pass
+        if self.size != self._descriptor.size:
+            raise _Mismatch(f"{what}: got {self.size} bytes, the manifest says {self._descriptor.size} (truncated?)")
+        if "sha256:" + self._hash.hexdigest() != self._descriptor.digest:
+            raise _Mismatch(f"{what}: content digest sha256:{self._hash.hexdigest()[:12]}… does not match "
+                            f"{self._descriptor.digest[:19]}…")  # fmt: skip
 
 
 class _Mismatch(Exception):

@@ -71,7 +71,7 @@ class StandInRegistry:
         self.server.shutdown()
         self.server.server_close()
 
-    def route(self, h: Any) -> None:  # noqa: C901 - one small router
+    def route(self, h: Any) -> None:
         path = h.path.split("?")[0]
         query = dict(p.split("=", 1) for p in h.path.split("?", 1)[1].split("&")) if "?" in h.path else {}
         if path == "/v2/":

@@ -1,0 +1,149 @@
+"""Push and pull of a 1 GiB model through mlpipex against raw streaming HTTP, same registry, same run.
+
+Starts Debian's docker-registry on loopback, writes a 1 GiB file, and times in
+fresh subprocesses (so each peak RSS is its own):
+  raw PUT   one monolithic streaming upload with requests (no digest check)
+  mlpipex push of the packaged file (compression: none), digest known up front
+  raw GET   streaming download to a file, without and with a sha256 check
+  mlpipex pull, checking size and sha256 while streaming, then unpacking
+Prints throughput, the mlpipex/raw ratio (target >= 0.8) and peak RSS.
+
+    .venv/bin/python benchmarks/oci_throughput.py [--size-mib 1024]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+import yaml
+
+from _common import QUICKSTART, machine, table
+
+CHUNK = 1 << 20
+
+
+def child(op: str, registry: str, path: str) -> None:
+    """Runs in a subprocess: one operation, then prints its wall time and its own peak RSS."""
+    from mlpipex.cli import main  # imports are start-up cost, not transfer: keep them off the clock
+
+    start = time.perf_counter()
+    if op == "raw-put":
+        size = os.path.getsize(path)
+        digest = "sha256:" + _sha256(path)
+        r = requests.post(f"http://{registry}/v2/raw/bench/blobs/uploads/", timeout=60)
+        location = r.headers["Location"]
+        location = location if location.startswith("http") else f"http://{registry}{location}"
+        with open(path, "rb") as handle:
+            r = requests.put(f"{location}{'&' if '?' in location else '?'}digest={digest}", data=handle,
+                             headers={"Content-Length": str(size)}, timeout=600)  # fmt: skip
+        assert r.status_code == 201, r.text
+    elif op in ("raw-get", "raw-get-sha256"):
+        digest = Path(path).read_text().strip()
+        hasher = hashlib.sha256()
+        with requests.get(f"http://{registry}/v2/raw/bench/blobs/{digest}", stream=True, timeout=600) as r, \
+                open(path + ".out", "wb") as out:  # fmt: skip
+            for chunk in r.iter_content(CHUNK):
+                if op == "raw-get-sha256":
+                    hasher.update(chunk)
+                out.write(chunk)
+        assert op == "raw-get" or "sha256:" + hasher.hexdigest() == digest
+    else:
+        args = {"push": ["push", "--to", f"{registry}/m/bench"],
+                "pull": ["pull", f"{registry}/m/bench:9.9.9", "-o", path]}[op]  # fmt: skip
+        assert main(args) == 0
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": time.perf_counter() - start, "rss": rss}))
+
+
+def _sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def run(op: str, registry: str, path: str, cwd: Path) -> tuple[float, float]:
+    proc = subprocess.run([sys.executable, __file__, "--child", op, registry, path], cwd=cwd,
+                          capture_output=True, text=True, env={**os.environ, "CI": "1"})  # fmt: skip
+    if proc.returncode:
+        sys.exit(proc.stderr)
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result["seconds"], result["rss"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--size-mib", type=int, default=1024)
+    parser.add_argument("--child", nargs=3)
+    args = parser.parse_args()
+    if args.child:
+        return child(*args.child)
+    binary = shutil.which("docker-registry")
+    if not binary:
+        sys.exit("needs Debian's docker-registry (apt-get install docker-registry)")
+    with tempfile.TemporaryDirectory(dir=os.environ.get("TMPDIR")) as tmp_text:
+        tmp = Path(tmp_text)
+        config = {"version": 0.1, "log": {"level": "error", "accesslog": {"disabled": True}},
+                  "storage": {"filesystem": {"rootdirectory": str(tmp / "storage")}},
+                  "http": {"addr": "127.0.0.1:5055"}}  # fmt: skip
+        (tmp / "registry.yml").write_text(yaml.safe_dump(config))
+        server = subprocess.Popen([binary, "serve", str(tmp / "registry.yml")], stderr=subprocess.DEVNULL)
+        time.sleep(0.5)
+        try:
+            project = tmp / "project"
+            shutil.copytree(QUICKSTART, project, ignore=shutil.ignore_patterns(".mlpipex"))
+            model = project / "models" / "big.bin"
+            block = os.urandom(CHUNK)
+            with model.open("wb") as handle:
+                for _ in range(args.size_mib):
+                    handle.write(block)
+            data = yaml.safe_load((project / "mlpipex.yaml").read_text())
+            data["model"].update(path="models/big.bin", version="9.9.9")
+            data["package"] = {"compression": "none"}
+            (project / "mlpipex.yaml").write_text(yaml.safe_dump(data))
+            subprocess.run([sys.executable, "-m", "mlpipex", "package", "--allow-ungated", "--report", "none"],
+                           cwd=project, check=True, capture_output=True)  # fmt: skip
+            layer_manifest = json.loads(subprocess.run(
+                [sys.executable, "-m", "mlpipex", "inspect", "breast-cancer:9.9.9", "--json"],
+                cwd=project, check=True, capture_output=True, text=True).stdout)["manifest"]["layers"][0]  # fmt: skip
+            layer_path = project / ".mlpipex/oci/blobs/sha256" / layer_manifest["digest"][7:]
+            size = layer_path.stat().st_size
+            digest_file = tmp / "digest.txt"
+            digest_file.write_text(layer_manifest["digest"])
+            raw_put = run("raw-put", "127.0.0.1:5055", str(layer_path), project)
+            push = run("push", "127.0.0.1:5055", "", project)
+            # Page-cache write-back makes whichever download runs later slower: alternate
+            # the order (pull, raw, raw+sha, pull) and keep each side's best.
+            first_pull = run("pull", "127.0.0.1:5055", str(tmp / "pulled-1"), project)
+            shutil.rmtree(tmp / "pulled-1")
+            raw_get = run("raw-get", "127.0.0.1:5055", str(digest_file), project)
+            raw_get_sha = run("raw-get-sha256", "127.0.0.1:5055", str(digest_file), project)
+            Path(str(digest_file) + ".out").unlink()
+            pull = min(first_pull, run("pull", "127.0.0.1:5055", str(tmp / "pulled"), project))
+        finally:
+            server.terminate()
+    mib = size / (1 << 20)
+    rows = [[name, f"{seconds:.2f}", f"{mib / seconds:.0f}", f"{rss:.0f}"]
+            for name, (seconds, rss) in (("raw PUT (requests, streaming)", raw_put), ("mlpipex push", push),
+                                         ("raw GET (requests, streaming)", raw_get),
+                                         ("raw GET + sha256 check", raw_get_sha), ("mlpipex pull", pull))]  # fmt: skip
+    print(f"OCI throughput, {mib:.0f} MiB layer, loopback docker-registry 2.8 ({machine()})")
+    print(table(["operation", "seconds", "MiB/s", "peak RSS MB"], rows))
+    print(f"throughput ratios (target >= 0.8): push/raw PUT {raw_put[0] / push[0]:.2f}, "
+          f"pull/raw GET with sha256 {raw_get_sha[0] / pull[0]:.2f}, pull/raw GET unchecked {raw_get[0] / pull[0]:.2f}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
