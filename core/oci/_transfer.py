@@ -13,7 +13,7 @@ import shutil
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from mlpipex.errors import ExternalError, InputError
 from mlpipex.oci import _media as media
@@ -90,9 +90,9 @@ def pull(client: RegistryClient, ref: Reference, out: Path) -> dict[str, Any]:
         if layer.media_type not in (media.LAYER, media.LAYER_TAR):
             continue
         staging = out / f".staging-{layer.digest[7:19]}"
-        mode = "r|gz" if layer.media_type == media.LAYER else "r|"
+        mode: Literal["r|gz", "r|"] = "r|gz" if layer.media_type == media.LAYER else "r|"
 
-        def unpack(reader: Any, staging: Path = staging, mode: str = mode) -> None:
+        def unpack(reader: Any, staging: Path = staging, mode: Literal["r|gz", "r|"] = mode) -> None:
             shutil.rmtree(staging, ignore_errors=True)
             staging.mkdir()
             _extract_stream(reader, staging, mode)
@@ -106,12 +106,12 @@ def pull(client: RegistryClient, ref: Reference, out: Path) -> dict[str, Any]:
     return {"digest": digest, "manifest": manifest}
 
 
-def _extract_stream(reader: Any, dest: Path, mode: str) -> None:
+def _extract_stream(reader: Any, dest: Path, mode: Literal["r|gz", "r|"]) -> None:
     try:
         with tarfile.open(fileobj=reader, mode=mode, bufsize=1 << 20) as tar:
             # tarfile's stream reader slices its buffer on every read; reading a whole
             # buffer at a time (instead of 16 KiB) avoids copying each byte ~64 times.
-            tar.copybufsize = 1 << 20
+            tar.copybufsize = 1 << 20  # type: ignore[attr-defined]  # public, missing from typeshed
             for member in tar:
                 target = (dest / member.name).resolve()
                 if not target.is_relative_to(dest.resolve()) or member.issym() or member.islnk():
