@@ -73,3 +73,25 @@ def test_local_inspect_and_unknown_name(packaged, capsys):
     assert "profile     30 features from 398 rows (training.csv)" in out
     assert main(["inspect", "breast-cancer:9.9.9"]) == 2
     assert "packages here: breast-cancer:1.1.0" in capsys.readouterr().err
+
+
+def test_annotations_from_git(packaged, capsys, monkeypatch):
+    import subprocess
+
+    monkeypatch.delenv("SOURCE_DATE_EPOCH")
+    monkeypatch.delenv("GITHUB_SHA", raising=False)
+    monkeypatch.delenv("GITHUB_REPOSITORY", raising=False)
+    env = {"GIT_AUTHOR_DATE": "2026-01-02T03:04:05Z", "GIT_COMMITTER_DATE": "2026-01-02T03:04:05Z",
+           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com", "PATH": "/usr/bin:/bin"}  # fmt: skip
+    for args in (["init", "-q"], ["remote", "add", "origin", "https://user:token@git.example.com/acme/bc.git"],
+                 ["add", "-A"], ["commit", "-qm", "model"]):  # fmt: skip
+        subprocess.run(["git", *args], cwd=packaged, check=True, env=env)
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=packaged, capture_output=True, text=True).stdout.strip()
+    assert main(["package"]) == 0
+    layout = Layout(packaged / ".mlpipex/oci")
+    annotations = layout.read_json(layout.resolve("breast-cancer:1.1.0").digest)["annotations"]
+    assert annotations["org.opencontainers.image.revision"] == head
+    assert annotations["org.opencontainers.image.created"] == "2026-01-02T03:04:05Z"
+    assert annotations["org.opencontainers.image.source"] == "https://git.example.com/acme/bc.git"  # no token
+    assert annotations["org.opencontainers.image.title"] == "breast-cancer"
