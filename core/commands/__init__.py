@@ -20,6 +20,7 @@ COMMANDS = (
     "mlpipex.commands.pull",
     "mlpipex.commands.inspect",
     "mlpipex.commands.tag",
+    "mlpipex.commands.deploy",
 )
 
 

@@ -1,0 +1,25 @@
+"""KServe InferenceServices: pure manifest builders and CRD validation.
+
+The one module that talks to Kubernetes comes with the deploy work (issue 4).
+"""
+
+from mlpipex.kserve.crd import CrdSchema, load_crd
+from mlpipex.kserve.manifests import (
+    API_VERSION,
+    KIND,
+    Rollout,
+    build_inference_service,
+    predictor_spec,
+    service_name,
+)
+
+__all__ = [
+    "API_VERSION",
+    "KIND",
+    "CrdSchema",
+    "Rollout",
+    "build_inference_service",
+    "load_crd",
+    "predictor_spec",
+    "service_name",
+]

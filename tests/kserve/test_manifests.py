@@ -1,0 +1,138 @@
+"""InferenceService manifests for both KServe modes, validated against the real CRD."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mlpipex.cli import main
+from mlpipex.config import load_config
+from mlpipex.config.model import EnvironmentConfig
+from mlpipex.errors import InputError
+from mlpipex.kserve import Rollout, build_inference_service, load_crd
+
+CRD = Path(__file__).resolve().parents[3] / "shared" / "kserve" / "serving.kserve.io_inferenceservices.yaml"
+needs_crd = pytest.mark.skipif(not CRD.exists(), reason=f"the KServe CRD is not here ({CRD}); it ships beside the repository in ../shared/kserve")
+DIGEST = "sha256:" + "b" * 64
+ARTIFACT = f"ghcr.io/acme/models/bc:1.1.0@{DIGEST}"
+STABLE = "ghcr.io/acme/models/bc@sha256:" + "a" * 64
+
+DEPLOY = {
+    "mode": "Standard",
+    "gpu": {"count": 1},
+    "cpu": "2",
+    "memory": "4Gi",
+    "node_selector": {"cloud.google.com/gke-accelerator": "nvidia-l4"},
+    "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
+    "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+        {"matchExpressions": [{"key": "pool", "operator": "In", "values": ["gpu"]}]}]}}},
+    "replicas": {"min": 1, "max": 4, "target": 8, "metric": "concurrency"},
+    "logger": {"url": "http://mlpipex-monitor.mlpipex.svc/events"},
+    "environments": [
+        {"name": "staging", "namespace": "ml-staging", "auto_deploy": True},
+        {"name": "production", "namespace": "ml-prod", "canary": {"steps": [10, 50, 100]},
+         "rules": {"after": "staging", "healthy_for": "1h", "approvals": 1}},
+    ],
+}  # fmt: skip
+
+
+@pytest.fixture
+def config(quickstart):
+    path = quickstart / "mlpipex.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["deploy"] = DEPLOY
+    path.write_text(yaml.safe_dump(data))
+    return load_config(path)
+
+
+@pytest.fixture(scope="module")
+def crd():
+    if not CRD.exists():
+        pytest.skip(f"the KServe CRD is not here ({CRD}); it ships beside the repository in ../shared/kserve")
+    return load_crd(CRD)
+
+
+def env(config, name):
+    return next(e for e in config.deploy.environments if e.name == name)
+
+
+def test_first_rollout_standard_gets_everything(config, crd):
+    service = build_inference_service(config, env(config, "staging"), Rollout(ARTIFACT, git_sha="abc", pull_request=7))
+    assert crd.problems(service) == []
+    predictor = service["spec"]["predictor"]
+    assert "canary" not in service["spec"] and "canaryTrafficPercent" not in predictor
+    assert predictor["model"]["storageUri"] == f"oci://ghcr.io/acme/models/bc@{DIGEST}"
+    assert predictor["model"]["modelFormat"] == {"name": "onnx"}
+    assert predictor["model"]["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    assert predictor["nodeSelector"] and predictor["tolerations"][0]["key"] == "nvidia.com/gpu"
+    assert predictor["logger"] == {"mode": "all", "url": "http://mlpipex-monitor.mlpipex.svc/events"}
+    assert (predictor["minReplicas"], predictor["maxReplicas"], predictor["scaleTarget"]) == (1, 4, 8)
+    annotations = service["metadata"]["annotations"]
+    assert annotations["mlpipex.dev/artifact"] == ARTIFACT and annotations["mlpipex.dev/pull-request"] == "7"
+    assert service["metadata"]["namespace"] == "ml-staging"
+
+
+def test_standard_canary_uses_spec_canary(config, crd):
+    service = build_inference_service(config, env(config, "production"), Rollout(ARTIFACT, 10, STABLE))
+    assert crd.problems(service) == []
+    assert service["spec"]["predictor"]["model"]["storageUri"] == f"oci://{STABLE}"
+    [canary] = service["spec"]["canary"]
+    assert canary["trafficPercent"] == 10
+    assert canary["predictor"]["model"]["storageUri"].endswith(DIGEST)
+
+
+def test_knative_canary_uses_canary_traffic_percent(config, crd):
+    knative = env(config, "production").model_copy(update={"mode": "Knative"})
+    service = build_inference_service(config, knative, Rollout(ARTIFACT, 25))
+    assert crd.problems(service) == []
+    assert service["spec"]["predictor"]["canaryTrafficPercent"] == 25
+    assert service["metadata"]["annotations"]["serving.kserve.io/deploymentMode"] == "Knative"
+
+
+def test_rules_and_errors(config):
+    with pytest.raises(InputError, match="not pinned by digest"):
+        build_inference_service(config, env(config, "staging"), Rollout("ghcr.io/acme/bc:1.1.0"))
+    with pytest.raises(InputError, match="needs the stable model"):
+        build_inference_service(config, env(config, "production"), Rollout(ARTIFACT, 10))
+    scale_to_zero = config.model_copy(update={"deploy": config.deploy.model_copy(
+        update={"replicas": config.deploy.replicas.model_copy(update={"min": 0})})})  # fmt: skip
+    with pytest.raises(InputError, match="cannot scale to zero"):
+        build_inference_service(scale_to_zero, EnvironmentConfig(name="x"), Rollout(ARTIFACT))
+
+
+def test_crd_validation_names_the_field(config, crd):
+    service = build_inference_service(config, env(config, "staging"), Rollout(ARTIFACT))
+    service["spec"]["predictor"]["minReplicas"] = "two"
+    service["spec"]["canary"] = [{"trafficPercent": 10}]
+    problems = crd.problems(service)
+    assert any(p.startswith("spec.predictor.minReplicas:") for p in problems)
+    assert any(p.startswith("spec.canary[0]:") and "predictor" in p for p in problems)
+    with pytest.raises(InputError, match="does not match the InferenceService schema"):
+        crd.check(service)
+
+
+@needs_crd
+def test_deploy_dry_run_prints_valid_yaml(config, capsys):
+    code = main(["deploy", "-c", str(config.source), "--artifact", ARTIFACT, "--env", "production",
+                 "--canary", "10", "--stable-artifact", STABLE, "--crd", str(CRD), "--dry-run"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    service = yaml.safe_load(out)
+    assert service["kind"] == "InferenceService" and service["spec"]["canary"][0]["trafficPercent"] == 10
+    assert main(["deploy", "-c", str(config.source), "--artifact", ARTIFACT, "--env", "qa", "--dry-run"]) == 2
+    assert "environments: staging, production" in capsys.readouterr().err
+
+
+def test_config_rejects_bad_canary_steps_and_unknown_rule_target(write_config, quickstart):
+    base = (quickstart / "mlpipex.yaml").read_text().replace("models/", str(quickstart / "models") + "/")
+    base = base.replace("data/", str(quickstart / "data") + "/").replace("cwd: .", f"cwd: {quickstart}")
+    from mlpipex.errors import ConfigError
+
+    bad_steps = base + "deploy:\n  environments:\n    - name: prod\n      canary: {steps: [50, 10]}\n"
+    with pytest.raises(ConfigError, match="steps must rise"):
+        load_config(write_config(bad_steps))
+    bad_rule = base + "deploy:\n  environments:\n    - name: prod\n      rules: {after: stagin}\n"
+    with pytest.raises(ConfigError, match="unknown environment `stagin`"):
+        load_config(write_config(bad_rule))
