@@ -21,6 +21,7 @@ COMMANDS = (
     "mlpipex.commands.inspect",
     "mlpipex.commands.tag",
     "mlpipex.commands.deploy",
+    "mlpipex.commands.rollout_commands",
 )
 
 

@@ -1,0 +1,95 @@
+"""``mlpipex promote``, ``mlpipex rollback`` and ``mlpipex status`` for one environment."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from mlpipex.commands._deploy_common import (
+    actor,
+    add_cluster_options,
+    cluster,
+    environment,
+    say,
+    schema,
+    traffic_line,
+)
+from mlpipex.errors import EXIT_OK
+
+
+def register(commands: Any) -> None:
+    promote = commands.add_parser("promote", help="move more traffic to the model being rolled out")
+    add_cluster_options(promote)
+    promote.add_argument("--to", type=int, metavar="PERCENT", help="target share (default: the next canary step)")
+    promote.add_argument("--crd", metavar="FILE", help="validate against this CRD instead of the cluster's")
+    promote.set_defaults(handler=run_promote)
+    rollback = commands.add_parser("rollback", help="return to the previous good model")
+    add_cluster_options(rollback)
+    rollback.add_argument("--crd", metavar="FILE", help="validate against this CRD instead of the cluster's")
+    rollback.set_defaults(handler=run_rollback)
+    status = commands.add_parser("status", help="revisions, traffic split, readiness and history")
+    add_cluster_options(status)
+    status.add_argument("--json", action="store_true", help="print the state as JSON")
+    status.set_defaults(handler=run_status)
+
+
+def _act(args: argparse.Namespace, plan: Any) -> int:
+    from mlpipex.config import load_config
+
+    config = load_config(args.config, check_files=False)
+    env = environment(config, args.env)
+    kube = cluster(env, args)
+    name = config.deploy.name or config.model.name
+    current = kube.get(env.namespace, name)
+    service = plan(config, env, current)
+    schema(args, kube).check(service)
+    kube.apply(service)
+    result = kube.wait_ready(env.namespace, name, timeout=args.timeout)
+    notes = service["metadata"]["annotations"]
+    say(f"{env.name}: {name} serves {notes['mlpipex.dev/artifact']} at {notes['mlpipex.dev/traffic']}% "
+        f"({traffic_line(result)})")  # fmt: skip
+    return EXIT_OK
+
+
+def run_promote(args: argparse.Namespace) -> int:
+    from mlpipex.kserve.rollout import plan_promote
+
+    return _act(args, lambda config, env, current: plan_promote(config, env, current, args.to, by=actor()))
+
+
+def run_rollback(args: argparse.Namespace) -> int:
+    from mlpipex.kserve.rollout import plan_rollback
+
+    return _act(args, lambda config, env, current: plan_rollback(config, env, current, by=actor()))
+
+
+def run_status(args: argparse.Namespace) -> int:
+    from mlpipex.config import load_config
+    from mlpipex.kserve.cluster import blockers, ready
+    from mlpipex.kserve.rollout import state_of
+
+    config = load_config(args.config, check_files=False)
+    env = environment(config, args.env)
+    name = config.deploy.name or config.model.name
+    current = cluster(env, args).get(env.namespace, name)
+    state = state_of(current)
+    if args.json:
+        say(json.dumps({"environment": env.name, "name": name, "artifact": state.artifact, "stable": state.stable,
+                        "traffic": state.traffic, "ready": bool(current and ready(current)),
+                        "history": list(state.history), "status": (current or {}).get("status")}, indent=2))  # fmt: skip
+        return EXIT_OK
+    if current is None:
+        say(f"{env.name}: {name} is not deployed in namespace {env.namespace}")
+        return EXIT_OK
+    lines = [f"{env.name}: {env.namespace}/{name} — {'Ready' if ready(current) else 'NOT Ready: ' + blockers(current)}",
+             f"  serving   {state.artifact} at {state.traffic}%",
+             f"  stable    {state.stable or '—'}",
+             f"  traffic   {traffic_line(current)}",
+             f"  url       {(current.get('status') or {}).get('url', '—')}",
+             "  history"]  # fmt: skip
+    for entry in reversed(state.history[-10:]):
+        lines.append(f"    {entry.get('at')}  {entry.get('action'):<8} {entry.get('traffic'):>3}%  "
+                     f"{entry.get('artifact')}  by {entry.get('by', '?')}")  # fmt: skip
+    say("\n".join(lines))
+    return EXIT_OK

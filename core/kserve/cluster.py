@@ -1,0 +1,165 @@
+"""The one module that talks to Kubernetes.
+
+It takes an ``ApiClient`` (so tests hand it one pointed at the local stand-in) and
+turns every API failure into a plain sentence: unreachable and forbidden are
+outside-system errors (exit 3); an object the API server calls invalid is bad
+input (exit 2) listing the fields. Writes are server-side apply with field manager
+``mlpipex``; conflicts and 5xx are retried with backoff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any
+
+from mlpipex.errors import ExternalError, InputError
+from mlpipex.kserve.crd import CrdSchema
+
+__all__ = ["FIELD_MANAGER", "Cluster"]
+
+GROUP, VERSION, PLURAL = "serving.kserve.io", "v1beta1", "inferenceservices"
+FIELD_MANAGER = "mlpipex"
+CRD_NAME = f"{PLURAL}.{GROUP}"
+
+
+class Cluster:
+    def __init__(self, api_client: Any, *, name: str = "the cluster", retries: int = 5) -> None:
+        from kubernetes import client
+
+        self.api_client = api_client
+        self.name = name
+        self.retries = retries
+        self._custom = client.CustomObjectsApi(api_client)
+        self._extensions = client.ApiextensionsV1Api(api_client)
+
+    @classmethod
+    def connect(cls, context: str | None = None, kubeconfig: str | None = None) -> Cluster:
+        try:
+            from kubernetes import config
+        except ImportError:
+            raise InputError("deploying needs the `kserve` extra", fix="pip install 'mlpipex[kserve]'") from None
+        from kubernetes import client
+
+        settings = client.Configuration()
+        settings.retries = 0  # retries are ours, with backoff and a clear message at the end
+        # The client reads KUBECONFIG once, at import; read it at call time instead.
+        path = kubeconfig or (os.environ.get("KUBECONFIG", "").split(os.pathsep)[0] or None)
+        try:
+            api = config.new_client_from_config(config_file=path, context=context, client_configuration=settings)
+            return cls(api, name=f"context {context}" if context else "the current kubeconfig context")
+        except (config.ConfigException, FileNotFoundError, TypeError) as exc:
+            if context is None:
+                try:
+                    config.load_incluster_config(client_configuration=settings)
+                    return cls(client.ApiClient(settings), name="this cluster (in-cluster)")
+                except config.ConfigException:
+                    pass
+            raise InputError(f"no usable kubeconfig: {exc}",
+                             fix="set KUBECONFIG or --kubeconfig, and the environment's `context`") from None  # fmt: skip
+
+    # -- calls ---------------------------------------------------------------------
+
+    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        from kubernetes.client.exceptions import ApiException
+        from urllib3.exceptions import HTTPError
+
+        for attempt in range(self.retries + 1):
+            try:
+                return fn(*args, **kwargs)
+            except ApiException as exc:
+                retryable = exc.status in (409, 429, 500, 502, 503, 504)
+                if retryable and attempt < self.retries:
+                    time.sleep(min(0.2 * 2**attempt, 3))
+                    continue
+                raise self._explain(what, exc) from None
+            except HTTPError as exc:
+                if attempt < min(self.retries, 2):
+                    time.sleep(min(0.2 * 2**attempt, 3))
+                    continue
+                raise ExternalError(f"cannot reach the Kubernetes API server of {self.name} ({what}): {exc}",
+                                    fix="check the kubeconfig context and that the cluster is up") from None  # fmt: skip
+        raise AssertionError("unreachable")
+
+    def _explain(self, what: str, exc: Any) -> Exception:
+        try:
+            body = json.loads(exc.body or "{}")
+        except (TypeError, ValueError):
+            body = {}
+        message = body.get("message") or exc.reason
+        if exc.status in (401, 403):
+            return ExternalError(f"{self.name} refused {what}: {message}",
+                                 fix="the service account needs get/list/create/patch on inferenceservices.serving.kserve.io")  # fmt: skip
+        if exc.status == 422:
+            causes = [f"{c.get('field')}: {c.get('message')}" for c in body.get("details", {}).get("causes", [])]
+            return InputError(f"the API server rejected the InferenceService: {message}"
+                              + ("\n  " + "\n  ".join(causes[:10]) if causes else ""))  # fmt: skip
+        return ExternalError(f"{self.name} failed {what}: HTTP {exc.status} {message}")
+
+    def crd(self) -> CrdSchema:
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            response = self._extensions.read_custom_resource_definition(CRD_NAME, _preload_content=False)
+        except ApiException as exc:
+            if exc.status == 404:
+                raise ExternalError(f"KServe is not installed in {self.name}: no {CRD_NAME} CRD",
+                                    fix="install KServe, or pass --crd FILE to validate against a file") from None  # fmt: skip
+            raise self._explain("reading the InferenceService CRD", exc) from None
+        return CrdSchema(json.loads(response.data))
+
+    def get(self, namespace: str, name: str) -> dict[str, Any] | None:
+        from kubernetes.client.exceptions import ApiException
+
+        def read() -> dict[str, Any] | None:
+            try:
+                obj: dict[str, Any] = self._custom.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
+                return obj
+            except ApiException as exc:
+                if exc.status == 404:
+                    return None
+                raise
+
+        result: dict[str, Any] | None = self._call(f"reading {namespace}/{name}", read)
+        return result
+
+    def apply(self, obj: dict[str, Any]) -> dict[str, Any]:
+        meta = obj["metadata"]
+        result: dict[str, Any] = self._call(
+            f"applying {meta['namespace']}/{meta['name']}",
+            self._custom.patch_namespaced_custom_object,
+            GROUP, VERSION, meta["namespace"], PLURAL, meta["name"], obj,
+            field_manager=FIELD_MANAGER, force=True, _content_type="application/apply-patch+yaml",
+        )  # fmt: skip
+        return result
+
+    def wait_ready(self, namespace: str, name: str, *, timeout: float, poll: float = 1.0) -> dict[str, Any]:
+        """Until Ready is True for the current generation; on timeout say what blocks it."""
+        deadline = time.monotonic() + timeout
+        obj: dict[str, Any] | None = None
+        while True:
+            obj = self.get(namespace, name)
+            if obj is not None and ready(obj):
+                return obj
+            if time.monotonic() >= deadline:
+                raise ExternalError(f"{namespace}/{name} is not Ready after {timeout:g} s: {blockers(obj)}",
+                                    fix="kubectl describe inferenceservice; `mlpipex rollback` returns to the previous model")  # fmt: skip
+            time.sleep(poll)
+
+
+def ready(obj: dict[str, Any]) -> bool:
+    status = obj.get("status") or {}
+    if status.get("observedGeneration") != obj.get("metadata", {}).get("generation"):
+        return False
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions", []))
+
+
+def blockers(obj: dict[str, Any] | None) -> str:
+    """The conditions that are not True, in plain words."""
+    if obj is None:
+        return "the InferenceService does not exist"
+    conditions = (obj.get("status") or {}).get("conditions") or []
+    waiting = [f"{c.get('type')} is {c.get('status')}" + (f" ({c.get('reason')}: {c.get('message')})" if c.get("message") else "")
+               for c in conditions if c.get("status") != "True"]  # fmt: skip
+    return "; ".join(waiting) or "the controller has not reported on the latest change yet"

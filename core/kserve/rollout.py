@@ -1,0 +1,119 @@
+"""What the next InferenceService should be: deploy, promote, roll back (pure).
+
+State lives on the object itself, in annotations, so any runner (a CI job, the
+App after a restart) picks up where the last one stopped:
+
+- ``mlpipex.dev/artifact``: the model being rolled out (or serving, at 100%);
+- ``mlpipex.dev/stable-artifact``: the last model that reached 100%;
+- ``mlpipex.dev/traffic``: the rolled-out model's share of traffic;
+- ``mlpipex.dev/history``: the last 20 actions, newest last (JSON).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, replace
+from typing import Any
+
+from mlpipex.config import Config
+from mlpipex.config.model import EnvironmentConfig
+from mlpipex.errors import InputError
+from mlpipex.kserve.manifests import ANNOTATION, Rollout, build_inference_service
+
+__all__ = ["State", "plan_deploy", "plan_promote", "plan_rollback", "state_of"]
+
+HISTORY_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class State:
+    artifact: str | None
+    stable: str | None
+    traffic: int
+    history: tuple[dict[str, Any], ...]
+
+    @property
+    def in_canary(self) -> bool:
+        return self.artifact is not None and self.traffic < 100
+
+
+def state_of(obj: dict[str, Any] | None) -> State:
+    if obj is None:
+        return State(None, None, 0, ())
+    notes = obj.get("metadata", {}).get("annotations") or {}
+    try:
+        history = tuple(json.loads(notes.get(f"{ANNOTATION}history", "[]")))
+    except ValueError:
+        history = ()
+    return State(notes.get(f"{ANNOTATION}artifact"), notes.get(f"{ANNOTATION}stable-artifact"),
+                 int(notes.get(f"{ANNOTATION}traffic", "100")), history)  # fmt: skip
+
+
+def _record(service: dict[str, Any], state: State, action: str, rollout: Rollout, traffic: int, now: str) -> dict[str, Any]:
+    entry = {"action": action, "artifact": rollout.artifact, "traffic": traffic, "at": now,
+             "by": rollout.deployed_by, "pull_request": rollout.pull_request}  # fmt: skip
+    history = [*state.history, {k: v for k, v in entry.items() if v is not None}][-HISTORY_LIMIT:]
+    stable = rollout.artifact if traffic == 100 else state.stable
+    notes = service["metadata"]["annotations"]
+    notes[f"{ANNOTATION}traffic"] = str(traffic)
+    notes[f"{ANNOTATION}history"] = json.dumps(history, separators=(",", ":"))
+    if stable:
+        notes[f"{ANNOTATION}stable-artifact"] = stable
+    return service
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def plan_deploy(config: Config, env: EnvironmentConfig, current: dict[str, Any] | None, rollout: Rollout,
+                *, now: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """A new model: 100% on a first rollout (as KServe does), else the first canary step."""
+    state = state_of(current)
+    percent = rollout.canary_percent
+    if state.stable is None or state.stable == rollout.artifact:
+        percent = 100
+    elif percent is None:
+        percent = env.canary.steps[0] if env.canary else 100
+    planned = replace(rollout, canary_percent=percent, stable_artifact=state.stable)
+    service = build_inference_service(config, env, planned)
+    return _record(service, state, "deploy", planned, percent, now or _now())
+
+
+def plan_promote(config: Config, env: EnvironmentConfig, current: dict[str, Any] | None, percent: int | None,
+                 *, by: str | None = None, now: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """Move the rolled-out model to ``percent`` (default: the next canary step)."""
+    state = state_of(current)
+    if state.artifact is None:
+        raise InputError(f"nothing is deployed to {env.name}", fix="run `mlpipex deploy` first")
+    if not state.in_canary:
+        raise InputError(f"{env.name} already serves {state.artifact} at 100%", fix="deploy a new model to promote it")
+    if percent is None:
+        steps = env.canary.steps if env.canary else [100]
+        percent = next((s for s in steps if s > state.traffic), 100)
+    if not state.traffic < percent <= 100:
+        raise InputError(f"cannot promote from {state.traffic}% to {percent}%",
+                         fix=f"give a share above {state.traffic} and at most 100")  # fmt: skip
+    rollout = Rollout(state.artifact, percent, state.stable, deployed_by=by)
+    service = build_inference_service(config, env, rollout)
+    return _record(service, state, "promote", rollout, percent, now or _now())
+
+
+def plan_rollback(config: Config, env: EnvironmentConfig, current: dict[str, Any] | None,
+                  *, by: str | None = None, now: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """Back to the previous good model: the stable one during a canary, else the one before."""
+    state = state_of(current)
+    if state.artifact is None:
+        raise InputError(f"nothing is deployed to {env.name}")
+    if state.in_canary:
+        target = state.stable
+    else:
+        earlier = [h["artifact"] for h in state.history if h.get("traffic") == 100 and h["artifact"] != state.artifact]
+        target = earlier[-1] if earlier else None
+    if not target:
+        raise InputError(f"{env.name} has no earlier good model to roll back to",
+                         fix="deploy a known-good digest with `mlpipex deploy --artifact REF@DIGEST`")  # fmt: skip
+    rollout = Rollout(target, 100, deployed_by=by)
+    service = build_inference_service(config, env, rollout)
+    return _record(service, state, "rollback", rollout, 100, now or _now())

@@ -1,0 +1,232 @@
+"""A local stand-in for a Kubernetes API server with KServe installed.
+
+No cluster can run on these machines, so this plays both the API server and
+KServe's controller, for InferenceServices only, through the real `kubernetes`
+Python client:
+
+- serves the InferenceService CRD (apiextensions.k8s.io/v1) read from ../shared/kserve;
+- validates every written object against that CRD's OpenAPI schema (422 Invalid);
+- get, create (POST), replace (PUT, with resourceVersion conflicts: 409), server-side
+  apply (PATCH application/apply-patch+yaml: the manager's fields are replaced, so
+  fields it leaves out are removed, as apply does), merge patch, delete, 404;
+- controller stand-in: bumps generation, sets status (Ready condition, URL,
+  traffic per mode: Knative revisions with canaryTrafficPercent, Standard
+  ``spec.canary[]``), and never marks Ready a model whose storageUri contains
+  ``never-ready`` (a revision that never becomes ready);
+- fault injection: ``fail_next`` queues status codes (409, 503, 403, …) for the
+  next writes.
+
+It is a test double, documented as such; it implements only what mlpipex uses.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+GROUP, VERSION, PLURAL = "serving.kserve.io", "v1beta1", "inferenceservices"
+CRD_PATH = Path(__file__).resolve().parents[3] / "shared" / "kserve" / "serving.kserve.io_inferenceservices.yaml"
+_ITEM = re.compile(rf"^/apis/{GROUP}/{VERSION}/namespaces/([^/]+)/{PLURAL}(?:/([^/?]+))?(?:/status)?$")
+
+
+@functools.lru_cache(maxsize=2)
+def _load_crd(path: Path) -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    return loaded
+
+
+class FakeKubernetes:
+    def __init__(self, crd_path: Path = CRD_PATH) -> None:
+        self.crd = copy.deepcopy(_load_crd(crd_path))
+        self.validator = jsonschema.Draft7Validator(self.crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"])
+        self.objects: dict[tuple[str, str], dict[str, Any]] = {}
+        self.revisions: dict[tuple[str, str], list[str]] = {}
+        self.requests: list[tuple[str, str]] = []
+        self.fail_next: list[int] = []
+        self.down = False
+        self._version = 0
+        self._lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                return None
+
+            def _reply(self, code: int, body: dict[str, Any]) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                fake.requests.append((self.command, self.path))
+                code, reply = fake.handle(self.command, self.path, self.headers.get("Content-Type", ""), body)
+                self._reply(code, reply)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> FakeKubernetes:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def kubeconfig(self, path: Path, context: str = "fake") -> Path:
+        config = {
+            "apiVersion": "v1", "kind": "Config", "current-context": context,
+            "clusters": [{"name": "fake", "cluster": {"server": self.url}}],
+            "users": [{"name": "fake", "user": {"token": "fake-token"}}],
+            "contexts": [{"name": context, "context": {"cluster": "fake", "user": "fake"}}],
+        }  # fmt: skip
+        path.write_text(yaml.safe_dump(config))
+        return path
+
+    # -- the API ---------------------------------------------------------------------
+
+    def handle(self, method: str, path: str, content_type: str, body: bytes) -> tuple[int, dict[str, Any]]:
+        if self.down:
+            return 503, _status(503, "ServiceUnavailable", "the API server is down")
+        url_path, _, query = path.partition("?")
+        if url_path == f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{PLURAL}.{GROUP}":
+            return 200, self.crd
+        match = _ITEM.match(url_path)
+        if not match:
+            return 404, _status(404, "NotFound", f"no route for {path}")
+        namespace, name = match.groups()
+        if method in ("POST", "PUT", "PATCH", "DELETE") and self.fail_next:
+            code = self.fail_next.pop(0)
+            reason = {409: "Conflict", 503: "ServiceUnavailable", 403: "Forbidden", 500: "InternalError"}.get(code, "Error")
+            return code, _status(code, reason, f"injected {code}")
+        with self._lock:
+            key = (namespace, name or "")
+            if method == "GET":
+                if name is None:
+                    items = [o for (ns, _), o in self.objects.items() if ns == namespace]
+                    return 200, {"apiVersion": f"{GROUP}/{VERSION}", "kind": "InferenceServiceList", "items": items}
+                if key not in self.objects:
+                    return 404, _status(404, "NotFound", f'inferenceservices.{GROUP} "{name}" not found')
+                return 200, self.objects[key]
+            if method == "DELETE":
+                if self.objects.pop(key, None) is None:
+                    return 404, _status(404, "NotFound", f'inferenceservices.{GROUP} "{name}" not found')
+                return 200, _status(200, "Success", "deleted")
+            obj = yaml.safe_load(body) if "yaml" in content_type else json.loads(body or b"{}")
+            if method == "POST":
+                key = (namespace, obj["metadata"]["name"])
+                if key in self.objects:
+                    return 409, _status(409, "AlreadyExists", f'inferenceservices.{GROUP} "{key[1]}" already exists')
+                return self._store(key, obj, created=True)
+            if key not in self.objects and not (method == "PATCH" and "apply-patch" in content_type):
+                return 404, _status(404, "NotFound", f'inferenceservices.{GROUP} "{name}" not found')
+            if method == "PUT":
+                current = self.objects[key]
+                if obj.get("metadata", {}).get("resourceVersion") != current["metadata"]["resourceVersion"]:
+                    return 409, _status(409, "Conflict", "the object has been modified; please apply your changes to the latest version and try again")
+                return self._store(key, obj)
+            if "apply-patch" in content_type:
+                if "fieldManager=" not in query:
+                    return 400, _status(400, "BadRequest", "fieldManager is required for apply requests")
+                return self._store(key, self._applied(self.objects.get(key), obj), created=key not in self.objects)
+            merged = _merge(copy.deepcopy(self.objects[key]), obj)  # merge patch
+            return self._store(key, merged)
+
+    def _applied(self, current: dict[str, Any] | None, desired: dict[str, Any]) -> dict[str, Any]:
+        # One manager (mlpipex) owns spec, labels and annotations: apply replaces them.
+        result = copy.deepcopy(desired)
+        if current:
+            result["metadata"] = {**current["metadata"], **{k: v for k, v in desired["metadata"].items()}}
+            result["status"] = current.get("status", {})
+        return result
+
+    def _store(self, key: tuple[str, str], obj: dict[str, Any], created: bool = False) -> tuple[int, dict[str, Any]]:
+        candidate = {k: v for k, v in obj.items() if k != "status"}
+        errors = sorted(self.validator.iter_errors(candidate), key=lambda e: list(e.absolute_path))
+        if errors:
+            causes = [{"field": ".".join(str(p) for p in e.absolute_path), "message": e.message} for e in errors]
+            status = _status(422, "Invalid", f'InferenceService.{GROUP} "{key[1]}" is invalid: {causes[0]["field"]}: {causes[0]["message"]}')
+            status["details"] = {"causes": causes}
+            return 422, status
+        self._version += 1
+        metadata = obj.setdefault("metadata", {})
+        metadata["namespace"], metadata["name"] = key
+        metadata["resourceVersion"] = str(self._version)
+        previous = self.objects.get(key)
+        metadata["generation"] = (previous["metadata"].get("generation", 0) + 1) if previous else 1
+        metadata.setdefault("uid", f"uid-{key[0]}-{key[1]}")
+        obj["status"] = self._controller(key, obj, previous)
+        self.objects[key] = obj
+        return (201 if created else 200), obj
+
+    def _controller(self, key: tuple[str, str], obj: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:
+        """What KServe's controller would report: revisions, traffic, readiness."""
+        spec = obj["spec"]
+        revisions = self.revisions.setdefault(key, [])
+        predictor = spec["predictor"]
+        uris = [predictor["model"].get("storageUri", "")] + [c["predictor"]["model"].get("storageUri", "")
+                                                             for c in spec.get("canary", [])]  # fmt: skip
+        ready = not any("never-ready" in u for u in uris)
+        knative = obj["metadata"].get("annotations", {}).get("serving.kserve.io/deploymentMode") == "Knative"
+        old_spec = previous["spec"]["predictor"] if previous else None
+        if old_spec is None or _model(old_spec) != _model(predictor) or (spec.get("canary") and not previous):
+            revisions.append(f"{key[1]}-predictor-{len(revisions) + 1:05d}")
+        traffic: list[dict[str, Any]]
+        if knative and "canaryTrafficPercent" in predictor and len(revisions) > 1:
+            percent = predictor["canaryTrafficPercent"]
+            traffic = [{"revisionName": revisions[-1], "percent": percent, "latestRevision": True, "tag": "latest"},
+                       {"revisionName": revisions[-2], "percent": 100 - percent, "latestRevision": False, "tag": "prev"}]  # fmt: skip
+        elif spec.get("canary"):
+            canary = spec["canary"][0]
+            traffic = [{"revisionName": "canary", "percent": canary["trafficPercent"], "storageUri": uris[1]},
+                       {"revisionName": "stable", "percent": 100 - canary["trafficPercent"], "storageUri": uris[0]}]  # fmt: skip
+        else:
+            traffic = [{"revisionName": revisions[-1], "percent": 100, "latestRevision": True}]
+        condition = {"type": "Ready", "status": "True" if ready else "False"}
+        if not ready:
+            condition.update(reason="RevisionMissing", message="Revision failed to become ready: container model-server crashed: failed to load model")
+        return {
+            "observedGeneration": obj["metadata"]["generation"],
+            "url": f"http://{key[1]}.{key[0]}.example.com",
+            "conditions": [condition, {"type": "PredictorReady", "status": condition["status"]}],
+            "components": {"predictor": {"traffic": traffic, "latestCreatedRevision": revisions[-1],
+                                         **({"latestReadyRevision": revisions[-1]} if ready else {})}},
+            "deploymentMode": "Knative" if knative else "Standard",
+        }
+
+
+def _model(predictor: dict[str, Any]) -> Any:
+    return {k: v for k, v in predictor.items() if k != "canaryTrafficPercent"}
+
+
+def _merge(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    for key, value in patch.items():
+        if value is None:
+            target.pop(key, None)
+        elif isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge(target[key], value)
+        else:
+            target[key] = value
+    return target
+
+
+def _status(code: int, reason: str, message: str) -> dict[str, Any]:
+    return {"kind": "Status", "apiVersion": "v1", "status": "Failure" if code >= 400 else "Success",
+            "message": message, "reason": reason, "code": code}  # fmt: skip

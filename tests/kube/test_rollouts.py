@@ -1,0 +1,143 @@
+"""deploy, promote, rollback and status through the real `kubernetes` client against the local stand-in."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mlpipex.cli import main
+
+from .fake_apiserver import CRD_PATH, FakeKubernetes
+
+pytestmark = pytest.mark.skipif(not CRD_PATH.exists(), reason=f"the KServe CRD is not here ({CRD_PATH}); it ships in ../shared/kserve")
+
+A = "ghcr.io/acme/models/bc@sha256:" + "a" * 64
+B = "ghcr.io/acme/models/bc:1.1.0@sha256:" + "b" * 64
+C = "ghcr.io/acme/models/bc@sha256:" + "c" * 64
+
+
+@pytest.fixture
+def fake():
+    with FakeKubernetes() as server:
+        yield server
+
+
+@pytest.fixture
+def project(quickstart, fake, tmp_path, monkeypatch):
+    kubeconfig = fake.kubeconfig(tmp_path / "kubeconfig", context="prod-cluster")
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    monkeypatch.setenv("GITHUB_ACTOR", "octocat")
+    path = quickstart / "mlpipex.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["deploy"] = {
+        "gpu": {"count": 1},
+        "environments": [
+            {"name": "staging", "context": "prod-cluster", "namespace": "ml-staging", "auto_deploy": True},
+            {"name": "production", "context": "prod-cluster", "namespace": "ml-prod",
+             "canary": {"steps": [10, 50, 100]}},
+        ],
+    }  # fmt: skip
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def run(capsys, *args):
+    code = main(list(args))
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.out + captured.err
+    return code, captured.out, captured.err
+
+
+def obj(fake, namespace="ml-prod"):
+    return fake.objects[(namespace, "breast-cancer")]
+
+
+def test_canary_rollout_promote_and_rollback_standard(project, fake, capsys):
+    c = ["-c", str(project), "--env", "production", "--timeout", "5"]
+    code, out, err = run(capsys, "deploy", *c, "--artifact", A)
+    assert code == 0, err
+    assert "at 100%" in out  # the first rollout gets everything
+    code, out, err = run(capsys, "deploy", *c, "--artifact", B)
+    assert code == 0, err
+    spec = obj(fake)["spec"]
+    assert spec["predictor"]["model"]["storageUri"] == f"oci://{A}"
+    assert spec["canary"][0]["trafficPercent"] == 10 and spec["canary"][0]["predictor"]["model"]["storageUri"].endswith("b" * 64)
+    assert "canary 10%, stable 90%" in out
+    assert run(capsys, "promote", *c)[0] == 0
+    assert obj(fake)["spec"]["canary"][0]["trafficPercent"] == 50
+    code, out, _ = run(capsys, "promote", *c)
+    assert code == 0 and "canary" not in obj(fake)["spec"]  # at 100% the new model becomes the predictor
+    assert obj(fake)["spec"]["predictor"]["model"]["storageUri"].endswith("b" * 64)
+    code, out, _ = run(capsys, "status", *c)
+    assert "Ready" in out and "at 100%" in out and "promote" in out and "by octocat" in out
+    code, out, _ = run(capsys, "rollback", *c)  # after a full rollout: the previous digest from history
+    assert code == 0 and obj(fake)["spec"]["predictor"]["model"]["storageUri"] == f"oci://{A}"
+    code, out, _ = run(capsys, "status", *c, "--json")
+    state = json.loads(out)
+    assert [h["action"] for h in state["history"]] == ["deploy", "deploy", "promote", "promote", "rollback"]
+    assert state["traffic"] == 100 and state["stable"] == A
+
+
+def test_rollback_during_canary_returns_to_stable(project, fake, capsys):
+    c = ["-c", str(project), "--env", "production", "--timeout", "5"]
+    run(capsys, "deploy", *c, "--artifact", A)
+    run(capsys, "deploy", *c, "--artifact", B)
+    assert run(capsys, "rollback", *c)[0] == 0
+    spec = obj(fake)["spec"]
+    assert "canary" not in spec and spec["predictor"]["model"]["storageUri"] == f"oci://{A}"
+
+
+def test_knative_mode_splits_by_canary_traffic_percent(project, fake, capsys):
+    c = ["-c", str(project), "--env", "production", "--timeout", "5"]
+    run(capsys, "deploy", *c, "--artifact", A, "--mode", "Knative")
+    code, out, _ = run(capsys, "deploy", *c, "--artifact", B, "--mode", "Knative")
+    assert code == 0
+    predictor = obj(fake)["spec"]["predictor"]
+    assert predictor["canaryTrafficPercent"] == 10 and predictor["model"]["storageUri"].endswith("b" * 64)
+    assert "predictor-00002 10%" in out and "predictor-00001 90%" in out
+
+
+def test_a_revision_that_never_becomes_ready(project, fake, capsys):
+    bad = "ghcr.io/acme/never-ready@sha256:" + "d" * 64
+    code, _, err = run(capsys, "deploy", "-c", str(project), "--timeout", "1", "--artifact", bad)
+    assert code == 3
+    assert "not Ready after 1 s" in err and "failed to load model" in err and "mlpipex rollback" in err
+
+
+def test_conflicts_and_unavailable_are_retried(project, fake, capsys):
+    fake.fail_next = [409, 503, 409]
+    code, _, err = run(capsys, "deploy", "-c", str(project), "--timeout", "5", "--artifact", A)
+    assert code == 0, err
+    assert fake.fail_next == [] and ("ml-staging", "breast-cancer") in fake.objects
+
+
+def test_forbidden_and_down(project, fake, capsys):
+    fake.fail_next = [403]
+    code, _, err = run(capsys, "deploy", "-c", str(project), "--artifact", A)
+    assert code == 3 and "refused" in err and "inferenceservices.serving.kserve.io" in err
+    fake.down = True
+    code, _, err = run(capsys, "status", "-c", str(project))
+    assert code == 3 and "503" in err
+
+
+def test_unreachable_api_server(project, capsys, tmp_path, monkeypatch):
+    kubeconfig = yaml.safe_load(Path(os.environ["KUBECONFIG"]).read_text())
+    kubeconfig["clusters"][0]["cluster"]["server"] = "http://127.0.0.1:9"
+    (tmp_path / "dead").write_text(yaml.safe_dump(kubeconfig))
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "dead"))
+    code, _, err = run(capsys, "status", "-c", str(project))
+    assert code == 3 and "cannot reach the Kubernetes API server" in err
+
+
+def test_invalid_object_never_reaches_the_api_server(project, fake, capsys):
+    data = yaml.safe_load(project.read_text())
+    data["deploy"]["node_selector"] = {"pool": "gpu"}
+    data["deploy"]["tolerations"] = [{"effect": 42}]
+    project.write_text(yaml.safe_dump(data))
+    code, _, err = run(capsys, "deploy", "-c", str(project), "--artifact", A)
+    assert code == 2 and "tolerations[0].effect" in err
+    assert not [m for m, _ in fake.requests if m in ("PATCH", "POST", "PUT")]
