@@ -23,6 +23,8 @@ def register(commands: Any) -> None:
     add_cluster_options(promote)
     promote.add_argument("--to", type=int, metavar="PERCENT", help="target share (default: the next canary step)")
     promote.add_argument("--crd", metavar="FILE", help="validate against this CRD instead of the cluster's")
+    promote.add_argument("--approvals", type=int, default=0, metavar="N",
+                         help="approving reviews the change has (the App or CI passes it)")  # fmt: skip
     promote.set_defaults(handler=run_promote)
     rollback = commands.add_parser("rollback", help="return to the previous good model")
     add_cluster_options(rollback)
@@ -53,9 +55,49 @@ def _act(args: argparse.Namespace, plan: Any) -> int:
 
 
 def run_promote(args: argparse.Namespace) -> int:
+    """Within an environment: the next canary step. Into one: its rules first, then its first step."""
     from mlpipex.kserve.rollout import plan_promote
 
-    return _act(args, lambda config, env, current: plan_promote(config, env, current, args.to, by=actor()))
+    def plan(config: Any, env: Any, current: Any) -> Any:
+        source = _source_of(config, env, current, args)
+        if source is None:
+            return plan_promote(config, env, current, args.to, by=actor())
+        return _promote_across(config, env, current, source, args)
+
+    return _act(args, plan)
+
+
+def _source_of(config: Any, env: Any, current: Any, args: argparse.Namespace) -> Any:
+    """The environment whose model should come here, when it differs from what runs here."""
+    from mlpipex.kserve.rollout import state_of
+
+    if not env.rules.after:
+        return None
+    source_env = next(e for e in config.deploy.environments if e.name == env.rules.after)
+    source_obj = cluster(source_env, args).get(source_env.namespace, config.deploy.name or config.model.name)
+    source = state_of(source_obj)
+    if source.artifact is None or source.artifact == state_of(current).artifact:
+        return None
+    return source_env, source, source_obj
+
+
+def _promote_across(config: Any, env: Any, current: Any, source: Any, args: argparse.Namespace) -> Any:
+    import datetime as dt
+
+    from mlpipex.errors import InputError
+    from mlpipex.kserve import Rollout
+    from mlpipex.kserve.cluster import ready
+    from mlpipex.kserve.promotion import unmet_rules
+    from mlpipex.kserve.rollout import plan_deploy
+
+    source_env, state, source_obj = source
+    problems = unmet_rules(env, state, source_ready=ready(source_obj), approvals=args.approvals,
+                           now=dt.datetime.now(dt.timezone.utc))  # fmt: skip
+    if problems:
+        raise InputError(f"{state.artifact} cannot go to {env.name} yet: " + "; ".join(problems),
+                         fix=f"wait, or fix {source_env.name}; the rules are deploy.environments[{env.name}].rules")  # fmt: skip
+    percent = args.to if args.to is not None else None
+    return plan_deploy(config, env, current, Rollout(state.artifact, percent, deployed_by=actor()))
 
 
 def run_rollback(args: argparse.Namespace) -> int:

@@ -141,3 +141,23 @@ def test_invalid_object_never_reaches_the_api_server(project, fake, capsys):
     code, _, err = run(capsys, "deploy", "-c", str(project), "--artifact", A)
     assert code == 2 and "tolerations[0].effect" in err
     assert not [m for m, _ in fake.requests if m in ("PATCH", "POST", "PUT")]
+
+
+def test_promotion_across_environments_checks_the_rules(project, fake, capsys):
+    data = yaml.safe_load(project.read_text())
+    data["deploy"]["environments"][1]["rules"] = {"after": "staging", "healthy_for": "0s", "approvals": 1}
+    project.write_text(yaml.safe_dump(data))
+    c = ["-c", str(project), "--timeout", "5"]
+    assert run(capsys, "deploy", *c, "--artifact", A)[0] == 0  # staging: auto-deploy on merge
+    code, _, err = run(capsys, "promote", *c, "--env", "production")
+    assert code == 2 and "cannot go to production yet: 0 approvals; 1 required" in err
+    assert ("ml-prod", "breast-cancer") not in fake.objects
+    code, out, err = run(capsys, "promote", *c, "--env", "production", "--approvals", "1")
+    assert code == 0, err
+    assert obj(fake)["spec"]["predictor"]["model"]["storageUri"] == f"oci://{A}"  # first rollout: 100%
+    assert run(capsys, "deploy", *c, "--artifact", B)[0] == 0
+    code, out, err = run(capsys, "promote", *c, "--env", "production", "--approvals", "2")
+    assert code == 0, err
+    assert obj(fake)["spec"]["canary"][0]["trafficPercent"] == 10  # a new model starts as a canary
+    code, out, _ = run(capsys, "promote", *c, "--env", "production")  # same digest now: the next step
+    assert code == 0 and obj(fake)["spec"]["canary"][0]["trafficPercent"] == 50
