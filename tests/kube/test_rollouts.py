@@ -159,5 +159,5 @@ def test_promotion_across_environments_checks_the_rules(project, fake, capsys):
     code, out, err = run(capsys, "promote", *c, "--env", "production", "--approvals", "2")
     assert code == 0, err
     assert obj(fake)["spec"]["canary"][0]["trafficPercent"] == 10  # a new model starts as a canary
-    code, out, _ = run(capsys, "promote", *c, "--env", "production")  # same digest now: the next step
+    code, _out, _ = run(capsys, "promote", *c, "--env", "production")  # same digest now: the next step
     assert code == 0 and obj(fake)["spec"]["canary"][0]["trafficPercent"] == 50
