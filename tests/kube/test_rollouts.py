@@ -156,7 +156,7 @@ def test_promotion_across_environments_checks_the_rules(project, fake, capsys):
     assert code == 0, err
     assert obj(fake)["spec"]["predictor"]["model"]["storageUri"] == f"oci://{A}"  # first rollout: 100%
     assert run(capsys, "deploy", *c, "--artifact", B)[0] == 0
-    code, out, err = run(capsys, "promote", *c, "--env", "production", "--approvals", "2")
+    code, _, err = run(capsys, "promote", *c, "--env", "production", "--approvals", "2")
     assert code == 0, err
     assert obj(fake)["spec"]["canary"][0]["trafficPercent"] == 10  # a new model starts as a canary
     code, _out, _ = run(capsys, "promote", *c, "--env", "production")  # same digest now: the next step
