@@ -152,7 +152,7 @@ def test_promotion_across_environments_checks_the_rules(project, fake, capsys):
     code, _, err = run(capsys, "promote", *c, "--env", "production")
     assert code == 2 and "cannot go to production yet: 0 approvals; 1 required" in err
     assert ("ml-prod", "breast-cancer") not in fake.objects
-    code, out, err = run(capsys, "promote", *c, "--env", "production", "--approvals", "1")
+    code, _, err = run(capsys, "promote", *c, "--env", "production", "--approvals", "1")
     assert code == 0, err
     assert obj(fake)["spec"]["predictor"]["model"]["storageUri"] == f"oci://{A}"  # first rollout: 100%
     assert run(capsys, "deploy", *c, "--artifact", B)[0] == 0
