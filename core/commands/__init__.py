@@ -22,6 +22,7 @@ COMMANDS = (
     "mlpipex.commands.tag",
     "mlpipex.commands.deploy",
     "mlpipex.commands.rollout_commands",
+    "mlpipex.commands.canary",
 )
 
 

@@ -117,3 +117,18 @@ def plan_rollback(config: Config, env: EnvironmentConfig, current: dict[str, Any
     rollout = Rollout(target, 100, deployed_by=by)
     service = build_inference_service(config, env, rollout)
     return _record(service, state, "rollback", rollout, 100, now or _now())
+
+
+def plan_same(config: Config, env: EnvironmentConfig, current: dict[str, Any]) -> dict[str, Any]:
+    """The object as mlpipex last applied it (to record a decision without moving traffic)."""
+    state = state_of(current)
+    if state.artifact is None:
+        raise InputError(f"nothing is deployed to {env.name}")
+    rollout = Rollout(state.artifact, state.traffic, state.stable)
+    service = build_inference_service(config, env, rollout)
+    notes = service["metadata"]["annotations"]
+    for key in ("traffic", "history", "stable-artifact"):
+        value = (current.get("metadata", {}).get("annotations") or {}).get(f"{ANNOTATION}{key}")
+        if value is not None:
+            notes[f"{ANNOTATION}{key}"] = value
+    return service

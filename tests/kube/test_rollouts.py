@@ -161,3 +161,52 @@ def test_promotion_across_environments_checks_the_rules(project, fake, capsys):
     assert obj(fake)["spec"]["canary"][0]["trafficPercent"] == 10  # a new model starts as a canary
     code, _out, _ = run(capsys, "promote", *c, "--env", "production")  # same digest now: the next step
     assert code == 0 and obj(fake)["spec"]["canary"][0]["trafficPercent"] == 50
+
+
+def samples(path, *, slower: float = 1.0, n: int = 300):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    data = {"stable": {"latency_p95": rng.gamma(4, 5, n).tolist(), "error_rate": [0.0] * n},
+            "canary": {"latency_p95": (rng.gamma(4, 5, n) * slower).tolist(), "error_rate": [0.0] * n}}  # fmt: skip
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_canary_run_advances_to_100_on_equal_samples(project, fake, capsys, tmp_path):
+    data = yaml.safe_load(project.read_text())
+    data["deploy"]["environments"][1]["canary"]["interval"] = "0s"
+    project.write_text(yaml.safe_dump(data))
+    c = ["-c", str(project), "--env", "production", "--timeout", "5"]
+    run(capsys, "deploy", *c, "--artifact", A)
+    run(capsys, "deploy", *c, "--artifact", B)
+    code, out, err = run(capsys, "canary", "run", *c, "--metrics-file", str(samples(tmp_path / "m.json")))
+    assert code == 0, err
+    assert "advance at 10% → 50%" in out and "advance at 50% → 100%" in out
+    assert "canary" not in obj(fake)["spec"] and obj(fake)["spec"]["predictor"]["model"]["storageUri"].endswith("b" * 64)
+    record = json.loads(obj(fake)["metadata"]["annotations"]["mlpipex.dev/canary"])
+    assert [d["action"] for d in record["decisions"]] == ["advance", "advance"]
+    assert record["decisions"][0]["metrics"][0]["metric"] == "latency_p95"
+
+
+def test_canary_run_rolls_back_a_slower_canary(project, fake, capsys, tmp_path):
+    c = ["-c", str(project), "--env", "production", "--timeout", "5"]
+    run(capsys, "deploy", *c, "--artifact", A)
+    run(capsys, "deploy", *c, "--artifact", B)
+    code, out, _ = run(capsys, "canary", "run", *c, "--once", "--metrics-file", str(samples(tmp_path / "m.json", slower=1.3)))
+    assert code == 1 and "rollback at 10% → 100%" in out and "latency_p95" in out
+    spec = obj(fake)["spec"]
+    assert "canary" not in spec and spec["predictor"]["model"]["storageUri"] == f"oci://{A}"
+
+
+def test_canary_run_holds_without_enough_samples_and_resumes(project, fake, capsys, tmp_path):
+    c = ["-c", str(project), "--env", "production", "--timeout", "5"]
+    run(capsys, "deploy", *c, "--artifact", A)
+    run(capsys, "deploy", *c, "--artifact", B)
+    code, out, _ = run(capsys, "canary", "run", *c, "--once", "--metrics-file", str(samples(tmp_path / "m.json", n=10)))
+    assert code == 0 and "hold at 10% → 10%" in out and "10 samples, 50 needed" in out
+    assert obj(fake)["spec"]["canary"][0]["trafficPercent"] == 10
+    code, out, _ = run(capsys, "canary", "run", *c, "--once", "--metrics-file", str(samples(tmp_path / "m.json")))
+    assert code == 0 and "advance at 10% → 50%" in out
+    record = json.loads(obj(fake)["metadata"]["annotations"]["mlpipex.dev/canary"])
+    assert [d["action"] for d in record["decisions"]] == ["hold", "advance"]

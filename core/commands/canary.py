@@ -1,0 +1,83 @@
+"""``mlpipex canary run``: judge the canary step by step and move traffic, or roll back.
+
+Each step: canary and stable samples from the metrics source, a Mann–Whitney
+judgement per metric against its margin, then advance to the next step, hold, or
+roll back. Every decision is recorded on the InferenceService, so a crashed runner
+resumes where it was. Exit 0 when the canary reached 100%, 1 when it was rolled
+back, 0 after one step with ``--once`` unless that step rolled back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+from mlpipex.commands._deploy_common import (
+    add_cluster_options,
+    cluster,
+    environment,
+    say,
+    schema,
+    traffic_line,
+)
+from mlpipex.errors import EXIT_GATE_FAILED, EXIT_OK, InputError
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser("canary", help="canary analysis")
+    actions = parser.add_subparsers(dest="canary_command", metavar="ACTION", required=True)
+    run_parser = actions.add_parser("run", help="judge the canary step by step; advance, hold or roll back")
+    add_cluster_options(run_parser)
+    run_parser.add_argument("--metrics-file", metavar="FILE", required=True,
+                            help='samples as {"canary": {metric: [...]}, "stable": {...}}')  # fmt: skip
+    run_parser.add_argument("--once", action="store_true", help="judge one step and stop")
+    run_parser.add_argument("--crd", metavar="FILE", help="validate against this CRD instead of the cluster's")
+    run_parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from mlpipex.config import load_config
+    from mlpipex.kserve.analysis import FileSource, analyse, canary_record, with_decision
+    from mlpipex.kserve.promotion import parse_duration
+    from mlpipex.kserve.rollout import plan_promote, plan_rollback, plan_same, state_of
+    from mlpipex.stats.canary import Action
+
+    config = load_config(args.config, check_files=False)
+    env = environment(config, args.env)
+    if env.canary is None:
+        raise InputError(f"environment {env.name} has no canary settings", fix="add deploy.environments[].canary")
+    kube = cluster(env, args)
+    crd = schema(args, kube)
+    name = config.deploy.name or config.model.name
+    while True:
+        current = kube.get(env.namespace, name)
+        state = state_of(current)
+        if current is None or not state.in_canary:
+            say(f"{env.name}: no canary in progress ({state.artifact or 'nothing'} at {state.traffic}%)")
+            return EXIT_OK
+        record = canary_record(current)
+        decision = analyse(env.canary, FileSource(Path(args.metrics_file)), namespace=env.namespace,
+                           service=name, failures_so_far=int(record.get("failures", 0)))  # fmt: skip
+        now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if decision.action is Action.ADVANCE:
+            service = plan_promote(config, env, current, None, by="mlpipex canary", now=now)
+        elif decision.action is Action.ROLLBACK:
+            service = plan_rollback(config, env, current, by="mlpipex canary", now=now)
+        else:
+            service = plan_same(config, env, current)
+        traffic = int(service["metadata"]["annotations"]["mlpipex.dev/traffic"])
+        with_decision(service, record, decision, traffic=traffic, now=now)
+        crd.check(service)
+        kube.apply(service)
+        result = kube.wait_ready(env.namespace, name, timeout=args.timeout)
+        say(f"{env.name}: {decision.action.value} at {state.traffic}% → {traffic}%: {decision.reason} "
+            f"({traffic_line(result)})")  # fmt: skip
+        if decision.action is Action.ROLLBACK:
+            return EXIT_GATE_FAILED
+        if args.once or traffic == 100:
+            return EXIT_OK
+        time.sleep(parse_duration(env.canary.interval))
