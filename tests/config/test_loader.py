@@ -189,9 +189,9 @@ def test_unit_command_needs_a_junit_report(write_config):
     assert "{junit}" in problem
 
 
-def test_reserved_sections_reject_garbage(write_config):
-    [problem] = problems(write_config, MINIMAL + "deploy:\n  replicas: lots\n")
-    assert "unknown key `replicas` in `deploy`" in problem
+def test_later_sections_reject_garbage(write_config):
+    [problem] = problems(write_config, MINIMAL + "deploy:\n  replica: lots\n")
+    assert "unknown key `replica` in `deploy`" in problem and "did you mean `replicas`?" in problem
     [problem] = problems(write_config, MINIMAL + "monitoring: 5\n")
     assert "monitoring" in problem
 
