@@ -23,6 +23,7 @@ COMMANDS = (
     "mlpipex.commands.deploy",
     "mlpipex.commands.rollout_commands",
     "mlpipex.commands.canary",
+    "mlpipex.commands.serve",
 )
 
 
