@@ -19,7 +19,7 @@ from mlpipex.serving.validation import RequestError, Validator
 _V2_TYPES = {"float32": "FP32", "float64": "FP64", "int64": "INT64", "int32": "INT32", "bool": "BOOL"}
 
 
-class OnnxPackageModel(Model):  # type: ignore[misc]
+class OnnxPackageModel(Model):
     def __init__(self, package: ServablePackage, *, threads: int = 1) -> None:
         super().__init__(package.name)
         self.package = package

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import concurrent.futures
 import csv
+import functools
 import json
+import operator
 import os
 import socket
 import subprocess
@@ -76,7 +78,7 @@ def test_v2_batch_matches_the_training_pipeline(server):
     base, rows = server
     batch = [features(r) for r in rows[:20]]
     code, body = post(f"{base}/v2/models/breast-cancer/infer",
-                      {"inputs": [{"name": "features", "shape": [20, 30], "datatype": "FP32", "data": sum(batch, [])}]})  # fmt: skip
+                      {"inputs": [{"name": "features", "shape": [20, 30], "datatype": "FP32", "data": functools.reduce(operator.iadd, batch, [])}]})  # fmt: skip
     assert code == 200
     outputs = {o["name"]: o for o in body["outputs"]}
     assert outputs["label"]["data"] == [int(r["training_prediction"]) for r in rows[:20]]
