@@ -22,6 +22,7 @@ import io
 import json
 import os
 import platform
+import re
 import subprocess
 import tarfile
 from collections.abc import Sequence
@@ -150,9 +151,26 @@ def _source(cwd: Path) -> str | None:
     if os.environ.get("CI_PROJECT_URL"):
         return os.environ["CI_PROJECT_URL"]
     url = _git("config", "--get", "remote.origin.url", cwd=cwd)
-    if url and "@" in url.split("//")[-1]:  # never publish credentials embedded in a remote URL
+    if url is None:
+        return None
+    if scp := _SCP_REMOTE.match(url):  # git@github.com:acme/repo.git, the usual SSH remote
+        return f"https://{scp['host']}/{scp['path']}"
+    if ssh := _SSH_REMOTE.match(url):  # ssh://git@github.com[:22]/acme/repo.git
+        return f"https://{ssh['host']}/{ssh['path']}"
+    if "@" in url.split("//")[-1]:  # never publish credentials embedded in a remote URL
         url = url.split("//")[0] + "//" + url.split("@", 1)[1] if "//" in url else None
     return url
+
+
+_HOST = r"(?:[\w.-]+@)?(?P<host>[\w-]+(?:\.[\w-]+)+)"  # a user, then a dotted host name
+_SCP_REMOTE = re.compile(rf"^{_HOST}:(?!//)(?P<path>[^\s/][^\s]*)$")
+_SSH_REMOTE = re.compile(rf"^(?:git\+)?ssh://{_HOST}(?::\d+)?/(?P<path>[^\s]+)$")
+_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s@]+@")
+
+
+def _redact(text: str) -> str:
+    """Credentials in URLs (``--extra-index-url https://user:token@…``) never reach a package."""
+    return _URL_CREDENTIALS.sub(r"\g<scheme>***@", text)
 
 
 def _environment(config: Config) -> dict[str, Any]:
@@ -165,7 +183,7 @@ def _environment(config: Config) -> dict[str, Any]:
         if not path.is_file():
             raise InputError(f"package.requirements `{config.package.requirements}` does not exist",
                              location=Location(str(config.source)))  # fmt: skip
-        env["requirements"] = {"file": path.name, "content": path.read_text(encoding="utf-8")}
+        env["requirements"] = {"file": path.name, "content": _redact(path.read_text(encoding="utf-8"))}
     return env
 
 

@@ -104,12 +104,20 @@ class RegistryClient:
         try:
             response = self._session.get(self._url("/v2/"), timeout=self.timeout, verify=self.verify)
         except requests.exceptions.SSLError as exc:
+            tls_error = ExternalError(
+                f"TLS with {self.registry} failed: {_short(exc)}",
+                fix="pass the registry's CA with --ca-file (or MLPIPEX_REGISTRY_CA_BUNDLE)",
+            )
             if not self._fallback_to_http:
-                raise ExternalError(
-                    f"TLS with {self.registry} failed: {_short(exc)}",
-                    fix="pass the registry's CA with --ca-file (or MLPIPEX_REGISTRY_CA_BUNDLE)",
-                ) from None
-            response = self._plain_http_ping()
+                raise tls_error from None
+            # A loopback registry may speak plain HTTP (the handshake then fails too);
+            # one that answers plain HTTP with 400 speaks TLS, and its certificate is the problem.
+            try:
+                response = self._plain_http_ping()
+            except ExternalError:
+                raise tls_error from None
+            if response.status_code == 400:
+                raise tls_error from None
         except requests.exceptions.ConnectionError as exc:
             if not self._fallback_to_http:
                 raise self._unreachable(exc) from None

@@ -6,6 +6,8 @@ import json
 import os
 import tarfile
 
+import pytest
+
 from mlpipex.cli import main
 from mlpipex.oci import Layout, RegistryClient, inspect_remote, parse_reference
 
@@ -95,3 +97,38 @@ def test_annotations_from_git(packaged, capsys, monkeypatch):
     assert annotations["org.opencontainers.image.created"] == "2026-01-02T03:04:05Z"
     assert annotations["org.opencontainers.image.source"] == "https://git.example.com/acme/bc.git"  # no token
     assert annotations["org.opencontainers.image.title"] == "breast-cancer"
+
+
+@pytest.mark.parametrize(("remote", "source"), [
+    ("git@github.com:acme/bc.git", "https://github.com/acme/bc.git"),
+    ("ssh://git@gitlab.example.com:2222/acme/bc.git", "https://gitlab.example.com/acme/bc.git"),
+    ("https://user:token@git.example.com/acme/bc.git", "https://git.example.com/acme/bc.git"),
+    ("https://github.com/acme/bc", "https://github.com/acme/bc"),
+    ("/srv/git/bc.git", "/srv/git/bc.git"),
+])  # fmt: skip
+def test_source_annotation_from_any_remote(tmp_path, monkeypatch, remote, source):
+    import subprocess
+
+    from mlpipex.oci._package import _source
+
+    for name in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "CI_PROJECT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    subprocess.run(["git", "remote", "add", "origin", remote], cwd=tmp_path, check=True)
+    assert _source(tmp_path) == source
+
+
+def test_requirements_credentials_never_reach_the_package(packaged, monkeypatch):
+    import yaml
+
+    (packaged / "requirements.lock").write_text(
+        "--extra-index-url https://deploy:s3cr3t-t0ken@pypi.example.com/simple\nonnxruntime==1.20.1\n")
+    config = yaml.safe_load((packaged / "mlpipex.yaml").read_text())
+    config["package"] = {"requirements": "requirements.lock"}
+    (packaged / "mlpipex.yaml").write_text(yaml.safe_dump(config))
+    assert main(["package"]) == 0
+    layout = Layout(packaged / ".mlpipex/oci")
+    manifest = layout.read_json(layout.resolve("breast-cancer:1.1.0").digest)
+    env = layout.read_json(manifest["config"]["digest"])["environment"]["requirements"]
+    assert "s3cr3t" not in env["content"]
+    assert env["content"].startswith("--extra-index-url https://***@pypi.example.com/simple\nonnxruntime==1.20.1")

@@ -197,3 +197,12 @@ def test_kserve_storage_loads_our_package(packaged, registry, capsys, tmp_path):
                           env={"KSERVE_OCI_INSECURE_REGISTRY": "true", "PATH": "/usr/bin:/bin"}, timeout=120)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (out / "model.onnx").read_bytes() == (packaged / "models" / "model.onnx").read_bytes()
+
+
+def test_tls_without_the_ca_says_so(packaged, tls_registry, capsys):
+    """A loopback TLS registry with an untrusted certificate: a TLS error and its fix, not a plain-HTTP 400."""
+    with pytest.raises(ExternalError, match="TLS with") as failure:
+        RegistryClient(tls_registry.address, retries=0).ping()
+    assert "--ca-file" in (failure.value.fix or "")
+    code, _, err = cli(capsys, "push", "--to", f"{tls_registry.address}/m/bc")
+    assert code == 3 and "TLS with" in err and "--ca-file" in err
