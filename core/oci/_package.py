@@ -188,18 +188,26 @@ def _environment(config: Config) -> dict[str, Any]:
 
 
 def _profile(config: Config) -> dict[str, Any] | None:
-    from mlpipex.runtime import read_table
-    from mlpipex.stats.profile import build_profile
+    """The reference profile, read a chunk at a time: the training set never sits in memory whole."""
+    from mlpipex.runtime.data import iter_table_chunks, table_columns
+    from mlpipex.stats.profile import profile_chunks
 
     source = config.data.training or config.data.holdout
-    table = read_table(config.resolve(source))
+    path = config.resolve(source)
+    location = Location(str(config.source))
+    if not path.is_file():
+        raise InputError(f"the training data {source} does not exist", location=location)
     special = {config.data.label, config.data.prediction_column, config.data.score_column}
-    features = config.data.features or [c for c in table if c not in special]
-    missing = [f for f in features if f not in table]
+    columns = table_columns(path)
+    features = config.data.features or [c for c in columns if c not in special]
+    missing = [f for f in features if f not in columns]
     if missing:
-        raise InputError(f"the training data {source} lacks feature columns: {', '.join(missing)}",
-                         location=Location(str(config.source)))  # fmt: skip
-    profile = build_profile(table, features, categorical=config.data.categorical)
+        raise InputError(f"the training data {source} lacks feature columns: {', '.join(missing)}", location=location)
+    try:
+        profile = profile_chunks(lambda: iter_table_chunks(path, features), features,
+                                 categorical=config.data.categorical)  # fmt: skip
+    except ValueError as exc:
+        raise InputError(f"the training data {source}: {exc}", location=location) from None
     profile["source"] = Path(source).name
     return profile
 

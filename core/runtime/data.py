@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import numpy as np
 from mlpipex.config import Config
 from mlpipex.errors import InputError, Location
 
-__all__ = ["Holdout", "load_holdout", "read_table"]
+__all__ = ["CHUNK_ROWS", "Holdout", "iter_table_chunks", "load_holdout", "read_table", "table_columns"]
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,98 @@ def _read_parquet(path: Path) -> dict[str, np.ndarray]:
     if table.num_rows == 0:
         raise InputError("the holdout has no rows", location=Location(str(path)))
     return columns
+
+
+# -- chunked reading (the reference profile of a training set of any size) --------
+
+CHUNK_ROWS = 65_536
+
+
+def table_columns(path: Path) -> list[str]:
+    """Column names of a CSV or Parquet file, reading only its header or schema."""
+    if path.suffix.lower() in (".parquet", ".pq"):
+        try:
+            import pyarrow.parquet as pq
+
+            return list(pq.ParquetFile(path).schema_arrow.names)
+        except ImportError:
+            raise InputError("reading Parquet needs pyarrow", location=Location(str(path)),
+                             fix="pip install 'mlpipex[parquet]', or give the data as CSV") from None  # fmt: skip
+        except OSError as exc:
+            raise InputError(f"not a readable Parquet file: {exc}", location=Location(str(path))) from None
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            return next(csv.reader(handle, delimiter="\t" if path.suffix.lower() == ".tsv" else ","), [])
+    except (OSError, csv.Error, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read the header of {path.name}: {exc}", location=Location(str(path))) from None
+
+
+def iter_table_chunks(path: Path, columns: Sequence[str], *, rows: int = CHUNK_ROWS) -> Iterator[dict[str, np.ndarray]]:
+    """The ``columns`` of a CSV or Parquet file, at most ``rows`` rows at a time (bounded memory)."""
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        yield from _parquet_chunks(path, columns, rows)
+    elif suffix in (".csv", ".txt", ".tsv"):
+        yield from _csv_chunks(path, columns, rows, "\t" if suffix == ".tsv" else ",")
+    else:
+        raise InputError(f"unsupported training data format `{path.suffix}`", location=Location(str(path)),
+                         fix="use a .csv or .parquet file")  # fmt: skip
+
+
+def _csv_chunks(path: Path, columns: Sequence[str], rows: int, delimiter: str) -> Iterator[dict[str, np.ndarray]]:
+    try:
+        handle = path.open(newline="", encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot read the training data: {exc.strerror}", location=Location(str(path))) from None
+    with handle:
+        reader = csv.reader(handle, delimiter=delimiter)
+        try:
+            header = next(reader)
+            missing = [c for c in columns if c not in header]
+            if missing:
+                raise InputError(f"the training data lacks feature columns: {', '.join(missing)}",
+                                 location=Location(str(path), 1))  # fmt: skip
+            index = [header.index(c) for c in columns]
+            cells: list[list[str]] = [[] for _ in columns]
+            for row in reader:
+                if not row:
+                    continue
+                if len(row) != len(header):
+                    raise InputError(f"row has {len(row)} fields, the header has {len(header)}",
+                                     location=Location(str(path), reader.line_num))  # fmt: skip
+                for column, i in zip(cells, index):
+                    column.append(row[i])
+                if len(cells[0]) >= rows:
+                    yield {name: _column(values) for name, values in zip(columns, cells)}
+                    cells = [[] for _ in columns]
+        except StopIteration:
+            raise InputError("the training data file is empty", location=Location(str(path))) from None
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise InputError(f"not a readable CSV file: {exc}", location=Location(str(path), reader.line_num)) from None
+        if cells and cells[0]:
+            yield {name: _column(values) for name, values in zip(columns, cells)}
+
+
+def _parquet_chunks(path: Path, columns: Sequence[str], rows: int) -> Iterator[dict[str, np.ndarray]]:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise InputError("reading Parquet needs pyarrow", location=Location(str(path)),
+                         fix="pip install 'mlpipex[parquet]', or give the training data as CSV") from None  # fmt: skip
+    try:
+        source = pq.ParquetFile(path)
+        missing = [c for c in columns if c not in source.schema_arrow.names]
+        if missing:
+            raise InputError(f"the training data lacks feature columns: {', '.join(missing)}",
+                             location=Location(str(path)))  # fmt: skip
+        for batch in source.iter_batches(batch_size=rows, columns=list(columns)):
+            chunk = {}
+            for name in columns:
+                array = batch.column(name).to_numpy(zero_copy_only=False)
+                chunk[name] = array.astype(np.float64) if array.dtype.kind in "iufb" else array
+            yield chunk
+    except OSError as exc:
+        raise InputError(f"not a readable Parquet file: {exc}", location=Location(str(path))) from None
 
 
 def load_holdout(config: Config) -> Holdout:
