@@ -8,7 +8,13 @@ fresh subprocesses (so each peak RSS is its own):
   mlpipex pull, checking size and sha256 while streaming, then unpacking
 Prints throughput, the mlpipex/raw ratio (target >= 0.8) and peak RSS.
 
-    .venv/bin/python benchmarks/oci_throughput.py [--size-mib 1024]
+On a small shared machine one run of each swings 2-4x (CPU shared with the
+registry and with whatever else runs; page-cache write-back): every operation is
+repeated in interleaved rounds (raw PUT, push, pull, raw GET, raw GET + sha256;
+each round to a fresh repository so every byte is sent again) and the medians
+are compared.
+
+    .venv/bin/python benchmarks/oci_throughput.py [--size-mib 1024] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -33,7 +40,7 @@ from _common import QUICKSTART, machine, table
 CHUNK = 1 << 20
 
 
-def child(op: str, registry: str, path: str) -> None:
+def child(op: str, registry: str, path: str, repo: str) -> None:
     """Runs in a subprocess: one operation, then prints its wall time and its own peak RSS."""
     from mlpipex.cli import main  # imports are start-up cost, not transfer: keep them off the clock
 
@@ -41,7 +48,7 @@ def child(op: str, registry: str, path: str) -> None:
     if op == "raw-put":
         size = os.path.getsize(path)
         digest = "sha256:" + _sha256(path)
-        r = requests.post(f"http://{registry}/v2/raw/bench/blobs/uploads/", timeout=60)
+        r = requests.post(f"http://{registry}/v2/raw/{repo}/blobs/uploads/", timeout=60)
         location = r.headers["Location"]
         location = location if location.startswith("http") else f"http://{registry}{location}"
         with open(path, "rb") as handle:
@@ -51,7 +58,7 @@ def child(op: str, registry: str, path: str) -> None:
     elif op in ("raw-get", "raw-get-sha256"):
         digest = Path(path).read_text().strip()
         hasher = hashlib.sha256()
-        with requests.get(f"http://{registry}/v2/raw/bench/blobs/{digest}", stream=True, timeout=600) as r, \
+        with requests.get(f"http://{registry}/v2/raw/{repo}/blobs/{digest}", stream=True, timeout=600) as r, \
                 open(path + ".out", "wb") as out:  # fmt: skip
             for chunk in r.iter_content(CHUNK):
                 if op == "raw-get-sha256":
@@ -59,8 +66,8 @@ def child(op: str, registry: str, path: str) -> None:
                 out.write(chunk)
         assert op == "raw-get" or "sha256:" + hasher.hexdigest() == digest
     else:
-        args = {"push": ["push", "--to", f"{registry}/m/bench"],
-                "pull": ["pull", f"{registry}/m/bench:9.9.9", "-o", path]}[op]  # fmt: skip
+        args = {"push": ["push", "--to", f"{registry}/m/{repo}"],
+                "pull": ["pull", f"{registry}/m/{repo}:9.9.9", "-o", path]}[op]  # fmt: skip
         assert main(args) == 0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"seconds": time.perf_counter() - start, "rss": rss}))
@@ -74,8 +81,9 @@ def _sha256(path: str) -> str:
     return digest.hexdigest()
 
 
-def run(op: str, registry: str, path: str, cwd: Path) -> tuple[float, float]:
-    proc = subprocess.run([sys.executable, __file__, "--child", op, registry, path], cwd=cwd,
+def run(op: str, registry: str, path: str, cwd: Path, repo: str) -> tuple[float, float]:
+    os.sync()  # no backlog of dirty pages from the operation before
+    proc = subprocess.run([sys.executable, __file__, "--child", op, registry, path, repo], cwd=cwd,
                           capture_output=True, text=True, env={**os.environ, "CI": "1"})  # fmt: skip
     if proc.returncode:
         sys.exit(proc.stderr)
@@ -86,7 +94,8 @@ def run(op: str, registry: str, path: str, cwd: Path) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--size-mib", type=int, default=1024)
-    parser.add_argument("--child", nargs=3)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--child", nargs=4)
     args = parser.parse_args()
     if args.child:
         return child(*args.child)
@@ -122,27 +131,29 @@ def main() -> None:
             size = layer_path.stat().st_size
             digest_file = tmp / "digest.txt"
             digest_file.write_text(layer_manifest["digest"])
-            raw_put = run("raw-put", "127.0.0.1:5055", str(layer_path), project)
-            push = run("push", "127.0.0.1:5055", "", project)
-            # Page-cache write-back makes whichever download runs later slower: alternate
-            # the order (pull, raw, raw+sha, pull) and keep each side's best.
-            first_pull = run("pull", "127.0.0.1:5055", str(tmp / "pulled-1"), project)
-            shutil.rmtree(tmp / "pulled-1")
-            raw_get = run("raw-get", "127.0.0.1:5055", str(digest_file), project)
-            raw_get_sha = run("raw-get-sha256", "127.0.0.1:5055", str(digest_file), project)
-            Path(str(digest_file) + ".out").unlink()
-            pull = min(first_pull, run("pull", "127.0.0.1:5055", str(tmp / "pulled"), project))
+            times: dict[str, list[tuple[float, float]]] = {op: [] for op in OPS}
+            for round_ in range(args.rounds):
+                repo = f"bench{round_}"
+                for op in ("raw-put", "push", "pull", "raw-get", "raw-get-sha256"):
+                    target = {"raw-put": str(layer_path), "push": "", "pull": str(tmp / "pulled")}.get(op, str(digest_file))
+                    times[op].append(run(op, "127.0.0.1:5055", target, project, repo))
+                    shutil.rmtree(tmp / "pulled", ignore_errors=True)
+                    Path(str(digest_file) + ".out").unlink(missing_ok=True)
         finally:
             server.terminate()
     mib = size / (1 << 20)
-    rows = [[name, f"{seconds:.2f}", f"{mib / seconds:.0f}", f"{rss:.0f}"]
-            for name, (seconds, rss) in (("raw PUT (requests, streaming)", raw_put), ("mlpipex push", push),
-                                         ("raw GET (requests, streaming)", raw_get),
-                                         ("raw GET + sha256 check", raw_get_sha), ("mlpipex pull", pull))]  # fmt: skip
-    print(f"OCI throughput, {mib:.0f} MiB layer, loopback docker-registry 2.8 ({machine()})")
-    print(table(["operation", "seconds", "MiB/s", "peak RSS MB"], rows))
-    print(f"throughput ratios (target >= 0.8): push/raw PUT {raw_put[0] / push[0]:.2f}, "
-          f"pull/raw GET with sha256 {raw_get_sha[0] / pull[0]:.2f}, pull/raw GET unchecked {raw_get[0] / pull[0]:.2f}")  # fmt: skip
+    med = {op: statistics.median(t for t, _ in runs) for op, runs in times.items()}
+    rows = [[OPS[op], f"{med[op]:.2f}", " ".join(f"{t:.2f}" for t, _ in runs), f"{mib / med[op]:.0f}",
+             f"{max(r for _, r in runs):.0f}"] for op, runs in times.items()]  # fmt: skip
+    print(f"OCI throughput, {mib:.0f} MiB layer, loopback docker-registry 2.8, {args.rounds} rounds ({machine()})")
+    print(table(["operation", "median s", "each round s", "MiB/s (median)", "peak RSS MB"], rows))
+    print(f"throughput ratios of medians (target >= 0.8): push/raw PUT {med['raw-put'] / med['push']:.2f}, "
+          f"pull/raw GET with sha256 {med['raw-get-sha256'] / med['pull']:.2f}, "
+          f"pull/raw GET unchecked {med['raw-get'] / med['pull']:.2f}")  # fmt: skip
+
+
+OPS = {"raw-put": "raw PUT (requests, streaming)", "push": "mlpipex push", "raw-get": "raw GET (requests, streaming)",
+       "raw-get-sha256": "raw GET + sha256 check", "pull": "mlpipex pull (verify + unpack)"}
 
 
 if __name__ == "__main__":
