@@ -305,6 +305,15 @@ class SkewConfig(_Gate):
     )
 
 
+class ServingConfig(_Gate):
+    enabled: bool = Field(
+        False, description="Run this gate (it starts KServe's model server: needs the `kserve` extra)."
+    )
+    batch_size: int = Field(64, gt=0, description="Rows per HTTP request.")
+    max_abs_diff: float = Field(1e-6, ge=0, description="Largest allowed |served - offline| output difference.")
+    startup_timeout: float = Field(60, gt=0, description="Seconds to wait for the server to be ready.")
+
+
 class GatesConfig(_Strict):
     schema_: SchemaGateConfig = Field(default_factory=SchemaGateConfig, alias="schema")
     unit: UnitConfig = Field(default_factory=UnitConfig)
@@ -312,6 +321,7 @@ class GatesConfig(_Strict):
     latency: LatencyConfig = Field(default_factory=LatencyConfig)
     compare: CompareConfig = Field(default_factory=CompareConfig)
     skew: SkewConfig = Field(default_factory=SkewConfig)
+    serving: ServingConfig = Field(default_factory=ServingConfig)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 
 from mlpipex.config import Config
 from mlpipex.errors import EXIT_EXTERNAL, MlpipexError
-from mlpipex.gates import compare, latency, schema, skew, smoke, unit
+from mlpipex.gates import compare, latency, schema, serving, skew, smoke, unit
 from mlpipex.gates._context import GateContext, Progress
 from mlpipex.gates.result import GateResult, Measurement, ModelInfo, Report, Status
 
@@ -37,6 +37,7 @@ GATES: dict[str, Callable[[GateContext], GateResult]] = {
     latency.NAME: latency.run,
     compare.NAME: compare.run,
     skew.NAME: skew.run,
+    serving.NAME: serving.run,
 }
 
 

@@ -173,7 +173,7 @@ def _redact(text: str) -> str:
     return _URL_CREDENTIALS.sub(r"\g<scheme>***@", text)
 
 
-def _environment(config: Config) -> dict[str, Any]:
+def serving_environment(config: Config) -> dict[str, Any]:
     import onnxruntime
 
     env: dict[str, Any] = {"runtime": "onnxruntime", "onnxruntime": onnxruntime.__version__,
@@ -187,7 +187,7 @@ def _environment(config: Config) -> dict[str, Any]:
     return env
 
 
-def _profile(config: Config) -> dict[str, Any] | None:
+def reference_profile(config: Config) -> dict[str, Any] | None:
     """The reference profile, read a chunk at a time: the training set never sits in memory whole."""
     from mlpipex.runtime.data import iter_table_chunks, table_columns
     from mlpipex.stats.profile import profile_chunks
@@ -257,7 +257,7 @@ def build_package(
                        {media.TITLE: "models.tar.gz" if compress else "models.tar"})  # fmt: skip
     config_blob = canonical_json(model_config_blob(
         config, model_file=files[0][0], model_digest=model_digest, model_size=size, report=report,
-        profile=_profile(config), environment=_environment(config),
+        profile=reference_profile(config), environment=serving_environment(config),
     ))  # fmt: skip
     config_descriptor = Descriptor(media.MODEL_CONFIG, layout.put_bytes(config_blob), len(config_blob))
     created = dt.datetime.fromtimestamp(mtime, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
