@@ -39,6 +39,7 @@ from mlpipex.oci._layout import Layout
 __all__ = ["Built", "build_package", "model_config_blob", "model_manifest", "report_manifest", "write_layer"]
 
 CHUNK = 1 << 20
+SERVING_CONFIG = "mlpipex-config.json"  # the config blob, again, inside models/ for the serving pod
 
 
 @dataclass(frozen=True)
@@ -49,9 +50,9 @@ class Built:
 
 
 def write_layer(
-    files: Sequence[tuple[str, Path]], out: BinaryIO | HashingWriter, *, mtime: int, compress: bool = True
+    files: Sequence[tuple[str, Path | bytes]], out: BinaryIO | HashingWriter, *, mtime: int, compress: bool = True
 ) -> None:
-    """tar (+gzip) of ``files`` ((name in archive, path on disk)), byte-identical for equal inputs."""
+    """tar (+gzip) of ``files`` ((name in archive, path on disk or bytes)), byte-identical for equal inputs."""
     gz = gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=6) if compress else None
     with gz or contextlib.nullcontext(), tarfile.open(fileobj=gz or out, mode="w|",
                                                       format=tarfile.PAX_FORMAT) as tar:  # fmt: skip
@@ -61,10 +62,15 @@ def write_layer(
             info = tarfile.TarInfo(name)
             info.type, info.mode = tarfile.DIRTYPE, 0o755
             tar.addfile(_normalised(info, mtime))
-        for name, path in sorted(files):
+        for name, source in sorted(files, key=lambda entry: entry[0]):
             info = tarfile.TarInfo(name)
-            info.size, info.mode = path.stat().st_size, 0o644
-            with path.open("rb") as handle:
+            info.mode = 0o644
+            if isinstance(source, bytes):
+                info.size = len(source)
+                tar.addfile(_normalised(info, mtime), io.BytesIO(source))
+                continue
+            info.size = source.stat().st_size
+            with source.open("rb") as handle:
                 tar.addfile(_normalised(info, mtime), handle)
 
 
@@ -252,13 +258,16 @@ def build_package(
             raise InputError(f"package.include: `{extra}` does not exist", location=Location(str(config.source)))
         files.append((f"models/{Path(extra).as_posix().lstrip('./')}", path))
     compress = config.package.compression == "gzip"
-    digest, layer_size = layout.put_stream(lambda out: write_layer(files, out, mtime=mtime, compress=compress))
-    layer = Descriptor(media.LAYER if compress else media.LAYER_TAR, digest, layer_size,
-                       {media.TITLE: "models.tar.gz" if compress else "models.tar"})  # fmt: skip
     config_blob = canonical_json(model_config_blob(
         config, model_file=files[0][0], model_digest=model_digest, model_size=size, report=report,
         profile=reference_profile(config), environment=serving_environment(config),
     ))  # fmt: skip
+    # KServe mounts only the models/ subtree: the config rides along so `mlpipex serve`
+    # in the cluster validates requests against the same signature and profile.
+    entries: list[tuple[str, Path | bytes]] = [*files, (f"models/{SERVING_CONFIG}", config_blob)]
+    digest, layer_size = layout.put_stream(lambda out: write_layer(entries, out, mtime=mtime, compress=compress))
+    layer = Descriptor(media.LAYER if compress else media.LAYER_TAR, digest, layer_size,
+                       {media.TITLE: "models.tar.gz" if compress else "models.tar"})  # fmt: skip
     config_descriptor = Descriptor(media.MODEL_CONFIG, layout.put_bytes(config_blob), len(config_blob))
     created = dt.datetime.fromtimestamp(mtime, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     annotations = {media.CREATED: created, media.VERSION: config.model.version, media.TITLE: config.model.name}

@@ -21,11 +21,16 @@ class ServablePackage:
 
 
 def _from_dir(directory: Path) -> ServablePackage:
+    """A pulled package (config.json + models/) or KServe's mount of its models/ subtree."""
+    mounted = directory / "mlpipex-config.json"
+    path = directory / "config.json" if (directory / "config.json").exists() else mounted
     try:
-        config = json.loads((directory / "config.json").read_text())
+        config = json.loads(path.read_text())
     except FileNotFoundError:
-        raise InputError(f"{directory} has no config.json", fix="give a directory made by `mlpipex pull`") from None
-    model = directory / config["model"]["path"]
+        raise InputError(f"{directory} has neither config.json nor mlpipex-config.json",
+                         fix="give a directory made by `mlpipex pull`, or KServe's /mnt/models of an mlpipex package") from None  # fmt: skip
+    relative = config["model"]["path"]
+    model = directory / (relative if path.name == "config.json" else relative.removeprefix("models/"))
     if not model.is_file():
         raise InputError(f"{directory} lacks {config['model']['path']}")
     return ServablePackage(config["name"], model, config)

@@ -46,7 +46,7 @@ def test_package_is_reproducible(packaged, capsys):
     assert layer.read_bytes()[4:8] == b"\x00\x00\x00\x00"  # gzip header carries no timestamp
     with tarfile.open(layer) as tar:
         members = tar.getmembers()
-    assert [m.name for m in members] == ["models", "models/model.onnx"]
+    assert [m.name for m in members] == ["models", "models/mlpipex-config.json", "models/model.onnx"]
     assert {(m.uid, m.gid, m.uname, m.mtime) for m in members} == {(0, 0, "", 1764000000)}
 
 

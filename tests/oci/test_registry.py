@@ -197,6 +197,12 @@ def test_kserve_storage_loads_our_package(packaged, registry, capsys, tmp_path):
                           env={"KSERVE_OCI_INSECURE_REGISTRY": "true", "PATH": "/usr/bin:/bin"}, timeout=120)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (out / "model.onnx").read_bytes() == (packaged / "models" / "model.onnx").read_bytes()
+    # What the serving pod sees (/mnt/models) is enough for `mlpipex serve` to validate requests.
+    from mlpipex.serving import Validator, open_package
+
+    served = open_package(str(out), config_path=None, cache=tmp_path / "cache")
+    assert served.model_path == out / "model.onnx"
+    assert len(Validator.from_package(served.config).features) == 30
 
 
 def test_tls_without_the_ca_says_so(packaged, tls_registry, capsys):
