@@ -133,5 +133,13 @@ def run_status(args: argparse.Namespace) -> int:
     for entry in reversed(state.history[-10:]):
         lines.append(f"    {entry.get('at')}  {entry.get('action'):<8} {entry.get('traffic'):>3}%  "
                      f"{entry.get('artifact')}  by {entry.get('by', '?')}")  # fmt: skip
+    from mlpipex.kserve.analysis import canary_record
+
+    decisions = canary_record(current).get("decisions", [])
+    if decisions:
+        lines.append("  canary analysis (why traffic moved)")
+        for decision in reversed(decisions[-5:]):
+            lines.append(f"    {decision.get('at')}  {decision.get('action'):<8} → {decision.get('traffic'):>3}%  "
+                         f"{decision.get('reason')}")  # fmt: skip
     say("\n".join(lines))
     return EXIT_OK

@@ -19,6 +19,8 @@ def register(commands: Any) -> None:
     parser.add_argument("--http-port", type=int, default=8080, metavar="PORT")
     parser.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads")
     parser.add_argument("--cache", default=".mlpipex/serve", metavar="DIR", help="where pulled packages are kept")
+    parser.add_argument("--access-log", action="store_true",
+                        help="log every request (off by default: two log lines per request cost more than the model)")  # fmt: skip
     parser.set_defaults(handler=run)
 
 
@@ -36,5 +38,11 @@ def run(args: argparse.Namespace) -> int:
     print(f"serving {package.name} from {package.model_path} on port {args.http_port} (v1 and v2 REST)", file=sys.stderr)
     # ModelServer reads its own flags from argv: give it only the ones it knows.
     sys.argv = [sys.argv[0], "--http_port", str(args.http_port), "--enable_grpc", "false"]
-    ModelServer(http_port=args.http_port, enable_grpc=False).start([model])
+    server = ModelServer(http_port=args.http_port, enable_grpc=False, enable_latency_logging=args.access_log)
+    if not args.access_log:
+        import logging
+
+        for name in ("uvicorn.access", "kserve.trace"):
+            logging.getLogger(name).disabled = True
+    server.start([model])
     return EXIT_OK

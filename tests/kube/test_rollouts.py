@@ -210,3 +210,5 @@ def test_canary_run_holds_without_enough_samples_and_resumes(project, fake, caps
     assert code == 0 and "advance at 10% → 50%" in out
     record = json.loads(obj(fake)["metadata"]["annotations"]["mlpipex.dev/canary"])
     assert [d["action"] for d in record["decisions"]] == ["hold", "advance"]
+    code, out, _ = run(capsys, "status", *c)
+    assert "canary analysis (why traffic moved)" in out and "advance  →  50%" in out and "samples, 50 needed" in out
