@@ -74,7 +74,7 @@ def main() -> None:
                                                "data": x.ravel().tolist()}]})  # fmt: skip
                 http_ms, bare_ms = [], []
 
-                def http_once() -> None:
+                def http_once(body: str = body) -> None:
                     connection.request("POST", "/v2/models/breast-cancer/infer", body,
                                        {"Content-Type": "application/json"})  # fmt: skip
                     response = connection.getresponse()
