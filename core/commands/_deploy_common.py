@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,7 @@ def add_cluster_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--env", metavar="NAME", help="environment from deploy.environments (default: the first)")
     parser.add_argument("--kubeconfig", metavar="FILE", help="kubeconfig file (default: KUBECONFIG or ~/.kube/config)")
     parser.add_argument("--timeout", type=float, default=300, metavar="SECONDS", help="wait this long for Ready")
+    parser.add_argument("--crd", metavar="FILE", help="validate against this CRD instead of the cluster's")
 
 
 def environment(config: Config, name: str | None, mode: str | None = None) -> EnvironmentConfig:
@@ -52,6 +54,28 @@ def schema(args: Any, cluster: Cluster | None) -> CrdSchema:
         return load_crd(Path(args.crd))
     assert cluster is not None
     return cluster.crd()
+
+
+def apply_plan(args: Any, config: Config, env: EnvironmentConfig,
+               plan: Callable[[dict[str, Any] | None], dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:  # fmt: skip
+    """Read the object, plan its next state, validate, apply, wait for Ready; print the outcome.
+
+    Returns (what was applied, what the cluster reports).
+    """
+    kube = cluster(env, args)
+    crd = schema(args, kube)
+    name = config.deploy.name or config.model.name
+    service = plan(kube.get(env.namespace, name))
+    crd.check(service)
+    kube.apply(service)
+    result = kube.wait_ready(env.namespace, name, timeout=args.timeout)
+    return service, result
+
+
+def outcome(env: EnvironmentConfig, service: dict[str, Any], result: dict[str, Any]) -> str:
+    notes = service["metadata"]["annotations"]
+    return (f"{env.name}: {service['metadata']['name']} serves {notes['mlpipex.dev/artifact']} at "
+            f"{notes['mlpipex.dev/traffic']}% ({traffic_line(result)})")  # fmt: skip
 
 
 def actor() -> str | None:

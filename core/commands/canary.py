@@ -33,7 +33,6 @@ def register(commands: Any) -> None:
     run_parser.add_argument("--metrics-file", metavar="FILE", required=True,
                             help='samples as {"canary": {metric: [...]}, "stable": {...}}')  # fmt: skip
     run_parser.add_argument("--once", action="store_true", help="judge one step and stop")
-    run_parser.add_argument("--crd", metavar="FILE", help="validate against this CRD instead of the cluster's")
     run_parser.set_defaults(handler=run)
 
 

@@ -16,11 +16,11 @@ from typing import Any
 from mlpipex.commands._deploy_common import (
     actor,
     add_cluster_options,
-    cluster,
+    apply_plan,
     environment,
+    outcome,
     say,
     schema,
-    traffic_line,
 )
 from mlpipex.errors import EXIT_OK
 
@@ -31,7 +31,6 @@ def register(commands: Any) -> None:
     parser.add_argument("--artifact", required=True, metavar="REF@DIGEST", help="the package, pinned by digest")
     parser.add_argument("--canary", type=int, metavar="PERCENT", help="traffic share for the new model")
     parser.add_argument("--mode", choices=("Standard", "Knative"), help="KServe deployment mode")
-    parser.add_argument("--crd", metavar="FILE", help="validate against this CRD instead of the cluster's")
     parser.add_argument("--stable-artifact", metavar="REF@DIGEST", help="with --dry-run: the model now serving")
     parser.add_argument("--dry-run", action="store_true", help="print the manifest; touch no cluster")
     parser.add_argument("--pull-request", type=int, metavar="N", help="recorded on the object")
@@ -67,15 +66,6 @@ def run(args: argparse.Namespace) -> int:
             schema(args, None).check(service)
         sys.stdout.write(yaml.safe_dump(service, sort_keys=False))
         return EXIT_OK
-    kube = cluster(env, args)
-    crd = schema(args, kube)
-    meta_name = config.deploy.name or config.model.name
-    current = kube.get(env.namespace, meta_name)
-    service = plan_deploy(config, env, current, rollout)
-    crd.check(service)
-    kube.apply(service)
-    result = kube.wait_ready(env.namespace, meta_name, timeout=args.timeout)
-    notes = service["metadata"]["annotations"]
-    say(f"{env.name}: {meta_name} serves {args.artifact} at {notes['mlpipex.dev/traffic']}% "
-        f"({traffic_line(result)})")  # fmt: skip
+    service, result = apply_plan(args, config, env, lambda current: plan_deploy(config, env, current, rollout))
+    say(outcome(env, service, result))
     return EXIT_OK

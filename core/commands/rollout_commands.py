@@ -9,10 +9,11 @@ from typing import Any
 from mlpipex.commands._deploy_common import (
     actor,
     add_cluster_options,
+    apply_plan,
     cluster,
     environment,
+    outcome,
     say,
-    schema,
     traffic_line,
 )
 from mlpipex.errors import EXIT_OK
@@ -22,13 +23,11 @@ def register(commands: Any) -> None:
     promote = commands.add_parser("promote", help="move more traffic to the model being rolled out")
     add_cluster_options(promote)
     promote.add_argument("--to", type=int, metavar="PERCENT", help="target share (default: the next canary step)")
-    promote.add_argument("--crd", metavar="FILE", help="validate against this CRD instead of the cluster's")
     promote.add_argument("--approvals", type=int, default=0, metavar="N",
                          help="approving reviews the change has (the App or CI passes it)")  # fmt: skip
     promote.set_defaults(handler=run_promote)
     rollback = commands.add_parser("rollback", help="return to the previous good model")
     add_cluster_options(rollback)
-    rollback.add_argument("--crd", metavar="FILE", help="validate against this CRD instead of the cluster's")
     rollback.set_defaults(handler=run_rollback)
     status = commands.add_parser("status", help="revisions, traffic split, readiness and history")
     add_cluster_options(status)
@@ -41,16 +40,8 @@ def _act(args: argparse.Namespace, plan: Any) -> int:
 
     config = load_config(args.config, check_files=False)
     env = environment(config, args.env)
-    kube = cluster(env, args)
-    name = config.deploy.name or config.model.name
-    current = kube.get(env.namespace, name)
-    service = plan(config, env, current)
-    schema(args, kube).check(service)
-    kube.apply(service)
-    result = kube.wait_ready(env.namespace, name, timeout=args.timeout)
-    notes = service["metadata"]["annotations"]
-    say(f"{env.name}: {name} serves {notes['mlpipex.dev/artifact']} at {notes['mlpipex.dev/traffic']}% "
-        f"({traffic_line(result)})")  # fmt: skip
+    service, result = apply_plan(args, config, env, lambda current: plan(config, env, current))
+    say(outcome(env, service, result))
     return EXIT_OK
 
 
