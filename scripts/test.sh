@@ -7,15 +7,17 @@ venv=${VENV:-.venv}
 py="$venv/bin/python"
 [ -x "$py" ] || scripts/bootstrap-venv.sh "$venv"
 
-# System packages the tests use: a real OCI registry (distribution 2.8) and htpasswd.
+# System packages the tests use: a real OCI registry (distribution 2.8), htpasswd,
+# and Prometheus (the canary analysis's metrics source).
 missing=()
 command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
 command -v htpasswd >/dev/null 2>&1 || missing+=(apache2-utils)
+command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "==> installing ${missing[*]}"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   else
     echo "warning: ${missing[*]} missing and cannot be installed here (not root/apt); those tests will skip" >&2
   fi

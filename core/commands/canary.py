@@ -30,8 +30,8 @@ def register(commands: Any) -> None:
     actions = parser.add_subparsers(dest="canary_command", metavar="ACTION", required=True)
     run_parser = actions.add_parser("run", help="judge the canary step by step; advance, hold or roll back")
     add_cluster_options(run_parser)
-    run_parser.add_argument("--metrics-file", metavar="FILE", required=True,
-                            help='samples as {"canary": {metric: [...]}, "stable": {...}}')  # fmt: skip
+    run_parser.add_argument("--metrics-file", metavar="FILE",
+                            help='samples as {"canary": {metric: [...]}, "stable": {...}} (default: deploy.prometheus)')  # fmt: skip
     run_parser.add_argument("--once", action="store_true", help="judge one step and stop")
     run_parser.set_defaults(handler=run)
 
@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     import datetime as dt
 
     from mlpipex.config import load_config
-    from mlpipex.kserve.analysis import FileSource, analyse, canary_record, with_decision
+    from mlpipex.kserve.analysis import analyse, canary_record, with_decision
     from mlpipex.kserve.promotion import parse_duration
     from mlpipex.kserve.rollout import plan_promote, plan_rollback, plan_same, state_of
     from mlpipex.stats.canary import Action
@@ -52,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
     kube = cluster(env, args)
     crd = schema(args, kube)
     name = config.deploy.name or config.model.name
+    source = _source(args, config, env)
     while True:
         current = kube.get(env.namespace, name)
         state = state_of(current)
@@ -59,8 +60,8 @@ def run(args: argparse.Namespace) -> int:
             say(f"{env.name}: no canary in progress ({state.artifact or 'nothing'} at {state.traffic}%)")
             return EXIT_OK
         record = canary_record(current)
-        decision = analyse(env.canary, FileSource(Path(args.metrics_file)), namespace=env.namespace,
-                           service=name, failures_so_far=int(record.get("failures", 0)))  # fmt: skip
+        decision = analyse(env.canary, source, namespace=env.namespace, service=name,
+                           failures_so_far=int(record.get("failures", 0)))  # fmt: skip
         now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         if decision.action is Action.ADVANCE:
             service = plan_promote(config, env, current, None, by="mlpipex canary", now=now)
@@ -80,3 +81,18 @@ def run(args: argparse.Namespace) -> int:
         if args.once or traffic == 100:
             return EXIT_OK
         time.sleep(parse_duration(env.canary.interval))
+
+
+def _source(args: argparse.Namespace, config: Any, env: Any) -> Any:
+    from mlpipex.kserve.analysis import FileSource, PrometheusSource
+    from mlpipex.kserve.promotion import parse_duration
+
+    if args.metrics_file:
+        return FileSource(Path(args.metrics_file))
+    prometheus = config.deploy.prometheus
+    if prometheus is None:
+        raise InputError("no metrics source for the canary analysis",
+                         fix="set deploy.prometheus.url (with a query per canary metric), or pass --metrics-file")  # fmt: skip
+    return PrometheusSource(prometheus.url, {m.name: m.query for m in env.canary.metrics},
+                            window_seconds=parse_duration(env.canary.interval) or 60,
+                            step_seconds=prometheus.step_seconds, timeout=prometheus.timeout)  # fmt: skip

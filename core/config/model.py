@@ -351,6 +351,13 @@ class CanaryMetric(_Strict):
     name: str = Field(description="Metric the metrics source offers, e.g. latency_p95, error_rate, confidence_mean.")
     direction: Literal["lower", "higher"] = Field("lower", description="Which way is better.")
     margin: float = Field(0.1, ge=0, description="Tolerated relative worsening of the canary's median (0.1 = 10%).")
+    query: str | None = Field(
+        None,
+        description=(
+            "PromQL for this metric when deploy.prometheus is set; $namespace, $service and $role "
+            "(canary or stable) are filled in. Each point of the series over the step's interval is a sample."
+        ),
+    )
 
 
 class CanaryConfig(_Strict):
@@ -406,6 +413,12 @@ class LoggerConfig(_Strict):
     mode: Literal["all", "request", "response"] = "all"
 
 
+class PrometheusConfig(_Strict):
+    url: str = Field(description="Prometheus base URL, e.g. http://prometheus.monitoring.svc:9090.")
+    step_seconds: float = Field(15.0, gt=0, description="Resolution of the range queries (one sample per step).")
+    timeout: float = Field(10.0, gt=0, description="Seconds before a query is given up.")
+
+
 class DeployConfig(_Strict):
     mode: Literal["Standard", "Knative"] = Field("Standard", description="KServe deployment mode.")
     name: str | None = Field(None, description="InferenceService name; default model.name.")
@@ -419,6 +432,7 @@ class DeployConfig(_Strict):
     affinity: dict[str, Any] | None = Field(None, description="Kubernetes affinity, as in a pod spec.")
     replicas: ReplicasConfig = Field(default_factory=ReplicasConfig)
     logger: LoggerConfig | None = Field(None, description="Payload logging to the monitor.")
+    prometheus: PrometheusConfig | None = Field(None, description="Metrics source of the canary analysis.")
     environments: list[EnvironmentConfig] = Field(default_factory=list)
 
     @field_validator("environments")

@@ -1,8 +1,8 @@
 """Canary analysis over a metrics source; decisions recorded on the object itself.
 
-A ``MetricsSource`` hands out samples per role (canary, stable) and metric; the
-monitor's API and Prometheus are implementations to come, a JSON file of samples
-is the one here. Each judged step lands in the ``mlpipex.dev/canary`` annotation
+A ``MetricsSource`` hands out samples per role (canary, stable) and metric:
+Prometheus (range queries over the step's interval, PromQL per metric) or a JSON
+file of samples; the monitor's own API joins them with the monitoring work. Each judged step lands in the ``mlpipex.dev/canary`` annotation
 (failures so far, the last decisions with their numbers), so a runner that crashed
 resumes with the right failure count and `mlpipex status` shows why traffic moved.
 """
@@ -10,6 +10,8 @@ resumes with the right failure count and `mlpipex status` shows why traffic move
 from __future__ import annotations
 
 import json
+import string
+from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Protocol
@@ -17,11 +19,19 @@ from typing import Any, Protocol
 import numpy as np
 
 from mlpipex.config.model import CanaryConfig
-from mlpipex.errors import InputError
+from mlpipex.errors import ExternalError, InputError
 from mlpipex.kserve.manifests import ANNOTATION
 from mlpipex.stats.canary import Decision, decide, judge_metric
 
-__all__ = ["CANARY_ANNOTATION", "FileSource", "MetricsSource", "analyse", "canary_record", "with_decision"]
+__all__ = [
+    "CANARY_ANNOTATION",
+    "FileSource",
+    "MetricsSource",
+    "PrometheusSource",
+    "analyse",
+    "canary_record",
+    "with_decision",
+]
 
 CANARY_ANNOTATION = f"{ANNOTATION}canary"
 KEEP = 20
@@ -47,6 +57,55 @@ class FileSource:
     def samples(self, *, namespace: str, service: str, role: str, metric: str) -> np.ndarray:
         values = self.data.get(role, {}).get(metric, [])
         return np.asarray(values, dtype=np.float64)
+
+
+class PrometheusSource:
+    """Samples from Prometheus's HTTP API: each point of a range query over the analysis window."""
+
+    def __init__(self, url: str, queries: Mapping[str, str | None], *, window_seconds: float,
+                 step_seconds: float = 15.0, timeout: float = 10.0) -> None:  # fmt: skip
+        self.url = url.rstrip("/")
+        self.queries = queries
+        self.window = window_seconds
+        self.step = step_seconds
+        self.timeout = timeout
+
+    def query_for(self, *, namespace: str, service: str, role: str, metric: str) -> str:
+        template = self.queries.get(metric)
+        if not template:
+            raise InputError(f"canary metric `{metric}` has no PromQL query",
+                             fix="set deploy.environments[].canary.metrics[].query ($namespace, $service, $role)")  # fmt: skip
+        return string.Template(template).safe_substitute(namespace=namespace, service=service, role=role)
+
+    def samples(self, *, namespace: str, service: str, role: str, metric: str) -> np.ndarray:
+        import time
+        import urllib.error
+        import urllib.parse
+        import urllib.request
+
+        query = self.query_for(namespace=namespace, service=service, role=role, metric=metric)
+        end = time.time()
+        params = urllib.parse.urlencode({"query": query, "start": f"{end - self.window:.3f}", "end": f"{end:.3f}",
+                                         "step": f"{self.step:g}"})  # fmt: skip
+        try:
+            with urllib.request.urlopen(f"{self.url}/api/v1/query_range?{params}", timeout=self.timeout) as response:
+                body = json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            detail = _prometheus_error(exc)
+            raise InputError(f"Prometheus rejected the query for `{metric}` ({role}): {detail}",
+                             fix="check the PromQL in deploy.environments[].canary.metrics") from None  # fmt: skip
+        except (OSError, ValueError) as exc:
+            raise ExternalError(f"cannot query Prometheus at {self.url}: {exc}",
+                                fix="check deploy.prometheus.url and that Prometheus is up") from None  # fmt: skip
+        values = [float(v) for series in body.get("data", {}).get("result", []) for _, v in series.get("values", [])]
+        return np.asarray(values, dtype=np.float64)
+
+
+def _prometheus_error(exc: Any) -> str:
+    try:
+        return str(json.loads(exc.read()).get("error"))
+    except ValueError:
+        return f"HTTP {exc.code}"
 
 
 def canary_record(obj: dict[str, Any] | None) -> dict[str, Any]:
