@@ -11,6 +11,7 @@ import platform
 import sys
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 from mlpipex.config import Config
 from mlpipex.errors import EXIT_EXTERNAL, MlpipexError
@@ -119,10 +120,7 @@ def _run_one(name: str, ctx: GateContext) -> GateResult:
         )  # fmt: skip
 
 
-def _digest_or_none(path: object) -> tuple[int, str] | None:
-    from pathlib import Path
-
-    assert isinstance(path, Path)
+def _digest_or_none(path: Path) -> tuple[int, str] | None:
     try:
         return schema.file_digest(path)
     except OSError:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 
 from mlpipex.config import Config
 from mlpipex.errors import InputError, Location
@@ -43,10 +44,7 @@ class GateContext:
         path = self.config.baseline.path
         return self._load(self.config.resolve(path), "baseline.path") if path else None
 
-    def _load(self, path: object, key: str) -> OnnxModel:
-        from pathlib import Path
-
-        assert isinstance(path, Path)
+    def _load(self, path: Path, key: str) -> OnnxModel:
         if not path.is_file():
             raise InputError(
                 f"{key} `{path}` does not exist", location=Location(str(self.config.source))

@@ -284,9 +284,3 @@ def build_package(
         layout.put_bytes(media.EMPTY_JSON)
         report_descriptor = layout.add_manifest(report_manifest(manifest, blob, created))
     return Built(ref_name, manifest, report_descriptor)
-
-
-def read_layer_names(data: bytes) -> list[str]:
-    """Member names of a tar+gzip layer held in memory (small layers, tests and inspect)."""
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-        return tar.getnames()
