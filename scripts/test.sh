@@ -32,6 +32,17 @@ if [ ! -x "$kserve_venv/bin/python" ] || ! "$kserve_venv/bin/python" -c "import 
   "$kserve_venv/bin/python" -m pip install --quiet --disable-pip-version-check kserve-storage
 fi
 
+# GitHub's official OpenAPI description: the fake GitHub API validates every call against it.
+if [ ! -f .tools/node_modules/@octokit/openapi/generated/api.github.com.deref.json ]; then
+  if command -v npm >/dev/null 2>&1; then
+    echo "==> installing @octokit/openapi into .tools/"
+    mkdir -p .tools
+    (cd .tools && { [ -f package.json ] || npm init -y >/dev/null; } && npm install --no-audit --no-fund --silent @octokit/openapi@23)
+  else
+    echo "warning: npm is missing; the GitHub reporting tests will skip" >&2
+  fi
+fi
+
 stamp="$venv/.test-installed-$(cat pyproject.toml examples/quickstart/requirements.txt | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   echo "==> installing mlpipex with the test extra"

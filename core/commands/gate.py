@@ -26,6 +26,10 @@ def register(commands: Any) -> None:
     parser.add_argument("--fail-on", choices=("fail", "warn"), default="fail",
                         help="exit 1 on failures only (default) or on warnings too")  # fmt: skip
     parser.add_argument("--quiet", action="store_true", help="print only the verdict table")
+    parser.add_argument("--provider", choices=("github", "local"),
+                        help="where results go (default: detected from the CI environment)")  # fmt: skip
+    parser.add_argument("--strict-report", action="store_true",
+                        help="fail (exit 3) when the results cannot be posted, instead of warning")  # fmt: skip
     parser.set_defaults(handler=run)
 
 
@@ -45,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
     from mlpipex.config import load_config
     from mlpipex.console import Console
     from mlpipex.gates import Status, run_gates, select_gates
-    from mlpipex.report import render_console, write_reports
+    from mlpipex.providers import provider_for
+    from mlpipex.report import render_console, render_markdown, write_reports
 
     only, skip = gate_names(args.only, "--only"), gate_names(args.skip, "--skip")
     config = load_config(args.config)
@@ -55,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
         raise MlpipexError("no gate left to run", fix="check --only/--skip and the gates' `enabled` settings")
     console.line(f"mlpipex {__version__} · {config.model.name}@{config.model.version} · "
                  f"gates: {', '.join(names)}")  # fmt: skip
+    provider = provider_for(args.provider, strict=args.strict_report)
+    provider.started(config.model.name)
     report = run_gates(
         config,
         names,
@@ -68,4 +75,11 @@ def run(args: argparse.Namespace) -> int:
     console.line()
     sys.stdout.write(render_console(report, color=console.color) + "\n")
     console.line(f"reports: {paths.markdown}, {paths.json}, {paths.junit}")
+    published = provider.publish(report, render_markdown(report), config_path=str(config.source))
+    for warning in published.warnings:
+        console.line(f"warning: {warning}")
+    if published.places and provider.name != "local":
+        console.line(f"posted: {', '.join(published.places)}")
+    provider.write_outputs({"verdict": report.verdict.value, "report-path": str(paths.markdown),
+                            "exit-code": str(report.exit_code)})  # fmt: skip
     return report.exit_code

@@ -56,6 +56,7 @@ def load_config(
     except ValidationError as exc:
         raise _config_error(source, _pydantic_problems(exc, positions)) from None
     config._source = source
+    config._lines = {path: line for path, (line, _) in positions.keys.items()}
     problems = [
         MlpipexError(message, location=positions.locate(where, prefer_key=at_key), fix=fix)
         for where, message, fix, at_key in semantic_problems(config, check_files=check_files)

@@ -474,6 +474,14 @@ class Config(_Strict):
     retraining: RetrainingConfig = Field(default_factory=RetrainingConfig)
 
     _source: Path = PrivateAttr(default_factory=lambda: Path("mlpipex.yaml"))
+    _lines: dict[tuple[str | int, ...], int] = PrivateAttr(default_factory=dict)
+
+    def line_of(self, *path: str | int) -> int | None:
+        """The line a key sits on in the file (for annotations), or its nearest parent's."""
+        for depth in range(len(path), 0, -1):
+            if path[:depth] in self._lines:
+                return self._lines[path[:depth]]
+        return None
 
     @property
     def source(self) -> Path:
