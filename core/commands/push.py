@@ -47,4 +47,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"pushed {pushed.uploaded} blob(s), {pushed.skipped} already there{evidence}", file=sys.stderr)
     if args.output_file:
         Path(args.output_file).write_text(str(pushed.reference) + "\n")
+    from mlpipex.providers import provider_for
+
+    provider_for().write_outputs({"artifact": str(pushed.reference)})
     return EXIT_OK
