@@ -27,7 +27,7 @@ def api():
 
 
 def test_create_get_replace_conflict_delete(api):
-    fake, custom = api
+    _, custom = api
     created = custom.create_namespaced_custom_object(*ARGS, body())
     assert created["metadata"]["resourceVersion"] and created["status"]["conditions"][0]["status"] == "True"
     with pytest.raises(ApiException) as exists:
