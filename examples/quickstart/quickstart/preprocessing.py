@@ -35,10 +35,11 @@ def _names(kind: str, names: Sequence[str]) -> str:
     return f"{kind}{'s' if len(names) > 1 else ''} {', '.join(repr(n) for n in names)}"
 
 
-def to_features(records: Sequence[Mapping[str, float]]) -> np.ndarray:
+def to_features(records: Sequence[Mapping[str, object]]) -> np.ndarray:
     """Records → float32 [n, 30] in FEATURES order.
 
-    Raises ValueError naming the record (0-based) and the field that is missing,
+    Records are untrusted (e.g. parsed JSON), so every value is checked: raises
+    ValueError naming the record (0-based) and the field that is missing,
     unknown, not a number, or not finite in float32.
     """
     matrix = np.empty((len(records), len(FEATURES)), dtype=np.float32)
