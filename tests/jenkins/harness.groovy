@@ -1,0 +1,46 @@
+// Runs one vars/ step of the mlpipex Jenkins library with recorded stub steps
+// (sh, junit, withEnv, withCredentials, libraryResource, error) and prints what
+// happened as JSON. Jenkins itself cannot run here; this is the stand-in.
+//   groovy harness.groovy LIBRARY_ROOT STEP PARAMS_JSON SH_EXIT_STATUS
+import groovy.json.JsonOutput
+import groovy.json.JsonSlurper
+
+def root = new File(args[0])
+def stepName = args[1]
+def params = new JsonSlurper().parseText(args[2])
+int status = args[3] as int
+def calls = []
+def envStack = []
+def build = [result: null]
+
+Binding binding = new Binding()
+GroovyShell shell = new GroovyShell(binding)
+def support = shell.parse(new File(root, 'vars/mlpipexSupport.groovy'))
+def step = shell.parse(new File(root, "vars/${stepName}.groovy"))
+binding.setVariable('mlpipexSupport', support)
+binding.setVariable('currentBuild', build)
+binding.setVariable('libraryResource', { String path -> new File(root, 'resources/' + path).text })
+binding.setVariable('withEnv', { List env, Closure body ->
+    envStack.push(env.collect { it.toString() })
+    try { body() } finally { envStack.pop() }
+})
+binding.setVariable('usernamePassword', { Map m -> m.collectEntries { k, v -> [k, v.toString()] } })
+binding.setVariable('withCredentials', { List creds, Closure body ->
+    calls << [step: 'withCredentials', credentials: creds]
+    body()
+})
+binding.setVariable('sh', { Map m ->
+    calls << [step: 'sh', script: m.script, returnStatus: m.returnStatus, env: envStack.flatten()]
+    status
+})
+binding.setVariable('junit', { Map m -> calls << [step: 'junit', testResults: m.testResults.toString(), allowEmptyResults: m.allowEmptyResults] })
+binding.setVariable('error', { String message -> throw new IllegalStateException(message) })
+
+def result = [calls: calls]
+try {
+    result.returned = step.call(params)
+} catch (IllegalStateException e) {
+    result.error = e.message
+}
+result.buildResult = build.result
+println JsonOutput.toJson(result)
