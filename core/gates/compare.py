@@ -133,4 +133,5 @@ def run(ctx: GateContext) -> GateResult:
                                    n_resamples=config.gates.latency.resamples, seed=7)  # fmt: skip
     result = evaluate(candidate_metrics, baseline_metrics, settings, ratio)
     result.details["baseline_path"] = str(baseline_model.path)
+    result.details["confidence"] = config.gates.latency.confidence
     return result
