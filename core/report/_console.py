@@ -1,12 +1,15 @@
-"""The verdict table printed at the end of a run: fixed width, colour only on a terminal."""
+"""The verdict table printed at the end of a run: fixed width, colour only when asked."""
 
 from __future__ import annotations
 
 from mlpipex.gates.result import Report, Status
-from mlpipex.report._format import duration, strip_control
+from mlpipex.report._numbers import duration
+from mlpipex.report._summary import counts
+from mlpipex.report._text import one_line
 
 _COLORS = {Status.PASS: "32", Status.WARN: "33", Status.FAIL: "31", Status.SKIP: "90", Status.ERROR: "35"}
-MESSAGE_WIDTH = 88
+WIDTH = 120
+GATE_WIDTH = (4, 24)  # min, max
 
 
 def _paint(text: str, status: Status, color: bool) -> str:
@@ -14,18 +17,26 @@ def _paint(text: str, status: Status, color: bool) -> str:
 
 
 def render_console(report: Report, *, color: bool) -> str:
+    """A table of gate, status, time and message, then one verdict line.
+
+    Every line fits in ``WIDTH`` columns; user text has its control characters
+    (including ANSI escapes) removed, so ``color=False`` output is plain text.
+    """
+    names = [one_line(g.gate, GATE_WIDTH[1]) for g in report.gates]
+    gate_width = min(max([GATE_WIDTH[0], *map(len, names)]), GATE_WIDTH[1])
+    prefix = 2 + gate_width + 2 + 6 + 2 + 10 + 2
+    message_width = WIDTH - prefix
+    head = f"  {'gate':<{gate_width}}  {'status':<6}  {'time':>10}  result"
+    rule = "  " + "─" * (WIDTH - 2)
     rows = []
-    for g in report.gates:
-        message = strip_control(g.message).replace("\n", " ")
-        if len(message) > MESSAGE_WIDTH:
-            message = message[: MESSAGE_WIDTH - 1] + "…"
+    for name, g in zip(names, report.gates):
         status = _paint(f"{g.status.value:<6}", g.status, color)
-        rows.append(f"  {g.gate:<9} {status} {duration(g.duration_s):>8}  {message}")
+        message = one_line(g.message, message_width)
+        rows.append(f"  {name:<{gate_width}}  {status}  {duration(g.duration_s):>10}  {message}".rstrip())
+    if not rows:
+        rows.append("  (no gates ran)")
     verdict = report.verdict
-    counts = ", ".join(f"{n} {s.value}" for s in Status if (n := sum(g.status is s for g in report.gates)))
-    head = f"  {'gate':<9} {'status':<6} {'time':>8}  result"
-    line = "  " + "─" * (len(head) + 40)
+    model = one_line(f"{report.model.name}@{report.model.version}", 60)
     summary = _paint(f"verdict: {verdict.value.upper()}", verdict, color)
-    return "\n".join([head, line, *rows, line,
-                      f"  {summary} · {report.model.name}@{report.model.version} · {counts} · "
-                      f"{duration(report.duration_s)} · exit {report.exit_code}"])  # fmt: skip
+    tail = f"  {summary} · {model} · {counts(report)} · {duration(report.duration_s)} · exit {report.exit_code}"
+    return "\n".join([head, rule, *rows, rule, tail])

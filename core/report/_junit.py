@@ -1,55 +1,78 @@
-"""junit.xml: one test case per gate, so every CI shows gates where it shows tests."""
+"""junit.xml: one test case per gate, so every CI shows gates where it shows tests.
+
+Built with ElementTree, which escapes markup; characters XML 1.0 cannot hold at all
+(control characters, lone surrogates) are stripped first, so the file parses
+whatever the gate messages contain.
+"""
 
 from __future__ import annotations
 
+import math
 import xml.etree.ElementTree as ET
 
 from mlpipex.gates.result import GateResult, Report, Status
-from mlpipex.report._format import measured, strip_control
+from mlpipex.report._numbers import interval
+from mlpipex.report._text import strip_control
+
+MESSAGE_LIMIT = 1000
+BODY_LIMIT = 20_000
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.3f}" if math.isfinite(value) and value > 0 else "0.000"
 
 
 def _body(result: GateResult) -> str:
-    lines = [strip_control(result.message)]
+    lines = [result.message]
+    confidence = result.details.get("confidence")
+    level = float(confidence) if isinstance(confidence, (int, float)) else None
     for m in result.measurements:
         group = f" [{m.group}]" if m.group else ""
-        threshold = f" (threshold {m.threshold})" if m.threshold else ""
-        status = f" {m.status.value}" if m.status else ""
-        lines.append(f"{m.name}{group}: {measured(m)}{threshold}{status}")
-    return strip_control("\n".join(lines))
+        threshold = f"  (threshold {m.threshold})" if m.threshold else ""
+        status = f"  {m.status.value}" if m.status else ""
+        lines.append(f"{m.name}{group}: {interval(m, level)}{threshold}{status}")
+    if result.error_exit_code is not None:
+        lines.append(f"exit code {result.error_exit_code}")
+    return strip_control("\n".join(lines))[:BODY_LIMIT]
+
+
+def _case(suite: ET.Element, result: GateResult) -> None:
+    case = ET.SubElement(suite, "testcase", classname="mlpipex.gates", name=strip_control(result.gate),
+                         time=_seconds(result.duration_s))  # fmt: skip
+    message = strip_control(result.message)[:MESSAGE_LIMIT]
+    if result.status is Status.FAIL:
+        ET.SubElement(case, "failure", message=message, type="GateFailed").text = _body(result)
+    elif result.status is Status.ERROR:
+        ET.SubElement(case, "error", message=message, type="GateError").text = _body(result)
+    elif result.status is Status.SKIP:
+        ET.SubElement(case, "skipped", message=message)
+    else:  # pass and warn are successes; a warning is reported in the output
+        prefix = "WARNING: " if result.status is Status.WARN else ""
+        ET.SubElement(case, "system-out").text = prefix + _body(result)
 
 
 def render_junit(report: Report) -> str:
     counts = {s: sum(1 for g in report.gates if g.status is s) for s in Status}
-    suite = ET.Element(
-        "testsuite",
-        name="mlpipex",
-        tests=str(len(report.gates)),
-        failures=str(counts[Status.FAIL]),
-        errors=str(counts[Status.ERROR]),
-        skipped=str(counts[Status.SKIP]),
-        time=f"{report.duration_s:.3f}",
-        timestamp=report.started_at,
-    )
+    attributes = {
+        "tests": str(len(report.gates)),
+        "failures": str(counts[Status.FAIL]),
+        "errors": str(counts[Status.ERROR]),
+        "skipped": str(counts[Status.SKIP]),
+        "time": _seconds(report.duration_s),
+    }
+    root = ET.Element("testsuites", {"name": "mlpipex", **attributes})
+    suite = ET.SubElement(root, "testsuite",
+                          {"name": "mlpipex", **attributes, "timestamp": strip_control(report.started_at)})  # fmt: skip
     properties = ET.SubElement(suite, "properties")
-    for name, value in (("model", f"{report.model.name}@{report.model.version}"),
-                        ("sha256", report.model.sha256 or ""), ("verdict", report.verdict.value)):  # fmt: skip
+    for name, value in (
+        ("model", f"{report.model.name}@{report.model.version}"),
+        ("sha256", report.model.sha256 or ""),
+        ("baseline", f"{report.baseline.name}@{report.baseline.version}" if report.baseline else ""),
+        ("verdict", report.verdict.value),
+        ("exit_code", str(report.exit_code)),
+    ):
         ET.SubElement(properties, "property", name=name, value=strip_control(value))
     for result in report.gates:
-        case = ET.SubElement(suite, "testcase", classname="mlpipex.gates", name=result.gate,
-                             time=f"{result.duration_s:.3f}")  # fmt: skip
-        message = strip_control(result.message)[:1000]
-        if result.status is Status.FAIL:
-            ET.SubElement(case, "failure", message=message, type="GateFailed").text = _body(result)
-        elif result.status is Status.ERROR:
-            ET.SubElement(case, "error", message=message, type="GateError").text = _body(result)
-        elif result.status is Status.SKIP:
-            ET.SubElement(case, "skipped", message=message)
-        else:
-            ET.SubElement(case, "system-out").text = (
-                ("WARNING: " if result.status is Status.WARN else "") + _body(result)
-            )
-    root = ET.Element("testsuites", name="mlpipex", tests=suite.get("tests", "0"),
-                      failures=suite.get("failures", "0"), errors=suite.get("errors", "0"))  # fmt: skip
-    root.append(suite)
+        _case(suite, result)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
