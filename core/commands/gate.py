@@ -75,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
     console.line()
     sys.stdout.write(render_console(report, color=console.color) + "\n")
     console.line(f"reports: {paths.markdown}, {paths.json}, {paths.junit}")
+    if summary and paths.step_summary is None:
+        console.line(f"warning: could not append the report to GITHUB_STEP_SUMMARY ({summary})")
     published = provider.publish(report, render_markdown(report), config_path=str(config.source))
     for warning in published.warnings:
         console.line(f"warning: {warning}")
