@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from mlpipex.config.thresholds import parse_threshold
+from mlpipex.errors import InputError
 from mlpipex.gates._context import GateContext
 from mlpipex.gates.result import GateResult, Measurement, Status
 from mlpipex.runtime import Predictions
@@ -22,6 +23,24 @@ NAME = "smoke"
 
 def compute_metrics(
     task: str, labels: np.ndarray, predictions: Predictions, positive_label: Any = None
+) -> dict[str, float]:
+    """Metrics of ``predictions`` against the holdout's labels.
+
+    The metric functions reject data they cannot score (NaN labels, labels that are not
+    among the model's classes, an unknown positive label) with ValueError; that is bad
+    input, not a bug, so it is reported as such (exit 2) with what to check.
+    """
+    try:
+        return _metrics(task, labels, predictions, positive_label)
+    except ValueError as exc:
+        raise InputError(
+            f"the holdout's labels cannot be scored against the model's outputs: {exc}",
+            fix="check data.label, data.positive_label and that the holdout has no missing labels",
+        ) from exc
+
+
+def _metrics(
+    task: str, labels: np.ndarray, predictions: Predictions, positive_label: Any
 ) -> dict[str, float]:
     if task == "regression":
         assert predictions.values is not None

@@ -203,3 +203,17 @@ def test_unit_zero_tests_and_timeouts_fail():
     odd = unit.evaluate(unit.JUnitCounts(tests=3), exit_code=2, timed_out=None)
     assert odd.status is Status.FAIL and "exited with 2" in odd.message
     assert unit.evaluate(unit.JUnitCounts(tests=3), exit_code=0, timed_out=None).status is Status.PASS
+
+
+def test_labels_the_metrics_cannot_score_are_bad_input_not_a_bug():
+    from mlpipex.errors import InputError
+    from mlpipex.gates.smoke import compute_metrics
+    from mlpipex.runtime import Predictions
+
+    predictions = Predictions(labels=np.array([0, 1, 1]), probabilities=np.array([[0.9, 0.1], [0.2, 0.8], [0.3, 0.7]]), classes=(0, 1))
+    with pytest.raises(InputError) as caught:
+        compute_metrics("classification", np.array([0.0, 1.0, np.nan]), predictions)
+    assert caught.value.exit_code == 2
+    assert "data.label" in str(caught.value)
+    with pytest.raises(InputError, match="positive_label"):
+        compute_metrics("classification", np.array([0, 1, 1]), predictions, positive_label="yes")
