@@ -24,6 +24,7 @@ from mlpipex.drift._detect import (
 from mlpipex.drift._ks import ks_2samp
 from mlpipex.drift._psi import EPSILON, psi
 from mlpipex.drift._reference import CategoricalReference, ContinuousReference, Reference
+from mlpipex.drift._report import Sources, render_console, render_html, render_json, render_markdown
 
 __all__ = [
     "EPSILON",
@@ -34,8 +35,13 @@ __all__ = [
     "DriftSettings",
     "FeatureDrift",
     "Reference",
+    "Sources",
     "adjust_pvalues",
     "detect_drift",
     "ks_2samp",
     "psi",
+    "render_console",
+    "render_html",
+    "render_json",
+    "render_markdown",
 ]

@@ -166,7 +166,7 @@ def detect_drift(
             if d is not None:
                 ks_groups[(ref.n, partial[name]["n_current"])].append((name, d))
         if progress:
-            progress("features", done + 1, total)
+            progress("testing features", done + 1, total)
     for (n1, n2), items in ks_groups.items():  # one exact recurrence per pair of sample sizes
         for (name, _), (d, p) in zip(items, ks_pvalues([d for _, d in items], n1, n2)):
             partial[name].update(statistic=d, p_value=p)
