@@ -4,8 +4,8 @@ Statistic and p-value equal ``scipy.stats.ks_2samp(a, b)`` (method "auto",
 two-sided) to within 1e-9, without importing ``scipy.stats``:
 
 - D = sup |F_a - F_b| over the pooled values, ties included. Both samples are
-  sorted once (the reference once per ``Reference``, then reused), and each ECDF
-  is evaluated at the other sample's distinct values with one ``searchsorted``;
+  sorted (the reference once per ``Reference``, then reused), merged by a stable
+  argsort of the two runs, and the ECDFs compared after each distinct value;
 - when both samples have at most 10,000 values, the exact p-value: D is first
   rounded to the lattice h / lcm(n1, n2), and P(D >= d) is the probability that a
   uniformly random monotone lattice path from (0, 0) to (n1, n2) leaves the band
@@ -43,18 +43,17 @@ def ks_2samp(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
 def ks_statistic(ref_sorted: np.ndarray, cur_sorted: np.ndarray) -> float:
     """sup |F_ref - F_cur| for two sorted samples without NaN (both non-empty)."""
     n1, n2 = ref_sorted.size, cur_sorted.size
-    # At each distinct value v of one sample: its own ECDF is (index of v's last copy + 1) / n,
-    # the other's is one searchsorted away. The sup over the pooled values is the larger of both.
-    best = 0.0
-    for own, other, n_own, n_other, sign in ((ref_sorted, cur_sorted, n1, n2, 1.0),
-                                             (cur_sorted, ref_sorted, n2, n1, -1.0)):  # fmt: skip
-        last = np.flatnonzero(np.append(own[1:] != own[:-1], True))
-        values = own[last]
-        own_cdf = (last + 1) / n_own
-        other_cdf = np.searchsorted(other, values, side="right") / n_other
-        diff = sign * (own_cdf - other_cdf)
-        best = max(best, float(diff.max()), float(-diff.min()))
-    return min(best, 1.0)
+    pooled = np.concatenate([ref_sorted, cur_sorted])
+    # A stable argsort of two sorted runs is a merge (timsort finds the runs): linear time,
+    # and much faster than a binary search per value. Positions >= n1 came from the current sample.
+    order = np.argsort(pooled, kind="stable")
+    from_current = np.cumsum(order >= n1)
+    merged = pooled[order]
+    # Evaluate both ECDFs after the last copy of each distinct value (ties move together).
+    ends = np.flatnonzero(np.append(merged[1:] != merged[:-1], True))
+    current_counts = from_current[ends]
+    diff = (ends + 1 - current_counts) / n1 - current_counts / n2
+    return float(min(max(diff.max(), -diff.min(), 0.0), 1.0))
 
 
 def ks_statistic_cdf(cdf: Callable[[np.ndarray, bool], np.ndarray], cur_sorted: np.ndarray) -> float:
