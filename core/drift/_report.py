@@ -91,7 +91,7 @@ def render_markdown(report: DriftReport, sources: Sources) -> str:
               "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"]  # fmt: skip
     for f in _ordered(report):
         p = "—" if f.p_value is None else f"{_num(f.p_value)} ({_num(f.adjusted_p_value)})"
-        nulls = f"{f.null_rate_reference:.1%} → {f.null_rate_current:.1%}"
+        nulls = f"{f.null_rate_reference:.1%} → {f.null_rate_current:.1%}" + (" ⚠️" if null_shift(f, report) else "")
         lines.append(f"| {cell(f.name, 80)} | {f.test.upper()} | {_num(f.statistic)} | {p} | {_num(f.psi)} | "
                      f"{nulls} | {f.n_reference:,} / {f.n_current:,} | {_level_icon(f)} {_LEVEL_TEXT[f.level]} |")  # fmt: skip
     for title, caption, source in _charts(report):
@@ -103,6 +103,21 @@ def render_markdown(report: DriftReport, sources: Sources) -> str:
             lines += [f"| {cell(b['label'], 60)} | {b['reference']:.2%} | {b['current']:.2%} |" for b in f.buckets]
             lines += ["", "</details>"]
     return "\n".join(lines) + "\n"
+
+
+def null_shift(f: FeatureDrift, report: DriftReport) -> bool:
+    """The null rate moved by a point or more, and a two-proportion z-test at alpha agrees.
+
+    Only flagged in the reports: missingness is not part of the drift verdict, but a
+    feature that went from 1% to 30% missing is worth a look before its distribution is.
+    """
+    p1, p2 = f.null_rate_reference, f.null_rate_current
+    n1, n2 = report.rows_reference, report.rows_current
+    if abs(p1 - p2) < 0.01 or not n1 or not n2:
+        return False
+    pooled = (p1 * n1 + p2 * n2) / (n1 + n2)
+    spread = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    return spread == 0 or math.erfc(abs(p1 - p2) / spread / math.sqrt(2)) < report.settings.alpha
 
 
 def _level_icon(f: FeatureDrift) -> str:
@@ -158,6 +173,9 @@ def render_console(report: DriftReport, *, color: bool = False, limit: int = 10)
     rest = sum(1 for f in report.features if f.level in ("alert", "warn")) - len(shown)
     if rest > 0:
         lines.append(f"  … and {rest} more (see the report)")
+    for f in report.features:
+        if null_shift(f, report):
+            lines.append(f"  nulls    {f.name}: {f.null_rate_reference:.1%} → {f.null_rate_current:.1%} missing")
     unknown = sum(1 for f in report.features if f.level == "unknown")
     if unknown:
         lines.append(f"  {unknown} feature(s) had fewer than {report.settings.min_samples} samples: no verdict")
@@ -196,7 +214,8 @@ def render_html(report: DriftReport, sources: Sources) -> str:
         parts.append(
             f'<tr class="{f.level}"><td>{e(f.name)}</td><td>{f.test.upper()}</td><td class=n>{_num(f.statistic)}</td>'
             f"<td class=n>{_num(f.p_value)}</td><td class=n>{_num(f.adjusted_p_value)}</td><td class=n>{_num(f.psi)}</td>"
-            f"<td class=n>{f.null_rate_reference:.1%} → {f.null_rate_current:.1%}</td>"
+            f"<td class=n>{f.null_rate_reference:.1%} → {f.null_rate_current:.1%}"
+            f"{' ⚠' if null_shift(f, report) else ''}</td>"
             f"<td class=n>{f.n_reference:,} / {f.n_current:,}</td>"
             f'<td><span class="badge">{_LEVEL_TEXT[f.level]}</span></td></tr>'
         )

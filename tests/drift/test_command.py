@@ -230,3 +230,16 @@ def test_reference_from_a_package_in_the_local_store_and_a_registry(quickstart, 
         assert code in (2, 3)
     finally:
         registry.stop()
+
+
+def test_a_jump_in_missing_values_is_flagged(tmp_path, files, capsys):
+    current = _data(1, 2000)
+    current["income"] = current["income"].astype(object)
+    current["income"][:600] = None  # 30% missing now, none before
+    path = _write_csv(tmp_path / "holes.csv", current)
+    code, data = _run(tmp_path, "--reference", str(files["reference"]), "--current", str(path))
+    assert code == 0  # missingness alone is not drift of the distribution...
+    income = next(f for f in data["features"] if f["name"] == "income")
+    assert income["null_rate_current"] == pytest.approx(0.3) and income["null_rate_reference"] == 0.0
+    assert "nulls    income: 0.0% → 30.0% missing" in capsys.readouterr().out  # ...but it is reported
+    assert "0.0% → 30.0% ⚠️" in (tmp_path / "report" / "drift.md").read_text()

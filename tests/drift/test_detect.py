@@ -170,3 +170,19 @@ def test_settings_validate_and_come_from_the_config() -> None:
     assert DriftSettings.from_config(config) == DriftSettings(alpha=0.01, correction="bonferroni", psi_alert=0.3,
                                                               min_samples=50, continuous_psi=True, bins=5)  # fmt: skip
     assert DriftSettings.from_config(MonitoringConfig(psi_threshold=0.4)).psi_alert == 0.4  # the old name
+
+
+def test_threads_give_the_same_report_as_one_thread() -> None:
+    rng = np.random.default_rng(10)
+    ref_columns, cur_columns = _table(rng, 3000), _table(rng, 2000, shift=0.1)
+    serial = detect_drift(Reference.from_columns(ref_columns, ["city"], workers=1), cur_columns, workers=1)
+    threaded = detect_drift(Reference.from_columns(ref_columns, ["city"], workers=3), cur_columns, workers=3)
+    assert threaded.to_dict() == serial.to_dict()
+
+
+def test_progress_is_reported_per_feature() -> None:
+    rng = np.random.default_rng(11)
+    calls: list[tuple[str, int, int]] = []
+    detect_drift(Reference.from_columns(_table(rng, 300), ["city"]), _table(rng, 300),
+                 progress=lambda label, done, total: calls.append((label, done, total)))  # fmt: skip
+    assert calls == [("testing features", i, 4) for i in range(1, 5)]
