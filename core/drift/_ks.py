@@ -47,13 +47,17 @@ def ks_statistic(ref_sorted: np.ndarray, cur_sorted: np.ndarray) -> float:
     # A stable argsort of two sorted runs is a merge (timsort finds the runs): linear time,
     # and much faster than a binary search per value. Positions >= n1 came from the current sample.
     order = np.argsort(pooled, kind="stable")
-    from_current = np.cumsum(order >= n1)
+    count_type = np.int32 if n1 + n2 < 2**31 // max(n1, n2, 1) else np.int64
+    current_seen = np.cumsum(order >= n1, dtype=count_type)
     merged = pooled[order]
-    # Evaluate both ECDFs after the last copy of each distinct value (ties move together).
-    ends = np.flatnonzero(np.append(merged[1:] != merged[:-1], True))
-    current_counts = from_current[ends]
-    diff = (ends + 1 - current_counts) / n1 - current_counts / n2
-    return float(min(max(diff.max(), -diff.min(), 0.0), 1.0))
+    # n1 * n2 * (F_ref - F_cur) after position i is (i + 1) * n2 - current_seen[i] * (n1 + n2): exact integers.
+    scaled = current_seen * count_type(-(n1 + n2))
+    scaled += np.arange(n2, (n1 + n2) * n2 + 1, n2, dtype=count_type)[: n1 + n2]
+    tied = merged[1:] == merged[:-1]
+    if tied.any():  # compare the ECDFs only after the last copy of each value: ties move together
+        scaled = scaled[np.append(~tied, True)]
+    top = max(int(scaled.max()), -int(scaled.min()), 0)
+    return min(top / (float(n1) * n2), 1.0)
 
 
 def ks_statistic_cdf(cdf: Callable[[np.ndarray, bool], np.ndarray], cur_sorted: np.ndarray) -> float:
