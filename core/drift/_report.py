@@ -24,6 +24,7 @@ _ICON = {"drift": "🔴", "no_drift": "🟢", "insufficient_data": "⚪"}
 _HEADLINE = {"drift": "drift detected", "no_drift": "no significant drift", "insufficient_data": "insufficient data"}
 _LEVEL_TEXT = {"alert": "drift", "warn": "warning", "ok": "ok", "unknown": "too few samples"}
 _P_FLOOR = 1e-300  # -log10(0) is drawn as 300
+_CORRECTION = {"bh": "Benjamini–Hochberg", "bonferroni": "Bonferroni", "none": "uncorrected"}
 
 
 @dataclass(frozen=True)
@@ -67,9 +68,12 @@ def _score(f: FeatureDrift) -> float:
 def _settings_line(report: DriftReport) -> str:
     s = report.settings
     continuous = f"binned PSI ({s.bins} bins)" if s.continuous_psi else \
-        f"KS at α = {s.alpha} ({ {'bh': 'Benjamini–Hochberg', 'bonferroni': 'Bonferroni', 'none': 'uncorrected'}[s.correction]})"  # fmt: skip
-    return (f"continuous: {continuous} · categorical: PSI (warn ≥ {s.psi_warn}, drift ≥ {s.psi_alert}) · "
+        f"KS at α = {s.alpha} ({_CORRECTION[s.correction]})"  # fmt: skip
+    line = (f"continuous: {continuous} · categorical: PSI (warn ≥ {s.psi_warn}, drift ≥ {s.psi_alert}) · "
             f"no verdict below {s.min_samples} samples")  # fmt: skip
+    if report.reference_source == "profile":  # see mlpipex.drift._reference on the sketch's resolution
+        line += " · reference CDF from the profile's quantile sketch"
+    return line
 
 
 def _headline(report: DriftReport) -> str:
