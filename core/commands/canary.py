@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from mlpipex.commands._deploy_common import (
+    actor,
     add_cluster_options,
     cluster,
     environment,
+    report_step,
     say,
     schema,
     traffic_line,
@@ -43,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
     from mlpipex.kserve.analysis import analyse, canary_record, with_decision
     from mlpipex.kserve.promotion import parse_duration
     from mlpipex.kserve.rollout import plan_promote, plan_rollback, plan_same, state_of
+    from mlpipex.providers import DeployEvent, provider_for
     from mlpipex.stats.canary import Action
 
     config = load_config(args.config, check_files=False)
@@ -53,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
     crd = schema(args, kube)
     name = config.deploy.name or config.model.name
     source = _source(args, config, env)
+    provider = provider_for(args.provider, strict=args.strict_report)
     while True:
         current = kube.get(env.namespace, name)
         state = state_of(current)
@@ -74,8 +78,15 @@ def run(args: argparse.Namespace) -> int:
         crd.check(service)
         kube.apply(service)
         result = kube.wait_ready(env.namespace, name, timeout=args.timeout)
-        say(f"{env.name}: {decision.action.value} at {state.traffic}% → {traffic}%: {decision.reason} "
-            f"({traffic_line(result)})")  # fmt: skip
+        line = (f"{env.name}: {decision.action.value} at {state.traffic}% → {traffic}%: {decision.reason} "
+                f"({traffic_line(result)})")  # fmt: skip
+        say(line)
+        if decision.action is not Action.HOLD:  # a hold moves nothing: no status for it
+            moved = state_of(service)
+            report_step(provider, DeployEvent(f"canary {decision.action.value}", config.model.name, env.name, name,
+                                              ok=decision.action is Action.ADVANCE, message=line,
+                                              artifact=moved.artifact, stable=moved.stable, traffic=moved.traffic,
+                                              by=actor() or "mlpipex canary"))  # fmt: skip
         if decision.action is Action.ROLLBACK:
             return EXIT_GATE_FAILED
         if args.once or traffic == 100:

@@ -9,10 +9,9 @@ from typing import Any
 from mlpipex.commands._deploy_common import (
     actor,
     add_cluster_options,
-    apply_plan,
     cluster,
     environment,
-    outcome,
+    roll_out,
     say,
     traffic_line,
 )
@@ -35,14 +34,12 @@ def register(commands: Any) -> None:
     status.set_defaults(handler=run_status)
 
 
-def _act(args: argparse.Namespace, plan: Any) -> int:
+def _act(args: argparse.Namespace, action: str, plan: Any) -> int:
     from mlpipex.config import load_config
 
     config = load_config(args.config, check_files=False)
     env = environment(config, args.env)
-    service, result = apply_plan(args, config, env, lambda current: plan(config, env, current))
-    say(outcome(env, service, result))
-    return EXIT_OK
+    return roll_out(args, config, env, action, lambda current: plan(config, env, current))
 
 
 def run_promote(args: argparse.Namespace) -> int:
@@ -55,7 +52,7 @@ def run_promote(args: argparse.Namespace) -> int:
             return plan_promote(config, env, current, args.to, by=actor())
         return _promote_across(config, env, current, source, args)
 
-    return _act(args, plan)
+    return _act(args, "promote", plan)
 
 
 def _source_of(config: Any, env: Any, current: Any, args: argparse.Namespace) -> Any:
@@ -94,7 +91,7 @@ def _promote_across(config: Any, env: Any, current: Any, source: Any, args: argp
 def run_rollback(args: argparse.Namespace) -> int:
     from mlpipex.kserve.rollout import plan_rollback
 
-    return _act(args, lambda config, env, current: plan_rollback(config, env, current, by=actor()))
+    return _act(args, "rollback", lambda config, env, current: plan_rollback(config, env, current, by=actor()))
 
 
 def run_status(args: argparse.Namespace) -> int:
