@@ -71,6 +71,11 @@ class Provider(Protocol):
         """The verdict where reviewers look: a check run and a sticky comment, an MR note, …"""
         ...
 
+    def artifact_pushed(self, model: str, reference: str) -> Published:
+        """The package that passed the gates is in a registry: link it to the gate result
+        (on GitHub the check run's ``external_id``, which the App deploys on merge)."""
+        ...
+
     def deployed(self, event: DeployEvent, markdown: str) -> Published:
         """Traffic moved (or failed to): a status on the commit where the forge has one."""
         ...

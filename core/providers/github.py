@@ -144,6 +144,21 @@ class GitHubProvider:
             return self._fallback(str(exc), places)
         return Published(places=tuple(places))
 
+    def artifact_pushed(self, model: str, reference: str) -> Published:
+        """Record ``reference`` as the external_id of this commit's gate check run for ``model``."""
+        if self._context.fork or not self._context.sha:
+            return Published()
+        try:
+            commit = self._call("reading the commit", self._repository().get_commit, self._context.sha)
+            runs = self._call("listing check runs", lambda: list(commit.get_check_runs(check_name=f"mlpipex / {model}")))
+            if not runs:
+                return Published(warnings=(f"no `mlpipex / {model}` check run on {self._context.sha[:12]} to link "
+                                           "the package to; run `mlpipex gate` on this commit first",))  # fmt: skip
+            self._call("linking the package", max(runs, key=lambda run: run.id).edit, external_id=reference)
+        except _NoWrite as exc:
+            return self._fallback(str(exc))
+        return Published(places=("gate check run (artifact)",))
+
     def deployed(self, event: DeployEvent, markdown: str) -> Published:
         """A completed check run ``mlpipex deploy / <model> (<env>)`` on the deployed commit."""
         if not self._context.sha:

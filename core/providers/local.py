@@ -25,6 +25,9 @@ class LocalProvider:
     def publish(self, report: Report, markdown: str, *, config_path: str) -> Published:
         return Published(places=("reports on disk",))
 
+    def artifact_pushed(self, model: str, reference: str) -> Published:
+        return Published()
+
     def deployed(self, event: DeployEvent, markdown: str) -> Published:
         return Published()
 
