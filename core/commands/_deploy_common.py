@@ -64,14 +64,11 @@ def apply_plan(args: Any, config: Config, env: EnvironmentConfig,
 
     Returns (what was applied, what the cluster reports).
     """
+    from mlpipex.kserve.steps import apply_step
+
     kube = cluster(env, args)
-    crd = schema(args, kube)
-    name = config.deploy.name or config.model.name
-    service = plan(kube.get(env.namespace, name))
-    crd.check(service)
-    kube.apply(service)
-    result = kube.wait_ready(env.namespace, name, timeout=args.timeout)
-    return service, result
+    return apply_step(kube, schema(args, kube), env.namespace, config.deploy.name or config.model.name, plan,
+                      timeout=args.timeout)  # fmt: skip
 
 
 def roll_out(args: Any, config: Config, env: EnvironmentConfig, action: str,
