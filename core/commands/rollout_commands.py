@@ -70,22 +70,12 @@ def _source_of(config: Any, env: Any, current: Any, args: argparse.Namespace) ->
 
 
 def _promote_across(config: Any, env: Any, current: Any, source: Any, args: argparse.Namespace) -> Any:
-    import datetime as dt
-
-    from mlpipex.errors import InputError
-    from mlpipex.kserve import Rollout
     from mlpipex.kserve.cluster import ready
-    from mlpipex.kserve.promotion import unmet_rules
-    from mlpipex.kserve.rollout import plan_deploy
+    from mlpipex.kserve.promotion import plan_promote_into
 
     source_env, state, source_obj = source
-    problems = unmet_rules(env, state, source_ready=ready(source_obj), approvals=args.approvals,
-                           now=dt.datetime.now(dt.timezone.utc))  # fmt: skip
-    if problems:
-        raise InputError(f"{state.artifact} cannot go to {env.name} yet: " + "; ".join(problems),
-                         fix=f"wait, or fix {source_env.name}; the rules are deploy.environments[{env.name}].rules")  # fmt: skip
-    percent = args.to if args.to is not None else None
-    return plan_deploy(config, env, current, Rollout(state.artifact, percent, deployed_by=actor()))
+    return plan_promote_into(config, env, current, source_env, state, source_ready=ready(source_obj),
+                             approvals=args.approvals, percent=args.to, by=actor())  # fmt: skip
 
 
 def run_rollback(args: argparse.Namespace) -> int:
