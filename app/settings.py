@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     job_max_attempts: int = Field(5, ge=1, description="attempts before a job is dead-lettered")
     job_lease_seconds: float = Field(60.0, gt=0, description="how long a worker's claim lasts without a heartbeat")
     poll_interval: float = Field(1.0, gt=0, description="seconds between queue polls when idle")
+    kubeconfig: Path | None = Field(None, description="kubeconfig for the clusters the environments name (default: in-cluster)")
+    rollout_timeout: float = Field(300.0, gt=0, description="seconds a rollout step waits for the InferenceService to be Ready")
+    metrics_url: str | None = Field(None, description="the monitor's URL, the canary analysis's metrics source when a config names no Prometheus")
 
     @field_validator("allowed_repositories", mode="before")
     @classmethod

@@ -78,6 +78,7 @@ def roll_out(args: Any, config: Config, env: EnvironmentConfig, action: str,
     A failed step is reported too (then re-raised, so the exit code stays 2 or 3).
     """
     from mlpipex.kserve.rollout import state_of
+    from mlpipex.kserve.steps import outcome
     from mlpipex.providers import DeployEvent, provider_for
 
     provider = provider_for(args.provider, strict=args.strict_report)
@@ -112,19 +113,8 @@ def report_step(provider: Provider, event: DeployEvent) -> None:
         say(f"posted: {', '.join(published.places)}")
 
 
-def outcome(env: EnvironmentConfig, service: dict[str, Any], result: dict[str, Any]) -> str:
-    notes = service["metadata"]["annotations"]
-    return (f"{env.name}: {service['metadata']['name']} serves {notes['mlpipex.dev/artifact']} at "
-            f"{notes['mlpipex.dev/traffic']}% ({traffic_line(result)})")  # fmt: skip
-
-
 def actor() -> str | None:
     return os.environ.get("GITHUB_ACTOR") or os.environ.get("GITLAB_USER_LOGIN") or os.environ.get("USER")
-
-
-def traffic_line(obj: dict[str, Any]) -> str:
-    traffic = (((obj.get("status") or {}).get("components") or {}).get("predictor") or {}).get("traffic") or []
-    return ", ".join(f"{t.get('revisionName')} {t.get('percent')}%" for t in traffic) or "no traffic reported"
 
 
 def say(text: str) -> None:

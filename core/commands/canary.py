@@ -22,7 +22,6 @@ from mlpipex.commands._deploy_common import (
     report_step,
     say,
     schema,
-    traffic_line,
 )
 from mlpipex.errors import EXIT_GATE_FAILED, EXIT_OK, InputError
 
@@ -42,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from mlpipex.config import load_config
     from mlpipex.kserve.promotion import parse_duration
     from mlpipex.kserve.rollout import state_of
-    from mlpipex.kserve.steps import canary_step
+    from mlpipex.kserve.steps import canary_step, traffic_line
     from mlpipex.providers import DeployEvent, provider_for
     from mlpipex.stats.canary import Action
 

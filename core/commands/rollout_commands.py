@@ -13,7 +13,6 @@ from mlpipex.commands._deploy_common import (
     environment,
     roll_out,
     say,
-    traffic_line,
 )
 from mlpipex.errors import EXIT_OK
 
@@ -88,6 +87,7 @@ def run_status(args: argparse.Namespace) -> int:
     from mlpipex.config import load_config
     from mlpipex.kserve.cluster import blockers, ready
     from mlpipex.kserve.rollout import state_of
+    from mlpipex.kserve.steps import traffic_line
 
     config = load_config(args.config, check_files=False)
     env = environment(config, args.env)

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from mlpipex.kserve.cluster import Cluster
     from mlpipex.kserve.crd import CrdSchema
 
-__all__ = ["CanaryStep", "apply_step", "canary_step"]
+__all__ = ["CanaryStep", "apply_step", "canary_step", "outcome", "traffic_line"]
 
 Plan = Callable[[dict[str, Any] | None], dict[str, Any]]
 
@@ -81,3 +81,15 @@ def canary_step(kube: Cluster, crd: CrdSchema, config: Config, env: EnvironmentC
     kube.apply(service)
     result = kube.wait_ready(env.namespace, name, timeout=timeout)
     return CanaryStep(decision, state.traffic, traffic, service, result)
+
+
+def outcome(env: EnvironmentConfig, service: dict[str, Any], result: dict[str, Any]) -> str:
+    """One line: what serves where at what share, and the split the cluster reports."""
+    notes = service["metadata"]["annotations"]
+    return (f"{env.name}: {service['metadata']['name']} serves {notes['mlpipex.dev/artifact']} at "
+            f"{notes['mlpipex.dev/traffic']}% ({traffic_line(result)})")  # fmt: skip
+
+
+def traffic_line(obj: dict[str, Any]) -> str:
+    traffic = (((obj.get("status") or {}).get("components") or {}).get("predictor") or {}).get("traffic") or []
+    return ", ".join(f"{t.get('revisionName')} {t.get('percent')}%" for t in traffic) or "no traffic reported"
