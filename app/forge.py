@@ -118,7 +118,8 @@ class RepoForge:
         if not runs:
             return None
         newest = max(runs, key=lambda run: run.id)
-        return GateRun(newest.conclusion, newest.external_id or None, newest.html_url)
+        artifact = newest.external_id if newest.external_id and "@sha256:" in newest.external_id else None
+        return GateRun(newest.conclusion, artifact, newest.html_url)
 
     def facts(self, number: int, model: str) -> tuple[Pull, PullFacts]:
         pull = self.pull(number)
@@ -174,3 +175,42 @@ class RepoForge:
             status["target_url"] = log_url
         deployment.create_status(state, **status)
         return int(deployment.id)
+
+    # -- retraining pull requests -------------------------------------------------------------
+
+    def open_pull_from(self, branch: str) -> Any | None:
+        """The open pull request whose head is ``branch`` of this repository, if any."""
+        owner = self.full_name.split("/")[0]
+        for pr in self.repo.get_pulls(state="open", head=f"{owner}:{branch}"):
+            return pr
+        return None
+
+    def ensure_branch(self, branch: str, from_branch: str) -> None:
+        from github import GithubException
+
+        try:
+            self.repo.get_git_ref(f"heads/{branch}")
+        except GithubException as exc:
+            if exc.status != 404:
+                raise
+            sha = self.repo.get_branch(from_branch).commit.sha
+            self.repo.create_git_ref(ref=f"refs/heads/{branch}", sha=sha)
+
+    def put_file(self, path: str, text: str, *, branch: str, message: str) -> None:
+        """Create or replace ``path`` on ``branch`` in one commit."""
+        from github import GithubException
+
+        try:
+            current = self.repo.get_contents(path, ref=branch)
+        except GithubException as exc:
+            if exc.status != 404:
+                raise
+            self.repo.create_file(path, message, text, branch=branch)
+            return
+        self.repo.update_file(path, message, text, current.sha, branch=branch)
+
+    def open_pull(self, *, title: str, body: str, head: str, base: str, labels: list[str]) -> Any:
+        pr = self.repo.create_pull(title=title, body=body, head=head, base=base)
+        if labels:
+            pr.as_issue().add_to_labels(*labels)
+        return pr

@@ -47,7 +47,14 @@ __all__ = [
 ]
 
 # Modules whose import registers handlers on ``default_registry`` (add yours here).
-HANDLER_MODULES: tuple[str, ...] = ("mlpipex.app.installations",)
+HANDLER_MODULES: tuple[str, ...] = (
+    "mlpipex.app.installations",
+    "mlpipex.app.comments",
+    "mlpipex.app.check_actions",
+    "mlpipex.app.merges",
+    "mlpipex.app.canary_jobs",
+    "mlpipex.app.retraining",
+)
 
 
 class PermanentJobError(Exception):

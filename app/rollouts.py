@@ -104,11 +104,16 @@ class Rollouts:
         if not target.rules.after:
             raise InputError(f"{target.name} has no `rules.after`: nothing is promoted into it",
                              fix=f"set deploy.environments[{target.name}].rules.after, or use /promote --env {target.name}")  # fmt: skip
+        from mlpipex.kserve.rollout import plan_promote
+
         source_env = environment_named(config, target.rules.after)
         source_obj = self.current(config, source_env)
         source = state_of(source_obj)
 
         def plan(current: dict[str, Any] | None) -> dict[str, Any]:
+            if source.artifact is not None and state_of(current).artifact == source.artifact:
+                # already on its way here: promoting again takes the next canary step (as the CLI does)
+                return plan_promote(config, target, current, percent, by=by)
             return plan_promote_into(config, target, current, source_env, source, source_ready=bool(source_obj and ready(source_obj)),
                                      approvals=approvals, percent=percent, by=by)  # fmt: skip
 

@@ -11,7 +11,8 @@ the value this returns, before anything runs). The grammar:
     /lock [MODEL] [--env NAME] [--reason TEXT]      /unlock [MODEL] [--env NAME]
     /help [COMMAND]
 
-Only the first line that starts with the prefix counts; lines in code blocks and
+Without ``--env`` a command acts where the model last moved (the environment with a
+canary running, else the one changed most recently). Only the first line that starts with the prefix counts; lines in code blocks and
 quotes never do (quoting someone's `/rollback` must not roll back). Bots are
 ignored. Anything that looks like one of our commands but is not quite right gets
 a reply that says what to write instead; anything else is not for us.

@@ -67,16 +67,19 @@ class JobQueue:
         self.backoff_cap = backoff_cap
 
     def enqueue(self, kind: str, payload: dict[str, Any], *, dedupe_key: str | None = None,
-                max_attempts: int | None = None, conn: Any = None) -> tuple[int, bool]:  # fmt: skip
+                max_attempts: int | None = None, delay_seconds: float = 0.0, conn: Any = None) -> tuple[int, bool]:  # fmt: skip
         """Queue a job; returns ``(job id, created)``. A second enqueue with the same
         ``dedupe_key`` creates nothing and returns the first job's id (the unique
-        constraint decides, so concurrent replicas cannot both create it)."""
+        constraint decides, so concurrent replicas cannot both create it).
+        ``delay_seconds`` holds it back (the next canary step runs an interval later)."""
         if conn is None:
             with self.engine.begin() as own:
-                return self.enqueue(kind, payload, dedupe_key=dedupe_key, max_attempts=max_attempts, conn=own)
+                return self.enqueue(kind, payload, dedupe_key=dedupe_key, max_attempts=max_attempts,
+                                    delay_seconds=delay_seconds, conn=own)  # fmt: skip
         now = self.clock()
         values = dict(kind=kind, payload=payload, dedupe_key=dedupe_key, status="queued", attempts=0,
-                      max_attempts=max_attempts or self.max_attempts, next_run_at=now, created_at=now, updated_at=now)  # fmt: skip
+                      max_attempts=max_attempts or self.max_attempts, next_run_at=now + timedelta(seconds=delay_seconds),
+                      created_at=now, updated_at=now)  # fmt: skip
         if dedupe_key is None:
             return int(conn.execute(jobs.insert().values(**values).returning(jobs.c.id)).scalar_one()), True
         result = conn.execute(insert_ignoring_conflicts(self.engine, jobs).values(**values))

@@ -239,7 +239,7 @@ class FakeGitHub:
         if template.endswith("/check-runs"):
             run = example(template, "post", "201", "example-of-in-progress-conclusion")
             run.update(id=self._id(), name=body["name"], head_sha=body["head_sha"], status=body.get("status", "queued"),
-                       conclusion=body.get("conclusion"), external_id=body.get("external_id", run.get("external_id")),
+                       conclusion=body.get("conclusion"), external_id=body.get("external_id"),
                        url=f"{self.url}/repos/{owner}/{repo}/check-runs/{self._next_id}")  # fmt: skip
             self.check_runs[run["id"]] = run
             self._apply_output(run, body)

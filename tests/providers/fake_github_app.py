@@ -61,6 +61,7 @@ class FakeGitHubApp(FakeGitHub):
         self.reactions: dict[int, list[str]] = {}
         self.deployments: list[dict[str, Any]] = []
         self.labels: dict[int, list[str]] = {}
+        self.human_comments: set[int] = set()
 
     # -- building the world -----------------------------------------------------------
 
@@ -87,10 +88,12 @@ class FakeGitHubApp(FakeGitHub):
         self.add_comment(number, body)
         comment = self.comments[number][-1]
         comment["user"]["login"] = author
+        self.human_comments.add(comment["id"])
         return comment
 
     def replies(self, number: int) -> list[str]:
-        return [c["body"] for c in self.comments.get(number, [])]
+        """What the App wrote in the issue or pull request (not what people commented)."""
+        return [c["body"] for c in self.comments.get(number, []) if c["id"] not in self.human_comments]
 
     # -- serving ------------------------------------------------------------------------
 
