@@ -26,7 +26,7 @@ def register(commands: Any) -> None:
     parser.add_argument("--fail-on", choices=("fail", "warn"), default="fail",
                         help="exit 1 on failures only (default) or on warnings too")  # fmt: skip
     parser.add_argument("--quiet", action="store_true", help="print only the verdict table")
-    parser.add_argument("--provider", choices=("github", "local"),
+    parser.add_argument("--provider", choices=("github", "gitlab", "local"),
                         help="where results go (default: detected from the CI environment)")  # fmt: skip
     parser.add_argument("--strict-report", action="store_true",
                         help="fail (exit 3) when the results cannot be posted, instead of warning")  # fmt: skip

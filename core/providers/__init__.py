@@ -10,13 +10,15 @@ from mlpipex.providers._base import CiContext, Provider, Published
 
 __all__ = ["PROVIDERS", "CiContext", "Provider", "Published", "detect", "provider_for"]
 
-PROVIDERS = ("github", "local")
+PROVIDERS = ("github", "gitlab", "local")
 
 
 def detect(environ: Mapping[str, str] | None = None) -> str:
     env = os.environ if environ is None else environ
     if env.get("GITHUB_ACTIONS") == "true":
         return "github"
+    if env.get("GITLAB_CI") == "true":
+        return "gitlab"
     return "local"
 
 
@@ -26,6 +28,10 @@ def provider_for(name: str | None = None, *, environ: Mapping[str, str] | None =
         from mlpipex.providers.github import GitHubProvider
 
         return GitHubProvider(environ, strict=strict)
+    if chosen == "gitlab":
+        from mlpipex.providers.gitlab import GitLabProvider
+
+        return GitLabProvider(environ, strict=strict)
     if chosen == "local":
         from mlpipex.providers.local import LocalProvider
 
