@@ -93,6 +93,7 @@ class FakeGitLab:
         self.faults: list[tuple[int, dict[str, str], Any]] = []  # (status, headers, body) for the next calls
         self.violations: list[str] = []
         self.seen_tokens: set[str] = set()
+        self.reporter_only = False  # the token's role is Reporter: notes yes, commit statuses 403
         self._next_id = 5000
         self._lock = threading.Lock()
         fake = self
@@ -162,6 +163,8 @@ class FakeGitLab:
             return status, headers, fault
         if token != self.token:
             return 401, {}, {"message": "401 Unauthorized"}
+        if self.reporter_only and request_check.startswith("statuses"):
+            return 403, {}, {"message": "403 Forbidden"}
         status, headers, reply = self._respond(method, request_check, match.groups(), body, params)
         if status < 300:
             for error in schemas()[response_check].iter_errors(reply):

@@ -112,6 +112,16 @@ def test_refused_token_warns_keeps_the_verdict_unless_strict(gitlab, status):
         GitLabProvider(env, strict=True).publish(report(Status.PASS), "x", config_path="m.yaml")
 
 
+def test_a_reporter_token_posts_the_note_and_warns_about_the_status(gitlab):
+    fake, env = gitlab
+    fake.reporter_only = True
+    provider = GitLabProvider(env)
+    provider.started("fraud")
+    result = provider.publish(report(Status.PASS), marker_for("fraud"), config_path="m.yaml")
+    assert result.places == ("MR note", "job log") and "403" in result.warnings[0]
+    assert len(ours(fake)) == 1 and not fake.statuses
+
+
 def test_missing_token_never_calls_gitlab(gitlab):
     fake, env = gitlab
     env = {k: v for k, v in env.items() if k != "MLPIPEX_GITLAB_TOKEN"}
