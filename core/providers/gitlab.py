@@ -5,8 +5,9 @@ a project or group access token (scope ``api``, role Reporter or higher) comes i
 ``MLPIPEX_GITLAB_TOKEN``. Without one, with a token GitLab refuses (401/403/404),
 or in a merge request from a fork (whose pipeline never sees the parent's
 variables), the report stays in the job log and the artifacts and the verdict does
-not change; only ``--strict-report`` makes that fail. 429 and 5xx are retried with
-backoff honouring ``Retry-After``; when it gives up: exit 3. The token is sent in
+not change; only ``--strict-report`` makes that fail. Other refusals (400/422, say a
+status transition GitLab does not allow) are warnings too. 409, 429 and 5xx are
+retried with backoff honouring ``Retry-After``; when it gives up: exit 3. The token is sent in
 the ``PRIVATE-TOKEN`` header and never appears in a message.
 """
 
@@ -32,7 +33,7 @@ __all__ = ["NOTE_LIMIT", "GitLabProvider", "dotenv_key", "status_state"]
 
 NOTE_LIMIT = 1_000_000  # GitLab rejects longer note bodies
 PER_PAGE = 100  # GitLab's maximum page size
-RETRYABLE = {429, 500, 502, 503, 504}
+RETRYABLE = {409, 429, 500, 502, 503, 504}  # 409: "another update to this commit status is in progress"
 MAX_WAIT = 120.0  # never sleep longer than this on one Retry-After
 DESCRIPTION_LIMIT = 255  # commit status descriptions longer than this are rejected
 
@@ -126,11 +127,11 @@ class GitLabProvider:
                 if response.status_code < 400:
                     return response
                 message = _message(response)
-                if response.status_code in (401, 403, 404):
-                    raise _NoWrite(f"GitLab refused {what} ({response.status_code}: {message})")
                 if response.status_code not in RETRYABLE:
-                    raise ExternalError(f"GitLab failed {what}: {response.status_code} {message}",
-                                        fix="check the GitLab URL and the project; rerun the job") from None  # fmt: skip
+                    # 401/403/404: this token may not write here; 400/422: GitLab rejected this update (say, a
+                    # status transition it does not allow). Either way the report is not where reviewers look,
+                    # which is a warning, not a reason to change the gate's verdict.
+                    raise _NoWrite(f"GitLab refused {what} ({response.status_code}: {message})")
                 problem = f"{response.status_code} {message}"
                 wait = _retry_after(response.headers.get("Retry-After"), self.backoff * 2**attempt)
             if attempt < self.retries:

@@ -93,7 +93,9 @@ class FakeGitLab:
         self.faults: list[tuple[int, dict[str, str], Any]] = []  # (status, headers, body) for the next calls
         self.violations: list[str] = []
         self.seen_tokens: set[str] = set()
-        self.reporter_only = False  # the token's role is Reporter: notes yes, commit statuses 403
+        # An answer GitLab gives to status updates only, e.g. (403, …) for a Reporter token, or (400, …)
+        # for a state transition it refuses.
+        self.status_refusal: tuple[int, str] | None = None
         self._next_id = 5000
         self._lock = threading.Lock()
         fake = self
@@ -163,8 +165,8 @@ class FakeGitLab:
             return status, headers, fault
         if token != self.token:
             return 401, {}, {"message": "401 Unauthorized"}
-        if self.reporter_only and request_check.startswith("statuses"):
-            return 403, {}, {"message": "403 Forbidden"}
+        if self.status_refusal and request_check.startswith("statuses"):
+            return self.status_refusal[0], {}, {"message": self.status_refusal[1]}
         status, headers, reply = self._respond(method, request_check, match.groups(), body, params)
         if status < 300:
             for error in schemas()[response_check].iter_errors(reply):

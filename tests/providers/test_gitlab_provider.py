@@ -112,13 +112,15 @@ def test_refused_token_warns_keeps_the_verdict_unless_strict(gitlab, status):
         GitLabProvider(env, strict=True).publish(report(Status.PASS), "x", config_path="m.yaml")
 
 
-def test_a_reporter_token_posts_the_note_and_warns_about_the_status(gitlab):
+@pytest.mark.parametrize("refusal", [(403, "403 Forbidden"), (400, "Cannot transition status via :run from :running")],
+                         ids=["reporter-token", "refused-transition"])  # fmt: skip
+def test_a_refused_status_still_posts_the_note_and_only_warns(gitlab, refusal):
     fake, env = gitlab
-    fake.reporter_only = True
+    fake.status_refusal = refusal
     provider = GitLabProvider(env)
     provider.started("fraud")
     result = provider.publish(report(Status.PASS), marker_for("fraud"), config_path="m.yaml")
-    assert result.places == ("MR note", "job log") and "403" in result.warnings[0]
+    assert result.places == ("MR note", "job log") and f"({refusal[0]}: {refusal[1]})" in result.warnings[0]
     assert len(ours(fake)) == 1 and not fake.statuses
 
 
