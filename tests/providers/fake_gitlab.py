@@ -96,6 +96,7 @@ class FakeGitLab:
         # An answer GitLab gives to status updates only, e.g. (403, …) for a Reporter token, or (400, …)
         # for a state transition it refuses.
         self.status_refusal: tuple[int, str] | None = None
+        self.link_base: str | None = None  # GitLab's external URL in Link headers, when it differs from CI_API_V4_URL
         self._next_id = 5000
         self._lock = threading.Lock()
         fake = self
@@ -202,7 +203,7 @@ class FakeGitLab:
         page = max(int(params.get("page", 1)), 1)
         ordered = notes if params.get("sort", "desc") == "asc" else list(reversed(notes))
         total_pages = max((len(notes) + per_page - 1) // per_page, 1)
-        base = f"{self.api_url}/projects/{project}/merge_requests/{iid}/notes?per_page={per_page}&sort={params.get('sort', 'desc')}"
+        base = f"{self.link_base or self.api_url}/projects/{project}/merge_requests/{iid}/notes?per_page={per_page}&sort={params.get('sort', 'desc')}"
         headers = {"X-Page": str(page), "X-Per-Page": str(per_page), "X-Total": str(len(notes)),
                    "X-Total-Pages": str(total_pages), "X-Next-Page": str(page + 1) if page < total_pages else "",
                    "X-Prev-Page": str(page - 1) if page > 1 else ""}  # fmt: skip

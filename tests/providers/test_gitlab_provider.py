@@ -92,6 +92,17 @@ def test_finds_its_note_past_the_first_hundred(gitlab):
     assert [c[0] for c in fake.calls if "/notes" in c[1]] == ["GET", "GET", "GET", "POST"]
 
 
+def test_pages_by_x_next_page_when_links_point_elsewhere(gitlab):
+    fake, env = gitlab
+    fake.link_base = "https://gitlab.example.com/api/v4"  # the token must never follow a link to another host
+    for i in range(130):
+        fake.add_note(7, f"review comment {i}")
+    fake.add_note(7, marker_for("fraud") + "\nold report")
+    result = GitLabProvider(env).publish(report(Status.PASS), marker_for("fraud") + "\nnew", config_path="m.yaml")
+    assert result.places[0] == "MR note (updated)" and ours(fake)[0]["body"].endswith("new")
+    assert len([c for c in fake.calls if c[0] == "GET"]) == 2
+
+
 def test_long_reports_are_cut_to_gitlabs_note_limit(gitlab):
     fake, env = gitlab
     huge = marker_for("fraud") + "\n" + "x" * (NOTE_LIMIT + 5000)
