@@ -457,6 +457,26 @@ class RetrainingConfig(_Strict):
     labels: list[str] = Field(default_factory=lambda: ["retraining"])
 
 
+# ChatOps: who may run which pull-request command. Read from the base branch, never the PR.
+ChatOpsCommand = Literal["promote", "rollback", "canary", "status", "retrain", "lock", "unlock"]
+Permission = Literal["read", "triage", "write", "maintain", "admin"]
+
+
+class ChatOpsConfig(_Strict):
+    prefix: str = Field("/", min_length=1, max_length=20, pattern=r"^\S+$",
+                        description="What starts a command in a comment (no spaces): `/` gives `/promote`, `!` gives `!promote`.")  # fmt: skip
+    permissions: dict[ChatOpsCommand, Permission] = Field(
+        default_factory=dict,
+        description="Repository permission a command needs (default: write; status needs read), e.g. {promote: maintain}.",
+    )
+    teams: dict[ChatOpsCommand, list[str]] = Field(
+        default_factory=dict,
+        description="Members of these teams (`org/team-slug`) may also run the command, whatever their permission.",
+    )
+    require_approvals: int = Field(0, ge=0, description="Approving reviews the pull request needs before `/promote`.")
+    require_green_gates: bool = Field(True, description="`/promote` only when the model's gate check run passed.")
+
+
 # --- the file ------------------------------------------------------------------------
 
 
@@ -472,6 +492,7 @@ class Config(_Strict):
     deploy: DeployConfig = Field(default_factory=DeployConfig)
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
     retraining: RetrainingConfig = Field(default_factory=RetrainingConfig)
+    chatops: ChatOpsConfig = Field(default_factory=ChatOpsConfig)
 
     _source: Path = PrivateAttr(default_factory=lambda: Path("mlpipex.yaml"))
     _lines: dict[tuple[str | int, ...], int] = PrivateAttr(default_factory=dict)

@@ -24,7 +24,7 @@ from urllib.parse import quote
 
 from mlpipex.errors import ExternalError, InputError
 from mlpipex.gates.result import Report, Status
-from mlpipex.providers._base import CiContext, Published
+from mlpipex.providers._base import CiContext, DeployEvent, Published
 from mlpipex.providers._text import fit
 from mlpipex.providers.local import write_dotenv
 from mlpipex.report import marker_for
@@ -163,6 +163,20 @@ class GitLabProvider:
         except _NoWrite as exc:
             return self._fallback(str(exc), places)
         return Published(places=tuple(places))
+
+    def artifact_pushed(self, model: str, reference: str) -> Published:
+        """Nothing to link on GitLab: later jobs get the reference from the dotenv report (MLPIPEX_ARTIFACT)."""
+        return Published()
+
+    def deployed(self, event: DeployEvent, markdown: str) -> Published:
+        """A commit status ``mlpipex/deploy/<model>/<environment>`` on the deployed commit."""
+        if self._context.fork:
+            return self._fallback("this pipeline runs for a fork: it has no token to set statuses")
+        try:
+            self._set_status(f"deploy/{event.model}/{event.environment}", "success" if event.ok else "failed", event.title)
+        except _NoWrite as exc:
+            return self._fallback(str(exc))
+        return Published(places=("deploy commit status",))
 
     def _fallback(self, why: str, places: list[str] | None = None) -> Published:
         if self.strict:

@@ -145,6 +145,8 @@ ROUTES = [
 
 
 class FakeGitHub:
+    routes = ROUTES  # subclasses serve more endpoints by extending this list and _respond
+
     def __init__(self, *, per_page: int = 30) -> None:
         self.calls: list[tuple[str, str, Any]] = []
         self.check_runs: dict[int, dict[str, Any]] = {}
@@ -175,7 +177,7 @@ class FakeGitHub:
                 self.end_headers()
                 self.wfile.write(data)
 
-            do_GET = do_POST = do_PATCH = _handle
+            do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -199,7 +201,7 @@ class FakeGitHub:
         params = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
         body = json.loads(raw) if raw else None
         self.calls.append((method, path, body))
-        for verb, pattern, template in ROUTES:  # noqa: B007 - the match is used after the loop
+        for verb, pattern, template in self.routes:  # noqa: B007 - the match is used after the loop
             match = pattern.match(path)
             if verb == method and match:
                 break
@@ -237,13 +239,14 @@ class FakeGitHub:
         if template.endswith("/check-runs"):
             run = example(template, "post", "201", "example-of-in-progress-conclusion")
             run.update(id=self._id(), name=body["name"], head_sha=body["head_sha"], status=body.get("status", "queued"),
-                       conclusion=body.get("conclusion"), url=f"{self.url}/repos/{owner}/{repo}/check-runs/{self._next_id}")  # fmt: skip
+                       conclusion=body.get("conclusion"), external_id=body.get("external_id", run.get("external_id")),
+                       url=f"{self.url}/repos/{owner}/{repo}/check-runs/{self._next_id}")  # fmt: skip
             self.check_runs[run["id"]] = run
             self._apply_output(run, body)
             return 201, {}, run
         if template.endswith("/check-runs/{check_run_id}"):
             run = self.check_runs[int(groups[2])]
-            for key in ("status", "conclusion", "name", "completed_at"):
+            for key in ("status", "conclusion", "name", "completed_at", "external_id"):
                 if key in body:
                     run[key] = body[key]
             self._apply_output(run, body)

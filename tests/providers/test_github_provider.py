@@ -130,3 +130,26 @@ def test_gate_command_reports_to_github(github, quickstart, monkeypatch, capsys)
     assert fake.comments[7][0]["body"].startswith(marker_for("breast-cancer"))
     outputs = (quickstart / "out.txt").read_text()
     assert "verdict=pass" in outputs and "exit-code=0" in outputs
+
+
+def test_push_links_the_package_to_the_gate_check_run(github, tmp_path):
+    from github import Auth, Github
+
+    from mlpipex.app.forge import RepoForge
+
+    from .fake_github_app import FakeGitHubApp
+
+    _, env = github
+    artifact = "ghcr.io/acme/models/fraud:2.0.0@sha256:" + "f" * 64
+    with FakeGitHubApp() as fake:
+        env = {**env, "GITHUB_API_URL": fake.url}
+        provider = GitHubProvider(env)
+        missing = provider.artifact_pushed("fraud", artifact)
+        assert "no `mlpipex / fraud` check run" in missing.warnings[0]
+        passed = report(Status.PASS)
+        provider.publish(passed, render_markdown(passed), config_path="mlpipex.yaml")
+        assert provider.artifact_pushed("fraud", artifact).places == ("gate check run (artifact)",)
+        [run] = fake.check_runs.values()
+        assert run["external_id"] == artifact and run["conclusion"] == "success"
+        gate = RepoForge(Github(auth=Auth.Token("t"), base_url=fake.url), "acme/models").gate_run(SHA, "fraud")
+        assert gate is not None and gate.artifact == artifact  # what the App deploys on merge

@@ -7,7 +7,7 @@ import pytest
 from mlpipex.cli import main
 from mlpipex.errors import ExternalError
 from mlpipex.gates.result import GateResult, ModelInfo, Report, Status
-from mlpipex.providers import detect, provider_for
+from mlpipex.providers import DeployEvent, Published, detect, provider_for
 from mlpipex.providers.gitlab import NOTE_LIMIT, GitLabProvider, dotenv_key, status_state
 from mlpipex.report import marker_for, render_markdown
 
@@ -186,6 +186,19 @@ def test_dotenv_outputs_use_gitlab_variable_names(gitlab, tmp_path):
     assert lines == ["MLPIPEX_VERDICT=pass", "MLPIPEX_REPORT_PATH=.mlpipex/report/report.md", "MLPIPEX_EXIT_CODE=0",
                      "MLPIPEX_MODEL_DIGEST=sha256:" + "ab" * 32]  # fmt: skip
     assert dotenv_key("artifact") == "MLPIPEX_ARTIFACT"
+
+
+def test_deploys_leave_a_commit_status_per_environment(gitlab):
+    fake, env = gitlab
+    provider = GitLabProvider(env)
+    ok = DeployEvent("deploy", "fraud", "staging", "fraud-svc", True, "rolled out", artifact="r/fraud@sha256:ab", traffic=10)
+    assert provider.deployed(ok, "x").places == ("deploy commit status",)
+    failed = DeployEvent("rollback", "fraud", "prod", "fraud-svc", False, "canary rolled back", traffic=0)
+    provider.deployed(failed, "x")
+    assert [(s["name"], s["status"]) for s in fake.statuses] == [
+        ("mlpipex/deploy/fraud/staging", "success"), ("mlpipex/deploy/fraud/prod", "failed")]
+    assert fake.statuses[0]["description"] == ok.title
+    assert provider.artifact_pushed("fraud", "r/fraud@sha256:ab") == Published() and len(fake.calls) == 2
 
 
 def test_status_states():
