@@ -62,10 +62,11 @@ def project(tmp_path: Path) -> Path:
     return repo
 
 
-def run_pipeline(repo: Path, fake: FakeGitLab) -> subprocess.CompletedProcess[str]:
+def run_pipeline(repo: Path, fake: FakeGitLab, *, source_project: str = "42") -> subprocess.CompletedProcess[str]:
     # What GitLab itself sets in a merge request pipeline (gitlab-ci-local sets GITLAB_CI=false and a push source).
     variables = {"GITLAB_CI": "true", "CI_PIPELINE_SOURCE": "merge_request_event", "CI_PROJECT_ID": "42",
-                 "CI_MERGE_REQUEST_IID": "7", "CI_MERGE_REQUEST_PROJECT_ID": "42", "CI_MERGE_REQUEST_SOURCE_PROJECT_ID": "42",
+                 "CI_MERGE_REQUEST_IID": "7", "CI_MERGE_REQUEST_PROJECT_ID": "42",
+                 "CI_MERGE_REQUEST_SOURCE_PROJECT_ID": source_project,
                  "CI_API_V4_URL": fake.api_url, "CI_PIPELINE_ID": "991", "MLPIPEX_GITLAB_TOKEN": TOKEN}  # fmt: skip
     command = [str(GITLAB_CI_LOCAL), "--force-shell-executor", "--shell-isolation", "--no-color",
                "--ignore-predefined-vars", ",".join(variables)]  # fmt: skip
@@ -99,3 +100,29 @@ def test_gate_job_posts_the_note_and_leaves_junit_and_dotenv(project: Path):
         result = run_pipeline(project, fake)
         assert result.returncode == 0, result.stdout + result.stderr
         assert len(fake.notes[7]) == 1 and [c[0] for c in fake.calls if "/notes" in c[1]] == ["GET", "POST", "GET", "PUT"]
+
+
+def test_a_failing_gate_fails_the_job_and_still_reports(project: Path):
+    config = project / "mlpipex.yaml"
+    config.write_text(config.read_text().replace('accuracy: ">= 0.95"', 'accuracy: ">= 0.999"'))
+    _git(project, "commit", "-qam", "a stricter bar than the model meets")
+    with FakeGitLab(token=TOKEN, project_id=42) as fake:
+        result = run_pipeline(project, fake)
+        log = result.stdout + result.stderr
+        assert result.returncode == 1 and "FAIL  mlpipex-gate" in log, log
+        assert "PASS  after-gate" not in log  # it needs the gate job
+        [note] = fake.notes[7]
+        assert note["body"].startswith(marker_for("breast-cancer")) and "accuracy" in note["body"]
+        assert [s["status"] for s in fake.statuses] == ["running", "failed"]
+        artifacts = project / ".gitlab-ci-local" / "artifacts" / "mlpipex-gate"
+        junit = ET.parse(artifacts / ".mlpipex" / "report" / "junit.xml").getroot()  # artifacts: when: always
+        assert junit.findall(".//failure")
+        assert "MLPIPEX_VERDICT=fail" in (artifacts / ".gitlab-ci-reports" / "dotenv" / "mlpipex.env").read_text()
+
+
+def test_a_fork_merge_request_passes_without_touching_gitlab(project: Path):
+    with FakeGitLab(token=TOKEN, project_id=42) as fake:
+        result = run_pipeline(project, fake, source_project="99")
+        log = result.stdout + result.stderr
+        assert result.returncode == 0 and "PASS  mlpipex-gate" in log, log
+        assert "comes from a fork" in log and not fake.calls
