@@ -46,8 +46,10 @@ def project(tmp_path: Path) -> Path:
     shutil.copy(ROOT / "gitlab" / "templates" / "gate.yml", repo / "templates" / "gate.yml")
     pipeline = {
         "stages": ["test", "deploy"],
-        # mlpipex is already installed in this interpreter's venv: no pip install in the job.
-        "include": [{"local": "templates/gate.yml", "inputs": {"pip-spec": "", "python": sys.executable}}],
+        # mlpipex is already installed in this interpreter's venv: no pip install in the job. The timing
+        # gates (latency, compare) are left out: a busy CI machine is no place to judge them.
+        "include": [{"local": "templates/gate.yml",
+                     "inputs": {"pip-spec": "", "python": sys.executable, "args": "--only\nschema,unit,smoke,skew"}}],
         "after-gate": {
             "stage": "deploy",
             "needs": ["mlpipex-gate"],
@@ -89,7 +91,7 @@ def test_gate_job_posts_the_note_and_leaves_junit_and_dotenv(project: Path):
 
         artifacts = project / ".gitlab-ci-local" / "artifacts" / "mlpipex-gate"
         junit = ET.parse(artifacts / ".mlpipex" / "report" / "junit.xml").getroot()
-        assert len(junit.findall(".//testcase")) == 6 and not junit.findall(".//failure")
+        assert len(junit.findall(".//testcase")) == 4 and not junit.findall(".//failure")  # the four gates of `args`
         dotenv = (artifacts / ".gitlab-ci-reports" / "dotenv" / "mlpipex.env").read_text()
         assert "MLPIPEX_VERDICT=pass" in dotenv.splitlines() and "MLPIPEX_MODEL_DIGEST=sha256:" in dotenv
         assert TOKEN not in (project / ".gitlab-ci-local" / "output" / "mlpipex-gate.log").read_text()
