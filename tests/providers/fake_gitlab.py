@@ -1,16 +1,19 @@
-"""A local GitLab REST API for the GitLab provider, checked against GitLab's own API description.
+"""A local GitLab REST API for the GitLab provider, checked against GitLab's own API descriptions.
 
-GitLab cannot run here, so this stand-in serves the three endpoints mlpipex uses
-(list/create/update merge-request notes, create a commit status) and validates
-*every* request body it receives and *every* response body it returns against the
-operation's schema in GitLab's published OpenAPI documents. The needed fragments
-are vendored verbatim in ``gitlab_openapi/`` (see its README for the source URL,
-commit and what is checked). A request mlpipex builds wrongly, or a response the
-client would not meet in production, fails the test.
+GitLab cannot run here, so this stand-in serves the four calls mlpipex makes (list,
+create and update merge-request notes; create a commit status) and validates
+*every* request it receives and *every* response body it returns: the commit status
+against GitLab's OpenAPI v2 document, the notes against the JSON Schema GitLab's own
+API tests use (``public_api/v4/notes.json``) and the parameters declared in
+``lib/api/notes.rb`` (the notes endpoints are missing from the OpenAPI v2 document).
+The excerpts are vendored in ``gitlab_openapi/``; its README records the source
+paths, commits and what is checked. A request mlpipex builds wrongly answers 400
+and fails the test, and so does a response GitLab would not send.
 
 Like GitLab it pages note lists (``X-Next-Page`` and ``Link`` headers, at most 100
 per page), wants the token in ``PRIVATE-TOKEN``, and records calls so tests assert
-on them. Faults are injected per call: 5xx, 429 with ``Retry-After``, 401/403.
+on them. Faults are injected per call (5xx, 429 with ``Retry-After``, 401/403) or
+for statuses only (a Reporter token's 403, a refused transition's 400).
 """
 
 from __future__ import annotations
