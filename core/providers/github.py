@@ -19,6 +19,7 @@ from typing import Any
 from mlpipex.errors import ExternalError, InputError
 from mlpipex.gates.result import Report, Status
 from mlpipex.providers._base import CiContext, DeployEvent, Published
+from mlpipex.providers._text import fit
 from mlpipex.providers.local import write_dotenv
 from mlpipex.report import marker_for
 
@@ -227,10 +228,7 @@ class _NoWrite(Exception):
 
 
 def _fit(markdown: str) -> str:
-    if len(markdown) <= SUMMARY_LIMIT:
-        return markdown
-    note = "\n\n> ✂️ truncated to fit a check run; see report.json\n"
-    return markdown[: SUMMARY_LIMIT - len(note)] + note
+    return fit(markdown, SUMMARY_LIMIT, "a check run")
 
 
 def _annotations(report: Report, config_path: str, env: Mapping[str, str]) -> list[dict[str, Any]]:
