@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from mlpipex.app.alerts import AlertmanagerNotification, DriftAlert, from_alertmanager
 from mlpipex.app.auth import bearer_matches, signature_matches
-from mlpipex.app.webhooks import read_body
+from mlpipex.app.webhooks import Problem, read_body
 
 __all__ = ["router"]
 
@@ -35,10 +35,6 @@ class AlertResult(BaseModel):
 
 class AlertReply(BaseModel):
     results: list[AlertResult]
-
-
-class Problem(BaseModel):
-    detail: Any
 
 
 _RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -9,10 +9,10 @@ as JSON, "repository": {"full_name": …}}``.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 __all__ = [
     "AlertmanagerAlert",
@@ -106,7 +106,7 @@ def from_alertmanager(alert: AlertmanagerAlert) -> DriftAlert | str:
         return f"alert {alert.fingerprint} has no {' or '.join(missing)} label"
     severity = labels.get("severity", "warning")
     data: dict[str, Any] = {
-        "id": f"alertmanager:{alert.fingerprint}:{alert.startsAt.isoformat()}",
+        "id": f"alertmanager:{alert.fingerprint}:{_utc(alert.startsAt)}",
         "model": labels["model"],
         "repository": labels["repository"],
         "environment": labels.get("environment", "production"),
@@ -117,5 +117,13 @@ def from_alertmanager(alert: AlertmanagerAlert) -> DriftAlert | str:
     }
     try:
         return DriftAlert.model_validate(data)
-    except ValueError as exc:
-        return f"alert {alert.fingerprint}: labels do not make a drift alert ({str(exc).splitlines()[0]})"
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        return f"alert {alert.fingerprint}: label {where} does not fit a drift alert: {first['msg']}"
+
+
+def _utc(moment: datetime) -> str:
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from mlpipex.app.auth import bearer_matches
+from mlpipex.app.webhooks import Problem
 
 __all__ = ["router"]
 
@@ -43,10 +44,6 @@ class AuditItem(BaseModel):
 class AuditPage(BaseModel):
     entries: list[AuditItem]
     next_before: int | None  # pass as ?before= for the next (older) page; null on the last page
-
-
-class Problem(BaseModel):
-    detail: str
 
 
 @router.get("/healthz", response_model=Health, summary="The process is up")
