@@ -83,7 +83,7 @@ async def drift_alert(request: Request) -> Any:
     try:
         alert = DriftAlert.model_validate_json(body)
     except ValidationError as exc:
-        raise HTTPException(422, exc.errors(include_url=False, include_input=False)) from None
+        raise HTTPException(422, exc.errors(include_url=False, include_input=False, include_context=False)) from None
     state = request.app.state.mlpipex
     return _reply(state, [await run_in_threadpool(_enqueue, state, alert, "mlpipex")])
 
@@ -96,7 +96,7 @@ async def alertmanager(request: Request) -> Any:
     try:
         notification = AlertmanagerNotification.model_validate_json(body)
     except ValidationError as exc:
-        raise HTTPException(422, exc.errors(include_url=False, include_input=False)) from None
+        raise HTTPException(422, exc.errors(include_url=False, include_input=False, include_context=False)) from None
     state = request.app.state.mlpipex
     results = []
     for item in notification.alerts:

@@ -26,7 +26,7 @@ __all__ = ["Problem", "WebhookReply", "read_body", "router"]
 router = APIRouter()
 
 _EVENT = re.compile(r"^[a-z_]{1,100}$")
-_DELIVERY = re.compile(r"^[A-Za-z0-9-]{1,100}$")
+_DELIVERY = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
 
 class WebhookReply(BaseModel):

@@ -89,7 +89,8 @@ def test_unauthenticated_alerts_queue_nothing(client: TestClient, headers: dict[
 @pytest.mark.parametrize("change", [
     {"repository": "not a repo"}, {"severity": "apocalyptic"}, {"id": ""}, {"fired_at": "yesterday"},
     {"features": [{"name": "x", "test": "ks", "statistic": 0.1, "p_value": 2.0, "drifted": True}]},
-    {"unexpected": 1},
+    {"unexpected": 1}, {"fired_at": 1764331205},  # a number is not read as a Unix time
+    {"features": [{"name": "x", "test": "psi", "statistic": "0.2", "psi": "AAA", "drifted": 0}]},  # no coercion
 ])  # fmt: skip
 def test_invalid_alerts_are_422_and_queue_nothing(client: TestClient, change: dict[str, Any]) -> None:
     reply = client.post("/alerts/drift", json=DRIFT | change, headers=BEARER)
