@@ -43,6 +43,7 @@ def _json_number(value: object) -> object:
 # "0.5" read as a number, no 0 read as false (pydantic's lax mode would).
 Timestamp = Annotated[datetime, Strict()]
 Number = Annotated[float, BeforeValidator(_json_number)]
+OptionalNumber = Annotated[float | None, BeforeValidator(_json_number)]  # (this form keeps ge/le in the JSON Schema)
 Count = Annotated[int, BeforeValidator(_json_number)]
 
 _REPOSITORY = r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"
@@ -56,8 +57,8 @@ class FeatureDrift(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     test: Literal["ks", "psi", "chi2"] = Field(description="ks: two-sample Kolmogorov–Smirnov (continuous); psi: population stability index (categorical)")
     statistic: Number = Field(description="the test statistic (KS D, or the PSI value)", allow_inf_nan=False)
-    p_value: Number | None = Field(None, ge=0, le=1, description="p-value after multiple-testing correction (KS)")
-    psi: Number | None = Field(None, ge=0, allow_inf_nan=False, description="population stability index (PSI tests)")
+    p_value: OptionalNumber = Field(None, ge=0, le=1, description="p-value after multiple-testing correction (KS)")
+    psi: OptionalNumber = Field(None, ge=0, allow_inf_nan=False, description="population stability index (PSI tests)")
     drifted: StrictBool
 
 

@@ -24,6 +24,7 @@ from mlpipex.app.store.schema import jobs
 __all__ = ["STATUSES", "Job", "JobQueue", "backoff_seconds"]
 
 STATUSES = ("queued", "running", "done", "failed", "dead")
+_INSERT = jobs.insert().returning(jobs.c.id)
 
 
 def backoff_seconds(attempt: int, *, base: float = 2.0, cap: float = 600.0) -> float:
@@ -78,11 +79,11 @@ class JobQueue:
         values = dict(kind=kind, payload=payload, dedupe_key=dedupe_key, status="queued", attempts=0,
                       max_attempts=max_attempts or self.max_attempts, next_run_at=now, created_at=now, updated_at=now)  # fmt: skip
         if dedupe_key is None:
-            return int(conn.execute(jobs.insert().values(**values).returning(jobs.c.id)).scalar_one()), True
-        result = conn.execute(insert_ignoring_conflicts(self.engine, jobs).values(**values))
-        created = result.first() is not None
-        job_id = conn.execute(select(jobs.c.id).where(jobs.c.dedupe_key == dedupe_key)).scalar_one()
-        return int(job_id), created
+            return int(conn.execute(_INSERT, values).scalar_one()), True
+        row = conn.execute(insert_ignoring_conflicts(self.engine, jobs), values).first()
+        if row is not None:
+            return int(row[0]), True
+        return int(conn.execute(select(jobs.c.id).where(jobs.c.dedupe_key == dedupe_key)).scalar_one()), False
 
     def _claimable(self, now: datetime) -> Any:
         return or_(

@@ -40,7 +40,7 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 
 
 @schema.parametrize()
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_the_api_conforms_to_its_description(case: Any) -> None:
     case.call_and_validate()  # as generated: every check, authentication included
     if case.path in ("/api/audit", "/alerts/drift", "/alerts/alertmanager"):
