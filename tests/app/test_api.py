@@ -96,3 +96,23 @@ def test_cli_prints_the_manifest(capsys: pytest.CaptureFixture[str]) -> None:
                                                "members": "read"}  # fmt: skip
     assert set(manifest["default_events"]) == {"issue_comment", "pull_request", "check_run", "push"}
     assert main(["app", "manifest", "--url", "ftp://x"]) == 2
+
+
+def test_the_pure_parts_work_without_fastapi_or_sqlalchemy() -> None:
+    """A base install has neither: the manifest, the alert format and `mlpipex --help` still work."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "for name in ('fastapi', 'sqlalchemy', 'starlette', 'uvicorn'):\n"
+        "    sys.modules[name] = None  # importing them now raises ImportError\n"
+        "from mlpipex.app.alerts import DriftAlert\n"
+        "from mlpipex.app.manifest import build_manifest\n"
+        "from mlpipex.cli import main\n"
+        "assert build_manifest('https://x.example.com')['hook_attributes']['url'].endswith('/webhooks/github')\n"
+        "sys.exit(main(['app', 'manifest', '--url', 'https://x.example.com']))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["name"] == "mlpipex"
