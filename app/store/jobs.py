@@ -3,7 +3,9 @@
 Claiming is one short transaction: pick the oldest due job (PostgreSQL skips rows
 another replica has locked, ``FOR UPDATE SKIP LOCKED``), then take it with an UPDATE
 whose WHERE repeats the "still claimable" condition, so exactly one claimer sees
-``rowcount == 1`` even without row locks (SQLite). A claim is a lease: the worker
+``rowcount == 1`` even without row locks (SQLite). Statuses: ``queued`` (new, or
+delayed), ``running`` (leased), ``failed`` (an attempt failed; due again after its
+backoff), ``done``, ``dead`` (out of attempts, or failed permanently). A claim is a lease: the worker
 renews it while the handler runs; a worker that dies stops renewing, the lease
 expires and the job is claimed again. Every claim counts an attempt; after
 ``max_attempts`` the job is ``dead`` with its last error.
@@ -66,18 +68,23 @@ class JobQueue:
         self.max_attempts = max_attempts
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
+        self._buried_at: datetime | None = None
 
     def enqueue(self, kind: str, payload: dict[str, Any], *, dedupe_key: str | None = None,
-                max_attempts: int | None = None, conn: Any = None) -> tuple[int, bool]:  # fmt: skip
+                max_attempts: int | None = None, delay_seconds: float = 0.0,
+                conn: Any = None) -> tuple[int, bool]:  # fmt: skip
         """Queue a job; returns ``(job id, created)``. A second enqueue with the same
         ``dedupe_key`` creates nothing and returns the first job's id (the unique
-        constraint decides, so concurrent replicas cannot both create it)."""
+        constraint decides, so concurrent replicas cannot both create it).
+        ``delay_seconds`` schedules it later (e.g. the next canary step)."""
         if conn is None:
             with self.engine.begin() as own:
-                return self.enqueue(kind, payload, dedupe_key=dedupe_key, max_attempts=max_attempts, conn=own)
+                return self.enqueue(kind, payload, dedupe_key=dedupe_key, max_attempts=max_attempts,
+                                    delay_seconds=delay_seconds, conn=own)  # fmt: skip
         now = self.clock()
         values = dict(kind=kind, payload=payload, dedupe_key=dedupe_key, status="queued", attempts=0,
-                      max_attempts=max_attempts or self.max_attempts, next_run_at=now, created_at=now, updated_at=now)  # fmt: skip
+                      max_attempts=max_attempts or self.max_attempts, next_run_at=now + timedelta(seconds=delay_seconds),
+                      created_at=now, updated_at=now)  # fmt: skip
         if dedupe_key is None:
             return int(conn.execute(_INSERT, values).scalar_one()), True
         row = conn.execute(insert_ignoring_conflicts(self.engine, jobs), values).first()
@@ -87,14 +94,16 @@ class JobQueue:
 
     def _claimable(self, now: datetime) -> Any:
         return or_(
-            and_(jobs.c.status == "queued", jobs.c.next_run_at <= now),
+            and_(jobs.c.status.in_(("queued", "failed")), jobs.c.next_run_at <= now),
             and_(jobs.c.status == "running", jobs.c.lease_expires_at < now, jobs.c.attempts < jobs.c.max_attempts),
         )
 
     def claim(self, owner: str, *, lease_seconds: float, kinds: list[str] | None = None) -> Job | None:
         """Take the oldest due job for ``owner`` (a worker id unique across replicas), or None."""
         now = self.clock()
-        self._bury_abandoned(now)
+        if self._buried_at is None or now - self._buried_at >= timedelta(seconds=min(5.0, lease_seconds)):
+            self._bury_abandoned(now)  # a write: not on every idle poll
+            self._buried_at = now
         condition = self._claimable(now)
         if kinds is not None:
             condition = and_(condition, jobs.c.kind.in_(kinds))
@@ -152,14 +161,14 @@ class JobQueue:
             return bool(result.rowcount == 1)
 
     def fail(self, job: Job, owner: str, error: str, *, retry: bool = True) -> str:
-        """Record a failed attempt; returns the new status: ``queued`` (retry later) or ``dead``."""
+        """Record a failed attempt; returns the new status: ``failed`` (retried after backoff) or ``dead``."""
         now = self.clock()
         dead = not retry or job.attempts >= job.max_attempts
         values: dict[str, Any] = dict(lease_owner=None, lease_expires_at=None, last_error=error[:4000], updated_at=now)
         if dead:
             values["status"] = "dead"
         else:
-            values["status"] = "queued"
+            values["status"] = "failed"
             delay = backoff_seconds(job.attempts, base=self.backoff_base, cap=self.backoff_cap)
             values["next_run_at"] = now + timedelta(seconds=delay)
         with self.engine.begin() as conn:

@@ -145,17 +145,17 @@ def test_the_app_refuses_to_start_without_a_webhook_secret(tmp_path: Path) -> No
 
 def test_a_queued_job_runs_on_the_in_process_worker(tmp_path: Path) -> None:
     registry = HandlerRegistry()
-    ran: list[dict[str, Any]] = []
-    registry.register("issue_comment.created")(lambda payload, ctx: ran.append(payload))
+    ran: list[tuple[dict[str, Any], str | None]] = []
+    registry.register("issue_comment.created")(lambda payload, ctx: ran.append((payload, ctx.delivery_id)))
     settings = Settings(webhook_secret=SECRET, database_url=f"sqlite:///{tmp_path / 'app.db'}",
                         worker_threads=1, poll_interval=5.0)  # fmt: skip
     body = body_of(COMMENT)
     with TestClient(create_app(settings, registry=registry)) as client:
-        assert post(client, body, signed_headers(body, "issue_comment")).status_code == 202
+        assert post(client, body, signed_headers(body, "issue_comment", "delivery-77")).status_code == 202
         store = client.app.state.mlpipex.store  # type: ignore[attr-defined]
         import time
 
         deadline = time.monotonic() + 4  # well under the poll interval: the endpoint woke the worker
         while store.jobs.counts()["done"] < 1 and time.monotonic() < deadline:
             time.sleep(0.02)
-    assert ran == [json.loads(body)]
+    assert ran == [(json.loads(body), "delivery-77")]
