@@ -159,3 +159,39 @@ def test_a_queued_job_runs_on_the_in_process_worker(tmp_path: Path) -> None:
         while store.jobs.counts()["done"] < 1 and time.monotonic() < deadline:
             time.sleep(0.02)
     assert ran == [(json.loads(body), "delivery-77")]
+
+
+def test_a_thousand_bad_deliveries_execute_nothing_and_leave_the_service_healthy(app_store: Any) -> None:
+    import random
+
+    client, store = app_store
+    rng = random.Random(1234)
+    good = body_of(COMMENT)
+    statuses = []
+    for i in range(1000):
+        body = good
+        headers = signed_headers(good, "issue_comment", f"bad-{i}")
+        choice = i % 8
+        if choice == 0:
+            body = bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 300)))  # noise, signature of another body
+        elif choice == 1:
+            headers["X-Hub-Signature-256"] = "sha256=" + "".join(rng.choice("0123456789abcdef") for _ in range(64))
+        elif choice == 2:
+            headers["X-Hub-Signature-256"] = headers["X-Hub-Signature-256"][: rng.randint(0, 70)]
+        elif choice == 3:
+            headers = signed_headers(good, "issue_comment", f"bad-{i}", secret=f"guess-{i}")
+        elif choice == 4:
+            del headers["X-Hub-Signature-256"]
+        elif choice == 5:  # correctly signed, but not JSON
+            body = good[: rng.randint(1, len(good) - 1)]
+            headers = signed_headers(body, "issue_comment", f"bad-{i}")
+        elif choice == 6:  # correctly signed, no event header
+            del headers["X-GitHub-Event"]
+        else:  # correctly signed, hostile delivery id
+            headers["X-GitHub-Delivery"] = "../../" + "x" * rng.randint(0, 200)
+        statuses.append(post(client, body, headers).status_code)
+    assert all(400 <= s < 500 for s in statuses), sorted(set(statuses))
+    assert store.jobs.list() == [] and store.deliveries.count() == 0
+    assert client.get("/healthz").status_code == 200 and client.get("/readyz").status_code == 200
+    reply = post(client, good, signed_headers(good, "issue_comment", "good-after"))
+    assert reply.status_code == 202 and reply.json()["status"] == "queued"
