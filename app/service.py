@@ -61,7 +61,8 @@ def create_app(settings: Settings | None = None, *, registry: HandlerRegistry | 
     worker = None
     if settings.worker_threads > 0:
         worker = Worker(store, registry, github_for=github_for, settings=settings, threads=settings.worker_threads,
-                        lease_seconds=settings.job_lease_seconds, poll_interval=settings.poll_interval)  # fmt: skip
+                        lease_seconds=settings.job_lease_seconds, poll_interval=settings.poll_interval,
+                        retention_days=settings.retention_days)  # fmt: skip
     store.create_schema()
     state = AppState(settings, secret, store, registry, worker, github_for)
 

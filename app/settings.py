@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     job_max_attempts: int = Field(5, ge=1, description="attempts before a job is dead-lettered")
     job_lease_seconds: float = Field(60.0, gt=0, description="how long a worker's claim lasts without a heartbeat")
     poll_interval: float = Field(1.0, gt=0, description="seconds between queue polls when idle")
+    retention_days: float = Field(30.0, gt=0, description="deliveries and finished jobs older than this are deleted (dead jobs and the audit log stay)")
 
     @field_validator("allowed_repositories", mode="before")
     @classmethod

@@ -61,6 +61,45 @@ def test_the_audit_api_needs_its_token_and_pages(tmp_path: Path) -> None:
 def test_the_audit_api_is_off_without_a_token(tmp_path: Path) -> None:
     reply = make(tmp_path).get("/api/audit", headers={"Authorization": "Bearer "})
     assert reply.status_code == 503 and "MLPIPEX_API_TOKEN" in reply.json()["detail"]
+    assert make(tmp_path).get("/api/jobs").status_code == 503
+
+
+def test_the_jobs_api_shows_dead_letters(tmp_path: Path) -> None:
+    client = make(tmp_path, api_token="api-secret")
+    store = client.app.state.mlpipex.store  # type: ignore[attr-defined]
+    store.jobs.enqueue("alert.drift", {})
+    dead_id, _ = store.jobs.enqueue("issue_comment.created", {})
+    store.jobs.enqueue("push", {})
+    job = store.jobs.claim("w", lease_seconds=30)
+    assert job.id == 1
+    store.jobs.fail(job, "w", "first")
+    job = store.jobs.claim("w", lease_seconds=30)
+    store.jobs.fail(job, "w", "GitHub said 422", retry=False)
+    assert client.get("/api/jobs", params={"status": "dead"}).status_code == 401
+    page = client.get("/api/jobs", params={"status": "dead"}, headers={"Authorization": "Bearer api-secret"}).json()
+    assert [(j["id"], j["kind"], j["last_error"]) for j in page["jobs"]] == [(dead_id, "issue_comment.created", "GitHub said 422")]
+    assert page["counts"] == {"queued": 1, "running": 0, "done": 0, "failed": 1, "dead": 1}
+
+
+def test_old_deliveries_and_finished_jobs_are_pruned(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from mlpipex.app.store import Store
+
+    from .conftest import Clock
+
+    clock = Clock()
+    store = Store.from_url(f"sqlite:///{tmp_path / 'p.db'}", clock=clock)
+    store.create_schema()
+    store.deliveries.record("old", event="push", action=None, repository="o/r", installation_id=1, job_kind="push", payload={})
+    store.jobs.claim("w", lease_seconds=30)
+    store.jobs.complete(1, "w")
+    dead, _ = store.jobs.enqueue("k", {})
+    store.jobs.fail(store.jobs.claim("w", lease_seconds=30), "w", "x", retry=False)
+    clock.now += timedelta(days=31)
+    store.deliveries.record("new", event="push", action=None, repository="o/r", installation_id=1, job_kind=None, payload={})
+    assert store.prune(30) == {"deliveries": 1, "jobs": 1}
+    assert store.deliveries.get("new") is not None and store.jobs.get(dead).status == "dead"
 
 
 def test_settings_from_the_environment_hide_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
