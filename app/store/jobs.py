@@ -8,7 +8,8 @@ delayed), ``running`` (leased), ``failed`` (an attempt failed; due again after i
 backoff), ``done``, ``dead`` (out of attempts, or failed permanently). A claim is a lease: the worker
 renews it while the handler runs; a worker that dies stops renewing, the lease
 expires and the job is claimed again. Every claim counts an attempt; after
-``max_attempts`` the job is ``dead`` with its last error.
+``max_attempts`` the job is ``dead`` with its last error. Leases compare each
+replica's own clock: keep replicas NTP-synchronised, with skew well under a lease.
 """
 
 from __future__ import annotations
