@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from mlpipex.app.alerts import AlertmanagerNotification, DriftAlert, from_alertmanager
 from mlpipex.app.auth import bearer_matches, signature_matches
-from mlpipex.app.webhooks import read_body
+from mlpipex.app.webhooks import Problem, read_body
 
 __all__ = ["router"]
 
@@ -35,10 +35,6 @@ class AlertResult(BaseModel):
 
 class AlertReply(BaseModel):
     results: list[AlertResult]
-
-
-class Problem(BaseModel):
-    detail: Any
 
 
 _RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -87,7 +83,7 @@ async def drift_alert(request: Request) -> Any:
     try:
         alert = DriftAlert.model_validate_json(body)
     except ValidationError as exc:
-        raise HTTPException(422, exc.errors(include_url=False, include_input=False)) from None
+        raise HTTPException(422, exc.errors(include_url=False, include_input=False, include_context=False)) from None
     state = request.app.state.mlpipex
     return _reply(state, [await run_in_threadpool(_enqueue, state, alert, "mlpipex")])
 
@@ -100,7 +96,7 @@ async def alertmanager(request: Request) -> Any:
     try:
         notification = AlertmanagerNotification.model_validate_json(body)
     except ValidationError as exc:
-        raise HTTPException(422, exc.errors(include_url=False, include_input=False)) from None
+        raise HTTPException(422, exc.errors(include_url=False, include_input=False, include_context=False)) from None
     state = request.app.state.mlpipex
     results = []
     for item in notification.alerts:

@@ -9,10 +9,18 @@ as JSON, "repository": {"full_name": …}}``.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from datetime import datetime, timezone
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StrictBool,
+    ValidationError,
+)
 
 __all__ = [
     "AlertmanagerAlert",
@@ -22,6 +30,21 @@ __all__ = [
     "FeatureDrift",
     "from_alertmanager",
 ]
+
+
+
+def _json_number(value: object) -> object:
+    if isinstance(value, (str, bool)):
+        raise ValueError("must be a JSON number")
+    return value
+
+
+# Exactly the JSON types the schema names: no number read as a Unix timestamp, no
+# "0.5" read as a number, no 0 read as false (pydantic's lax mode would).
+Timestamp = Annotated[datetime, Strict()]
+Number = Annotated[float, BeforeValidator(_json_number)]
+OptionalNumber = Annotated[float | None, BeforeValidator(_json_number)]  # (this form keeps ge/le in the JSON Schema)
+Count = Annotated[int, BeforeValidator(_json_number)]
 
 _REPOSITORY = r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
@@ -33,19 +56,19 @@ class FeatureDrift(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=200)
     test: Literal["ks", "psi", "chi2"] = Field(description="ks: two-sample Kolmogorov–Smirnov (continuous); psi: population stability index (categorical)")
-    statistic: float = Field(description="the test statistic (KS D, or the PSI value)", allow_inf_nan=False)
-    p_value: float | None = Field(None, ge=0, le=1, description="p-value after multiple-testing correction (KS)")
-    psi: float | None = Field(None, ge=0, allow_inf_nan=False, description="population stability index (PSI tests)")
-    drifted: bool
+    statistic: Number = Field(description="the test statistic (KS D, or the PSI value)", allow_inf_nan=False)
+    p_value: OptionalNumber = Field(None, ge=0, le=1, description="p-value after multiple-testing correction (KS)")
+    psi: OptionalNumber = Field(None, ge=0, allow_inf_nan=False, description="population stability index (PSI tests)")
+    drifted: StrictBool
 
 
 class DriftWindow(BaseModel):
     """The production data the drift was measured on."""
 
     model_config = ConfigDict(extra="forbid")
-    start: datetime
-    end: datetime
-    samples: int = Field(ge=0)
+    start: Timestamp
+    end: Timestamp
+    samples: Count = Field(ge=0)
 
 
 class DriftAlert(BaseModel):
@@ -61,7 +84,7 @@ class DriftAlert(BaseModel):
     features: list[FeatureDrift] = Field(default_factory=list, max_length=10_000)
     verdict: Literal["drift", "no_drift"] = "drift"
     severity: Literal["info", "warning", "critical"] = "warning"
-    fired_at: datetime
+    fired_at: Timestamp
     summary: str | None = Field(None, max_length=10_000)
     report_url: str | None = Field(None, max_length=2000)
 
@@ -70,8 +93,8 @@ class AlertmanagerAlert(BaseModel):
     status: Literal["firing", "resolved"]
     labels: dict[str, str]
     annotations: dict[str, str] = Field(default_factory=dict)
-    startsAt: datetime
-    endsAt: datetime | None = None
+    startsAt: Timestamp
+    endsAt: Timestamp | None = None
     generatorURL: str | None = None
     fingerprint: str = Field(min_length=1, max_length=100)
 
@@ -81,7 +104,7 @@ class AlertmanagerNotification(BaseModel):
 
     version: Literal["4"]
     groupKey: str
-    truncatedAlerts: int = 0
+    truncatedAlerts: Count = 0
     status: Literal["firing", "resolved"]
     receiver: str
     groupLabels: dict[str, str] = Field(default_factory=dict)
@@ -106,7 +129,7 @@ def from_alertmanager(alert: AlertmanagerAlert) -> DriftAlert | str:
         return f"alert {alert.fingerprint} has no {' or '.join(missing)} label"
     severity = labels.get("severity", "warning")
     data: dict[str, Any] = {
-        "id": f"alertmanager:{alert.fingerprint}:{alert.startsAt.isoformat()}",
+        "id": f"alertmanager:{alert.fingerprint}:{_utc(alert.startsAt)}",
         "model": labels["model"],
         "repository": labels["repository"],
         "environment": labels.get("environment", "production"),
@@ -117,5 +140,13 @@ def from_alertmanager(alert: AlertmanagerAlert) -> DriftAlert | str:
     }
     try:
         return DriftAlert.model_validate(data)
-    except ValueError as exc:
-        return f"alert {alert.fingerprint}: labels do not make a drift alert ({str(exc).splitlines()[0]})"
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        return f"alert {alert.fingerprint}: label {where} does not fit a drift alert: {first['msg']}"
+
+
+def _utc(moment: datetime) -> str:
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -83,6 +83,12 @@ class JobContext:
         return self.job.id
 
     @property
+    def delivery_id(self) -> str | None:
+        """The ``X-GitHub-Delivery`` this job came from (None for alerts and internal jobs)."""
+        key = self.job.dedupe_key or ""
+        return key.removeprefix("github-delivery:") if key.startswith("github-delivery:") else None
+
+    @property
     def attempt(self) -> int:
         """1 on the first run, 2 on the first retry, …"""
         return self.job.attempts

@@ -61,7 +61,8 @@ def create_app(settings: Settings | None = None, *, registry: HandlerRegistry | 
     worker = None
     if settings.worker_threads > 0:
         worker = Worker(store, registry, github_for=github_for, settings=settings, threads=settings.worker_threads,
-                        lease_seconds=settings.job_lease_seconds, poll_interval=settings.poll_interval)  # fmt: skip
+                        lease_seconds=settings.job_lease_seconds, poll_interval=settings.poll_interval,
+                        retention_days=settings.retention_days)  # fmt: skip
     store.create_schema()
     state = AppState(settings, secret, store, registry, worker, github_for)
 
@@ -83,4 +84,30 @@ def create_app(settings: Settings | None = None, *, registry: HandlerRegistry | 
     app.include_router(webhooks.router, tags=["webhooks"])
     app.include_router(alert_routes.router, tags=["alerts"])
     app.include_router(api.router, tags=["operations"])
+    _document_raw_bodies(app)
     return app
+
+
+def _document_raw_bodies(app: FastAPI) -> None:
+    """Add the alert bodies' schemas to the OpenAPI description.
+
+    The alert routes read the raw body (authentication comes before parsing), so
+    FastAPI does not see their models; the description still names them.
+    """
+    from mlpipex.app.alerts import AlertmanagerNotification, DriftAlert
+
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            for model in (DriftAlert, AlertmanagerNotification):
+                described = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                components.update(described.pop("$defs", {}))
+                components[model.__name__] = described
+            schema.setdefault("components", {})["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

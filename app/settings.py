@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     kubeconfig: Path | None = Field(None, description="kubeconfig for the clusters the environments name (default: in-cluster)")
     rollout_timeout: float = Field(300.0, gt=0, description="seconds a rollout step waits for the InferenceService to be Ready")
     metrics_url: str | None = Field(None, description="the monitor's URL, the canary analysis's metrics source when a config names no Prometheus")
+    retention_days: float = Field(30.0, gt=0, description="deliveries and finished jobs older than this are deleted (dead jobs and the audit log stay)")
 
     @field_validator("allowed_repositories", mode="before")
     @classmethod

@@ -21,12 +21,12 @@ from starlette.concurrency import run_in_threadpool
 from mlpipex.app.auth import signature_matches
 from mlpipex.app.events import route
 
-__all__ = ["WebhookReply", "read_body", "router"]
+__all__ = ["Problem", "WebhookReply", "read_body", "router"]
 
 router = APIRouter()
 
 _EVENT = re.compile(r"^[a-z_]{1,100}$")
-_DELIVERY = re.compile(r"^[A-Za-z0-9-]{1,100}$")
+_DELIVERY = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
 
 class WebhookReply(BaseModel):
@@ -37,7 +37,9 @@ class WebhookReply(BaseModel):
 
 
 class Problem(BaseModel):
-    detail: str
+    """The body of every 4xx/5xx answer: what was wrong (a message, or validation errors)."""
+
+    detail: str | list[dict[str, Any]]
 
 
 async def read_body(request: Request, limit: int) -> bytes:

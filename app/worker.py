@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import traceback
 import uuid
 from collections.abc import Callable
@@ -38,7 +39,8 @@ def _no_github(installation_id: int) -> Github:
 class Worker:
     def __init__(self, store: Store, registry: HandlerRegistry, *, github_for: Callable[[int], Github] | None = None,
                  settings: Settings | None = None, threads: int = 1, lease_seconds: float = 60.0,
-                 poll_interval: float = 1.0, name: str | None = None) -> None:  # fmt: skip
+                 poll_interval: float = 1.0, name: str | None = None, retention_days: float | None = None,
+                 prune_every: float = 3600.0) -> None:  # fmt: skip
         self.store = store
         self.registry = registry
         self.github_for = github_for or _no_github
@@ -47,6 +49,9 @@ class Worker:
         self.lease_seconds = lease_seconds
         self.poll_interval = poll_interval
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.retention_days = retention_days
+        self.prune_every = prune_every
+        self._pruned_at = 0.0
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -77,6 +82,8 @@ class Worker:
 
     def _loop(self, owner: str) -> None:
         while not self._stop.is_set():
+            if owner.endswith("#0"):
+                self._maybe_prune()
             try:
                 ran = self.run_once(owner)
             except Exception:  # the database went away: keep the thread, try again later
@@ -85,6 +92,17 @@ class Worker:
             if not ran:
                 self._wake.wait(self.poll_interval)
                 self._wake.clear()
+
+    def _maybe_prune(self) -> None:
+        if self.retention_days is None or time.monotonic() - self._pruned_at < self.prune_every:
+            return
+        self._pruned_at = time.monotonic()
+        try:
+            removed = self.store.prune(self.retention_days)
+            if any(removed.values()):
+                log.info("pruned %s deliveries and %s finished jobs", removed["deliveries"], removed["jobs"])
+        except Exception:
+            log.warning("pruning old deliveries and jobs failed", exc_info=True)
 
     # -- one job -----------------------------------------------------------
     def run_once(self, owner: str | None = None) -> bool:

@@ -16,9 +16,9 @@ replicas sharing one database). Handlers reach it as ``ctx.store``:
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, delete, text
 
 from mlpipex.app.store.audit import AuditEntry, AuditLog
 from mlpipex.app.store.deliveries import Deliveries, DeliveryOutcome
@@ -26,7 +26,7 @@ from mlpipex.app.store.engine import make_engine, utcnow
 from mlpipex.app.store.installations import Installations
 from mlpipex.app.store.jobs import Job, JobQueue, backoff_seconds
 from mlpipex.app.store.locks import LockHeld, LockResult, Locks
-from mlpipex.app.store.schema import metadata
+from mlpipex.app.store.schema import deliveries, jobs, metadata
 
 __all__ = [
     "AuditEntry",
@@ -69,6 +69,18 @@ class Store:
                 metadata.create_all(conn)
         else:
             metadata.create_all(self.engine)
+
+    def prune(self, older_than_days: float) -> dict[str, int]:
+        """Delete deliveries and finished (``done``) jobs older than the retention.
+
+        Dead jobs and the audit log are kept. GitHub redelivers only recent
+        deliveries (days), so a retention of weeks keeps redeliveries idempotent.
+        """
+        cutoff = self.clock() - timedelta(days=older_than_days)
+        with self.engine.begin() as conn:
+            gone_deliveries = conn.execute(delete(deliveries).where(deliveries.c.received_at < cutoff)).rowcount
+            gone_jobs = conn.execute(delete(jobs).where(jobs.c.status == "done", jobs.c.updated_at < cutoff)).rowcount
+        return {"deliveries": int(gone_deliveries), "jobs": int(gone_jobs)}
 
     def ping(self) -> bool:
         """True when the database answers."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, select
 
 from mlpipex.app.store.engine import insert_ignoring_conflicts
 from mlpipex.app.store.jobs import JobQueue
@@ -28,6 +28,10 @@ class DeliveryOutcome:
     duplicate: bool
 
 
+class _Duplicate(Exception):
+    pass
+
+
 class Deliveries:
     def __init__(self, engine: Engine, clock: Callable[[], datetime], queue: JobQueue) -> None:
         self.engine = engine
@@ -43,17 +47,20 @@ class Deliveries:
         replicas receive it at the same moment.
         """
         outcome = "queued" if job_kind else "ignored"
-        with self.engine.begin() as conn:
-            inserted = conn.execute(insert_ignoring_conflicts(self.engine, deliveries).values(
-                delivery_id=delivery_id, event=event, action=action, repository=repository,
-                installation_id=installation_id, outcome=outcome, reason=reason, received_at=self.clock()))  # fmt: skip
-            if inserted.first() is None:
-                row = conn.execute(select(deliveries).where(deliveries.c.delivery_id == delivery_id)).one()
-                return DeliveryOutcome(delivery_id, row.outcome, row.reason, row.job_id, duplicate=True)
-            job_id = None
-            if job_kind:
-                job_id, _ = self.queue.enqueue(job_kind, payload, dedupe_key=f"github-delivery:{delivery_id}", conn=conn)
-                conn.execute(update(deliveries).where(deliveries.c.delivery_id == delivery_id).values(job_id=job_id))
+        job_id: int | None = None
+        row: dict[str, Any] = dict(delivery_id=delivery_id, event=event, action=action, repository=repository,
+                   installation_id=installation_id, outcome=outcome, reason=reason, job_id=None, received_at=self.clock())  # fmt: skip
+        try:
+            with self.engine.begin() as conn:
+                if job_kind:
+                    job_id, _ = self.queue.enqueue(job_kind, payload, dedupe_key=f"github-delivery:{delivery_id}", conn=conn)
+                    row["job_id"] = job_id
+                if conn.execute(insert_ignoring_conflicts(self.engine, deliveries), row).first() is None:
+                    raise _Duplicate  # roll the job back with the transaction
+        except _Duplicate:
+            with self.engine.begin() as conn:
+                first = conn.execute(select(deliveries).where(deliveries.c.delivery_id == delivery_id)).one()
+            return DeliveryOutcome(delivery_id, first.outcome, first.reason, first.job_id, duplicate=True)
         return DeliveryOutcome(delivery_id, outcome, reason, job_id, duplicate=False)
 
     def get(self, delivery_id: str) -> dict[str, Any] | None:

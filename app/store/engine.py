@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,12 @@ def make_engine(url: str, *, busy_timeout_ms: int = 10_000) -> Engine:
     if backend == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(parsed, connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False})
+        # One connection per process: SQLite has one writer at a time anyway, and threads
+        # queueing for the pool hand over in microseconds, where SQLite's busy handler
+        # sleeps for milliseconds between retries. (Processes sharing the file still
+        # meet the busy timeout.) Store methods never nest transactions, so one suffices.
+        engine = create_engine(parsed, pool_size=1, max_overflow=0, pool_timeout=60,
+                               connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False})  # fmt: skip
         _sqlite_pragmas(engine, busy_timeout_ms)
         return engine
     raise ConfigError(f"MLPIPEX_DATABASE_URL uses {backend!r}, which the App does not support",
@@ -62,9 +68,15 @@ def _sqlite_pragmas(engine: Engine, busy_timeout_ms: int) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+@functools.lru_cache(maxsize=32)
+def _insert_ignoring_conflicts(dialect_name: str, table: Table) -> Any:
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns)
+
+
 def insert_ignoring_conflicts(engine: Engine, table: Table) -> Any:
     """``INSERT … ON CONFLICT DO NOTHING RETURNING <primary key>``: ``.first()`` is None on conflict.
 
-    (RETURNING, not rowcount: drivers disagree on rowcount once SQLAlchemy adds its own RETURNING.)"""
-    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns)
+    (RETURNING, not rowcount: drivers disagree on rowcount once SQLAlchemy adds its own RETURNING.)
+    Built once per table; pass the row as execute parameters: ``conn.execute(stmt, row)``."""
+    return _insert_ignoring_conflicts(engine.dialect.name, table)

@@ -24,7 +24,7 @@ class Installations:
             for name in repositories:
                 key = name.lower()
                 conn.execute(delete(table).where(table.c.repository == key))
-                conn.execute(insert_ignoring_conflicts(self.engine, table).values(
+                conn.execute(insert_ignoring_conflicts(self.engine, table), dict(
                     repository=key, installation_id=installation_id, account=account, updated_at=now))  # fmt: skip
 
     def remove(self, installation_id: int, repositories: Iterable[str]) -> None:

@@ -3,10 +3,13 @@
 Claiming is one short transaction: pick the oldest due job (PostgreSQL skips rows
 another replica has locked, ``FOR UPDATE SKIP LOCKED``), then take it with an UPDATE
 whose WHERE repeats the "still claimable" condition, so exactly one claimer sees
-``rowcount == 1`` even without row locks (SQLite). A claim is a lease: the worker
+``rowcount == 1`` even without row locks (SQLite). Statuses: ``queued`` (new, or
+delayed), ``running`` (leased), ``failed`` (an attempt failed; due again after its
+backoff), ``done``, ``dead`` (out of attempts, or failed permanently). A claim is a lease: the worker
 renews it while the handler runs; a worker that dies stops renewing, the lease
 expires and the job is claimed again. Every claim counts an attempt; after
-``max_attempts`` the job is ``dead`` with its last error.
+``max_attempts`` the job is ``dead`` with its last error. Leases compare each
+replica's own clock: keep replicas NTP-synchronised, with skew well under a lease.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from mlpipex.app.store.schema import jobs
 __all__ = ["STATUSES", "Job", "JobQueue", "backoff_seconds"]
 
 STATUSES = ("queued", "running", "done", "failed", "dead")
+_INSERT = jobs.insert().returning(jobs.c.id)
 
 
 def backoff_seconds(attempt: int, *, base: float = 2.0, cap: float = 600.0) -> float:
@@ -65,13 +69,15 @@ class JobQueue:
         self.max_attempts = max_attempts
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
+        self._buried_at: datetime | None = None
 
     def enqueue(self, kind: str, payload: dict[str, Any], *, dedupe_key: str | None = None,
-                max_attempts: int | None = None, delay_seconds: float = 0.0, conn: Any = None) -> tuple[int, bool]:  # fmt: skip
+                max_attempts: int | None = None, delay_seconds: float = 0.0,
+                conn: Any = None) -> tuple[int, bool]:  # fmt: skip
         """Queue a job; returns ``(job id, created)``. A second enqueue with the same
         ``dedupe_key`` creates nothing and returns the first job's id (the unique
         constraint decides, so concurrent replicas cannot both create it).
-        ``delay_seconds`` holds it back (the next canary step runs an interval later)."""
+        ``delay_seconds`` schedules it later (e.g. the next canary step)."""
         if conn is None:
             with self.engine.begin() as own:
                 return self.enqueue(kind, payload, dedupe_key=dedupe_key, max_attempts=max_attempts,
@@ -81,22 +87,24 @@ class JobQueue:
                       max_attempts=max_attempts or self.max_attempts, next_run_at=now + timedelta(seconds=delay_seconds),
                       created_at=now, updated_at=now)  # fmt: skip
         if dedupe_key is None:
-            return int(conn.execute(jobs.insert().values(**values).returning(jobs.c.id)).scalar_one()), True
-        result = conn.execute(insert_ignoring_conflicts(self.engine, jobs).values(**values))
-        created = result.first() is not None
-        job_id = conn.execute(select(jobs.c.id).where(jobs.c.dedupe_key == dedupe_key)).scalar_one()
-        return int(job_id), created
+            return int(conn.execute(_INSERT, values).scalar_one()), True
+        row = conn.execute(insert_ignoring_conflicts(self.engine, jobs), values).first()
+        if row is not None:
+            return int(row[0]), True
+        return int(conn.execute(select(jobs.c.id).where(jobs.c.dedupe_key == dedupe_key)).scalar_one()), False
 
     def _claimable(self, now: datetime) -> Any:
         return or_(
-            and_(jobs.c.status == "queued", jobs.c.next_run_at <= now),
+            and_(jobs.c.status.in_(("queued", "failed")), jobs.c.next_run_at <= now),
             and_(jobs.c.status == "running", jobs.c.lease_expires_at < now, jobs.c.attempts < jobs.c.max_attempts),
         )
 
     def claim(self, owner: str, *, lease_seconds: float, kinds: list[str] | None = None) -> Job | None:
         """Take the oldest due job for ``owner`` (a worker id unique across replicas), or None."""
         now = self.clock()
-        self._bury_abandoned(now)
+        if self._buried_at is None or now - self._buried_at >= timedelta(seconds=min(5.0, lease_seconds)):
+            self._bury_abandoned(now)  # a write: not on every idle poll
+            self._buried_at = now
         condition = self._claimable(now)
         if kinds is not None:
             condition = and_(condition, jobs.c.kind.in_(kinds))
@@ -154,14 +162,14 @@ class JobQueue:
             return bool(result.rowcount == 1)
 
     def fail(self, job: Job, owner: str, error: str, *, retry: bool = True) -> str:
-        """Record a failed attempt; returns the new status: ``queued`` (retry later) or ``dead``."""
+        """Record a failed attempt; returns the new status: ``failed`` (retried after backoff) or ``dead``."""
         now = self.clock()
         dead = not retry or job.attempts >= job.max_attempts
         values: dict[str, Any] = dict(lease_owner=None, lease_expires_at=None, last_error=error[:4000], updated_at=now)
         if dead:
             values["status"] = "dead"
         else:
-            values["status"] = "queued"
+            values["status"] = "failed"
             delay = backoff_seconds(job.attempts, base=self.backoff_base, cap=self.backoff_cap)
             values["next_run_at"] = now + timedelta(seconds=delay)
         with self.engine.begin() as conn:

@@ -54,7 +54,7 @@ class Locks:
             expires = now + timedelta(seconds=ttl_seconds) if ttl_seconds is not None else None
             mine = LockResult(True, key, holder, reason, now, expires)
             with self.engine.begin() as conn:
-                inserted = conn.execute(insert_ignoring_conflicts(self.engine, locks).values(
+                inserted = conn.execute(insert_ignoring_conflicts(self.engine, locks), dict(
                     key=key, holder=holder, reason=reason, acquired_at=now, expires_at=expires))  # fmt: skip
                 if inserted.first() is not None:
                     return mine

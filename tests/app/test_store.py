@@ -42,7 +42,7 @@ def test_failure_retries_with_exponential_backoff_then_dead(store: Any, clock: A
     for attempt in (1, 2):
         job = store.jobs.claim("w", lease_seconds=30)
         assert job.attempts == attempt
-        assert store.jobs.fail(job, "w", f"boom {attempt}") == "queued"
+        assert store.jobs.fail(job, "w", f"boom {attempt}") == "failed"
         queued = store.jobs.get(job_id)
         delays.append((queued.next_run_at - clock.now).total_seconds())
         assert store.jobs.claim("w", lease_seconds=30) is None, "not due before its backoff"
@@ -101,6 +101,13 @@ def test_progress_survives_a_new_attempt(store: Any, clock: Any) -> None:
     assert store.jobs.save_progress(job_id, "w1", {"traffic": 25})
     clock.advance(11)
     assert store.jobs.claim("w2", lease_seconds=10).progress == {"traffic": 25}
+
+
+def test_a_delayed_job_waits(store: Any, clock: Any) -> None:
+    store.jobs.enqueue("canary.step", {}, delay_seconds=300)
+    assert store.jobs.claim("w", lease_seconds=10) is None
+    clock.advance(300)
+    assert store.jobs.claim("w", lease_seconds=10).kind == "canary.step"
 
 
 def test_counts(store: Any) -> None:

@@ -145,17 +145,53 @@ def test_the_app_refuses_to_start_without_a_webhook_secret(tmp_path: Path) -> No
 
 def test_a_queued_job_runs_on_the_in_process_worker(tmp_path: Path) -> None:
     registry = HandlerRegistry()
-    ran: list[dict[str, Any]] = []
-    registry.register("issue_comment.created")(lambda payload, ctx: ran.append(payload))
+    ran: list[tuple[dict[str, Any], str | None]] = []
+    registry.register("issue_comment.created")(lambda payload, ctx: ran.append((payload, ctx.delivery_id)))
     settings = Settings(webhook_secret=SECRET, database_url=f"sqlite:///{tmp_path / 'app.db'}",
                         worker_threads=1, poll_interval=5.0)  # fmt: skip
     body = body_of(COMMENT)
     with TestClient(create_app(settings, registry=registry)) as client:
-        assert post(client, body, signed_headers(body, "issue_comment")).status_code == 202
+        assert post(client, body, signed_headers(body, "issue_comment", "delivery-77")).status_code == 202
         store = client.app.state.mlpipex.store  # type: ignore[attr-defined]
         import time
 
         deadline = time.monotonic() + 4  # well under the poll interval: the endpoint woke the worker
         while store.jobs.counts()["done"] < 1 and time.monotonic() < deadline:
             time.sleep(0.02)
-    assert ran == [json.loads(body)]
+    assert ran == [(json.loads(body), "delivery-77")]
+
+
+def test_a_thousand_bad_deliveries_execute_nothing_and_leave_the_service_healthy(app_store: Any) -> None:
+    import random
+
+    client, store = app_store
+    rng = random.Random(1234)
+    good = body_of(COMMENT)
+    statuses = []
+    for i in range(1000):
+        body = good
+        headers = signed_headers(good, "issue_comment", f"bad-{i}")
+        choice = i % 8
+        if choice == 0:
+            body = bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 300)))  # noise, signature of another body
+        elif choice == 1:
+            headers["X-Hub-Signature-256"] = "sha256=" + "".join(rng.choice("0123456789abcdef") for _ in range(64))
+        elif choice == 2:
+            headers["X-Hub-Signature-256"] = headers["X-Hub-Signature-256"][: rng.randint(0, 70)]
+        elif choice == 3:
+            headers = signed_headers(good, "issue_comment", f"bad-{i}", secret=f"guess-{i}")
+        elif choice == 4:
+            del headers["X-Hub-Signature-256"]
+        elif choice == 5:  # correctly signed, but not JSON
+            body = good[: rng.randint(1, len(good) - 1)]
+            headers = signed_headers(body, "issue_comment", f"bad-{i}")
+        elif choice == 6:  # correctly signed, no event header
+            del headers["X-GitHub-Event"]
+        else:  # correctly signed, hostile delivery id
+            headers["X-GitHub-Delivery"] = "../../" + "x" * rng.randint(0, 200)
+        statuses.append(post(client, body, headers).status_code)
+    assert all(400 <= s < 500 for s in statuses), sorted(set(statuses))
+    assert store.jobs.list() == [] and store.deliveries.count() == 0
+    assert client.get("/healthz").status_code == 200 and client.get("/readyz").status_code == 200
+    reply = post(client, good, signed_headers(good, "issue_comment", "good-after"))
+    assert reply.status_code == 202 and reply.json()["status"] == "queued"
