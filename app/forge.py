@@ -211,6 +211,7 @@ class RepoForge:
 
     def open_pull(self, *, title: str, body: str, head: str, base: str, labels: list[str]) -> Any:
         pr = self.repo.create_pull(title=title, body=body, head=head, base=base)
-        if labels:
-            pr.as_issue().add_to_labels(*labels)
+        if labels:  # the documented body is {"labels": [...]}; PyGithub's add_to_labels sends a bare list
+            self.repo._requester.requestJsonAndCheck("POST", f"{self.repo.url}/issues/{pr.number}/labels",
+                                                     input={"labels": labels})  # fmt: skip
         return pr

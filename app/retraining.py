@@ -11,6 +11,7 @@ opening another.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import TYPE_CHECKING, Any
 
 import yaml
@@ -106,7 +107,7 @@ def request_retraining(forge: RepoForge, config: Config, *, trigger: str, actor:
 
 @register(KIND)
 def on_drift_alert(payload: dict[str, Any], ctx: JobContext) -> None:
-    alert = DriftAlert.model_validate(payload["alert"])
+    alert = DriftAlert.model_validate_json(json.dumps(payload["alert"]))  # JSON rules: ISO times are times
     if alert.verdict != "drift":
         return
     forge = RepoForge(ctx.github(), alert.repository)

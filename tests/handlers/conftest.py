@@ -54,6 +54,10 @@ class World:
 
         self.worker = Worker(self.store, self.app.registry, github_for=self.app.github_for, settings=self.app.settings)
         github.roles.update(lead="maintain", dev="write", reader="read", admin="admin")
+        # The App learns which installation serves the repository from the installation event.
+        self.deliver("installation", {"action": "created", "installation": {"id": 7, "account": {"login": "acme"}},
+                                      "repositories": [{"full_name": REPO}], "sender": {"login": "admin"}})  # fmt: skip
+        self.work()
 
     def deliver(self, event: str, payload: dict[str, Any], *, delivery: str | None = None) -> int:
         payload = {"repository": {"full_name": REPO}, "installation": {"id": 7}, **payload}

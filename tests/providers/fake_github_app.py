@@ -104,6 +104,11 @@ class FakeGitHubApp(FakeGitHub):
             return super()._respond(method, template, groups, body, params)
         return handler(template, groups, body, params)  # type: ignore[no-any-return]
 
+    def _get_repos_owner_repo(self, t, g, body, params):
+        status, headers, data = super()._respond("GET", t, g, body, params)
+        data["default_branch"] = self.default_branch
+        return status, headers, data
+
     def _not_found(self) -> tuple[int, dict[str, str], Any]:
         return 404, {}, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}
 
@@ -132,6 +137,7 @@ class FakeGitHubApp(FakeGitHub):
                     url=f"{self.url}/repos/{self.repository}/pulls/{number}",
                     issue_url=f"{self.url}/repos/{self.repository}/issues/{number}")  # fmt: skip
         data["user"]["login"] = pull["user"]
+        data["requested_teams"] = []
         data["head"].update(sha=pull["head_sha"], ref=pull["head_ref"], label=f"{owner}:{pull['head_ref']}")
         data["base"].update(ref=pull["base_ref"], sha=self.branches.get(pull["base_ref"], "0" * 40))
         data["base"]["repo"]["full_name"] = self.repository
