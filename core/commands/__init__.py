@@ -25,6 +25,7 @@ COMMANDS = (
     "mlpipex.commands.canary",
     "mlpipex.commands.serve",
     "mlpipex.commands.app",
+    "mlpipex.commands.drift",
 )
 
 

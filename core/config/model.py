@@ -448,8 +448,41 @@ class DeployConfig(_Strict):
 
 
 class MonitoringConfig(_Strict):
+    """How drift is tested (``mlpipex drift`` and the monitor); see mlpipex.drift."""
+
     schedule: str | None = Field(None, description="How often drift is tested, e.g. 15m.")
-    psi_threshold: float = Field(0.25, gt=0)
+    alpha: float = Field(
+        0.05, gt=0, lt=1,
+        description="Significance level of the KS test per feature, after the multiple-testing correction.",
+    )
+    correction: Literal["bh", "bonferroni", "none"] = Field(
+        "bh",
+        description="Multiple-testing correction across features: bh (Benjamini-Hochberg, false "
+        "discovery rate), bonferroni (family-wise error) or none.",
+    )
+    psi_warn: float = Field(0.1, gt=0, description="PSI at or above this is reported as a warning.")
+    psi_alert: float = Field(0.25, gt=0, description="PSI at or above this counts as drift.")
+    min_samples: int = Field(
+        100, ge=1,
+        description="Fewer non-null values than this (reference or current) and a feature gets no verdict.",
+    )
+    continuous_psi: bool = Field(
+        False, description="Test continuous features by binned PSI instead of Kolmogorov-Smirnov."
+    )
+    bins: int = Field(
+        10, ge=2, le=1000, description="Bins of the continuous PSI, cut at reference quantiles (10: deciles)."
+    )
+    psi_threshold: float | None = Field(
+        None, gt=0, description="Deprecated: the old name of psi_alert (used when psi_alert is not set)."
+    )
+
+    @model_validator(mode="after")
+    def _psi_order(self) -> MonitoringConfig:
+        if self.psi_threshold is not None and "psi_alert" not in self.model_fields_set:
+            object.__setattr__(self, "psi_alert", self.psi_threshold)
+        if self.psi_warn > self.psi_alert:
+            raise ValueError(f"psi_warn ({self.psi_warn}) must not exceed psi_alert ({self.psi_alert})")
+        return self
 
 
 class RetrainingConfig(_Strict):

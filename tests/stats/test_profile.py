@@ -31,7 +31,7 @@ def test_continuous_feature_exact_in_memory():
     present = values[~np.isnan(values)]
     assert p["kind"] == "continuous" and p["nulls"] == 50 and p["null_rate"] == pytest.approx(0.01)
     assert p["mean"] == pytest.approx(present.mean()) and p["std"] == pytest.approx(present.std(ddof=1))
-    assert p["quantiles"]["values"] == pytest.approx(np.quantile(present, np.linspace(0, 1, 101)).tolist(), abs=0)
+    assert p["quantiles"]["values"] == pytest.approx(np.quantile(present, np.linspace(0, 1, 1001)).tolist(), abs=0)
     counts, edges = np.histogram(present, bins=20)
     assert p["histogram"] == {"edges": edges.tolist(), "counts": counts.tolist()}
     assert "approximate" not in p
@@ -131,7 +131,7 @@ def test_big_csv_streams_in_bounded_memory(tmp_path):
     profile = profile_chunks(lambda: iter_table_chunks(path, names), names, categorical=["cat"])
     grew = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - before
     assert profile["rows"] == 600_000 and profile["features"]["f0"]["approximate"]
-    assert abs(profile["features"]["f0"]["quantiles"]["values"][50]) < 0.01
+    assert abs(profile["features"]["f0"]["quantiles"]["values"][500]) < 0.01  # the median
     assert grew < 60, f"grew {grew:.0f} MB for a {path.stat().st_size >> 20} MB file"
 
 

@@ -1,0 +1,98 @@
+"""The two-sample KS test equals scipy.stats.ks_2samp (statistic and p-value within 1e-9)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from mlpipex.drift import ks_2samp
+from mlpipex.drift._kolmogorov import kolmogorov_sf
+from mlpipex.drift._ks import ks_pvalues, ks_statistic
+
+TOL = 1e-9
+
+
+def _samples(rng: np.random.Generator, n1: int, n2: int, shape: str) -> tuple[np.ndarray, np.ndarray]:
+    shift = float(rng.choice([0.0, 0.05, 0.3, 1.0]))
+    if shape == "normal":
+        return rng.normal(size=n1), rng.normal(shift, size=n2)
+    if shape == "rounded":  # many ties
+        return np.round(rng.normal(size=n1) * 2), np.round(rng.normal(shift, size=n2) * 2)
+    if shape == "three_values":  # almost all ties
+        return rng.integers(0, 3, n1).astype(float), rng.integers(0, 3, n2).astype(float)
+    if shape == "heavy_tail":
+        return rng.standard_cauchy(n1), rng.standard_cauchy(n2) * (1 + shift)
+    if shape == "shared_values":  # the two samples overlap exactly in places
+        base = rng.normal(size=max(n1, n2))
+        return rng.choice(base, n1), rng.choice(base, n2) + (shift if shift > 0.5 else 0)
+    raise AssertionError(shape)
+
+
+SIZES = [1, 2, 3, 5, 8, 20, 37, 100, 101, 250, 999, 1000, 3001, 10_000, 10_001, 12_000, 60_000, 250_000]
+SHAPES = ["normal", "rounded", "three_values", "heavy_tail", "shared_values"]
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_equals_scipy_over_many_sizes(shape: str) -> None:
+    rng = np.random.default_rng(abs(hash(shape)) % 2**32)
+    checked = 0
+    for _ in range(60):
+        n1, n2 = int(rng.choice(SIZES)), int(rng.choice(SIZES))
+        if max(n1, n2) <= 10_000 and n1 + n2 > 5000:
+            continue  # exact regime with two large samples: covered once below (slow in both libraries)
+        a, b = _samples(rng, n1, n2, shape)
+        expected = stats.ks_2samp(a, b)
+        d, p = ks_2samp(a, b)
+        assert d == pytest.approx(expected.statistic, abs=TOL), (n1, n2)
+        assert p == pytest.approx(expected.pvalue, abs=TOL), (n1, n2, d)
+        checked += 1
+    assert checked >= 40
+
+
+def test_equals_scipy_in_the_exact_regime_with_large_samples() -> None:
+    rng = np.random.default_rng(7)
+    for n1, n2, shift in [(10_000, 10_000, 0.0), (8000, 10_000, 0.02), (10_000, 5000, 0.05)]:
+        a, b = rng.normal(size=n1), rng.normal(shift, size=n2)
+        expected = stats.ks_2samp(a, b)
+        d, p = ks_2samp(a, b)
+        assert (d, p) == pytest.approx((expected.statistic, expected.pvalue), abs=TOL)
+
+
+def test_exact_and_asymptotic_regimes_both_covered() -> None:
+    # ks_2samp switches method at 10,000 values: one sample either side of the switch
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=500)
+    for n2 in (10_000, 10_001):
+        b = rng.normal(0.1, size=n2)
+        expected = stats.ks_2samp(a, b)
+        assert ks_2samp(a, b) == pytest.approx((expected.statistic, expected.pvalue), abs=TOL)
+
+
+def test_many_statistics_share_one_exact_computation() -> None:
+    ds = np.linspace(0.0, 1.0, 41)
+    got = ks_pvalues(ds, 30, 45)
+    rng = np.random.default_rng(0)
+    # the exact p-value depends only on (d rounded to the lattice, n1, n2): compare to scipy via samples
+    assert all(0.0 <= p <= 1.0 for _, p in got)
+    for _ in range(30):
+        a, b = rng.normal(size=30), rng.normal(rng.uniform(0, 2), size=45)
+        expected = stats.ks_2samp(a, b)
+        [(d, p)] = ks_pvalues([ks_statistic(np.sort(a), np.sort(b))], 30, 45)
+        assert (d, p) == pytest.approx((expected.statistic, expected.pvalue), abs=TOL)
+    assert [p for _, p in got] == sorted((p for _, p in got), reverse=True)  # monotone in d
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 50, 140, 141, 1000, 40_000, 100_000, 100_001, 2_000_000])
+def test_one_sample_distribution_equals_scipy_kstwo(n: int) -> None:
+    rng = np.random.default_rng(n)
+    many = 60 if n < 20_000 else 12  # scipy itself takes ~0.1 s per value at large n
+    xs = np.concatenate([rng.uniform(0, 1, many // 3), rng.uniform(0, 4 / np.sqrt(n), many),
+                         [0.5 / n, 0.75 / n, 1 / n, (n - 1) / n, 0.5, 0.9999]])  # fmt: skip
+    for x in xs[(xs > 0) & (xs < 1)]:
+        assert kolmogorov_sf(n, float(x)) == pytest.approx(float(stats.kstwo.sf(x, n)), abs=TOL), x
+
+
+def test_rejects_empty_samples() -> None:
+    with pytest.raises(ValueError):
+        ks_2samp(np.array([]), np.array([1.0]))
