@@ -59,12 +59,13 @@ class World:
                                       "repositories": [{"full_name": REPO}], "sender": {"login": "admin"}})  # fmt: skip
         self.work()
 
-    def deliver(self, event: str, payload: dict[str, Any], *, delivery: str | None = None) -> int:
+    def deliver(self, event: str, payload: dict[str, Any], *, delivery: str | None = None,
+                client: TestClient | None = None) -> int:  # fmt: skip
         payload = {"repository": {"full_name": REPO}, "installation": {"id": 7}, **payload}
         import json
 
         body = json.dumps(payload).encode()
-        response = self.client.post("/webhooks/github", content=body, headers={
+        response = (client or self.client).post("/webhooks/github", content=body, headers={
             "Content-Type": "application/json", "X-GitHub-Event": event,
             "X-GitHub-Delivery": delivery or str(uuid.uuid4()), "X-Hub-Signature-256": sign(SECRET, body)})  # fmt: skip
         assert response.status_code in (200, 202), response.text
@@ -116,11 +117,13 @@ def world(quickstart: Path, tmp_path: Path, request: pytest.FixtureRequest) -> I
         pytest.skip("npm @octokit/openapi is not installed (`make test` installs it into .tools/)")
     if not CRD_PATH.exists():
         pytest.skip(f"the KServe CRD is not here ({CRD_PATH}); it ships in ../shared/kserve")
-    metrics = bool(getattr(request, "param", False))
+    option = getattr(request, "param", False)  # True: canary metrics; "postgres": the store on PostgreSQL
+    metrics = option is True
+    database = request.getfixturevalue("postgres").database() if option == "postgres" else f"sqlite:///{tmp_path / 'app.db'}"
     with FakeGitHubApp(REPO) as github, FakeKubernetes() as kube:
         github.commit("main", {"mlpipex.yaml": repo_config(quickstart, canary_metrics=metrics)})
         kubeconfig = kube.kubeconfig(tmp_path / "kubeconfig", context="fake")
-        settings = Settings(webhook_secret=SECRET, database_url=f"sqlite:///{tmp_path / 'app.db'}", worker_threads=0,
+        settings = Settings(webhook_secret=SECRET, database_url=database, worker_threads=0,
                             kubeconfig=kubeconfig, rollout_timeout=5, alert_token="alert-token")  # fmt: skip
         client = Github(auth=Auth.Token("ghs_installation"), base_url=github.url, retry=None,
                         seconds_between_requests=0, seconds_between_writes=0)  # PyGithub paces writes 1 s apart by default
