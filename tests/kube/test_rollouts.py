@@ -113,6 +113,15 @@ def test_conflicts_and_unavailable_are_retried(project, fake, capsys):
     code, _, err = run(capsys, "deploy", "-c", str(project), "--timeout", "5", "--artifact", A)
     assert code == 0, err
     assert fake.fail_next == [] and ("ml-staging", "breast-cancer") in fake.objects
+    c = ["-c", str(project), "--env", "production", "--timeout", "5"]
+    assert run(capsys, "deploy", *c, "--artifact", A)[0] == 0
+    fake.fail_next = [409, 503]
+    assert run(capsys, "deploy", *c, "--artifact", B)[0] == 0
+    spec = obj(fake)["spec"]  # no lost update: the retried write carries the whole new state
+    assert spec["canary"][0]["predictor"]["model"]["storageUri"].endswith("b" * 64)
+    assert spec["predictor"]["model"]["storageUri"] == f"oci://{A}"
+    history = json.loads(obj(fake)["metadata"]["annotations"]["mlpipex.dev/history"])
+    assert [h["action"] for h in history] == ["deploy", "deploy"]
 
 
 def test_forbidden_and_down(project, fake, capsys):

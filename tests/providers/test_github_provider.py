@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -102,14 +103,18 @@ def test_fork_pull_requests_never_write(github, tmp_path):
 def test_retries_honour_retry_after_then_give_up(github):
     fake, env = github
     limited = {"message": "You have exceeded a secondary rate limit", "documentation_url": "https://docs.github.com/rest"}
-    fake.faults = [(502, {}, {"message": "Bad Gateway"}), (403, {"Retry-After": "1"}, limited)]
+    fake.faults = [(502, {}, {"message": "Bad Gateway"}), (403, {"Retry-After": "2"}, limited)]
+    started = time.monotonic()
     result = GitHubProvider(env, retries=3, secondary_rate_wait=1).publish(report(Status.PASS), "x", config_path="m.yaml")
     assert "check run" in result.places
+    assert time.monotonic() - started >= 2.0  # it waited as long as GitHub asked
     from mlpipex.errors import ExternalError
 
     fake.faults = [(502, {}, {"message": "Bad Gateway"})] * 10
-    with pytest.raises(ExternalError, match="GitHub failed"):
+    with pytest.raises(ExternalError, match="GitHub failed") as caught:
         GitHubProvider(env, retries=2).publish(report(Status.PASS), "x", config_path="m.yaml")
+    assert caught.value.exit_code == 3 and "rerun" in str(caught.value)
+    assert len(fake.check_runs) == 1  # the failed attempts created nothing
 
 
 def test_conclusions():
