@@ -69,6 +69,9 @@ def create_app(settings: Settings | None = None, *, registry: HandlerRegistry | 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if worker is not None:
+            from mlpipex.app.schedules import start_ticking
+
+            start_ticking(store)  # scheduled retraining: one tick a minute across all replicas
             worker.start()
         try:
             yield

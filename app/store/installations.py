@@ -49,3 +49,9 @@ class Installations:
             rows = conn.execute(select(table.c.repository).where(table.c.installation_id == installation_id)
                                 .order_by(table.c.repository)).all()  # fmt: skip
         return [r[0] for r in rows]
+
+    def all(self) -> list[tuple[str, int]]:
+        """Every (repository, installation id) the App serves, by name."""
+        with self.engine.begin() as conn:
+            rows = conn.execute(select(table.c.repository, table.c.installation_id).order_by(table.c.repository)).all()
+        return [(str(r[0]), int(r[1])) for r in rows]

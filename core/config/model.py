@@ -486,8 +486,19 @@ class MonitoringConfig(_Strict):
 
 
 class RetrainingConfig(_Strict):
-    schedule: str | None = Field(None, description="Cron expression for scheduled retraining.")
-    labels: list[str] = Field(default_factory=lambda: ["retraining"])
+    schedule: str | None = Field(None, description="When the App opens a retraining pull request on its own: a "
+                                 "five-field cron expression in UTC, e.g. `0 6 * * 1` (Mondays 06:00).")  # fmt: skip
+    labels: list[str] = Field(default_factory=lambda: ["retraining"],
+                              description="Labels on retraining pull requests.")  # fmt: skip
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is not None:
+            from mlpipex.config.cron import parse_cron
+
+            parse_cron(value)
+        return value
 
 
 # ChatOps: who may run which pull-request command. Read from the base branch, never the PR.

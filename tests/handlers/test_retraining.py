@@ -76,3 +76,32 @@ def test_the_body_is_pure_and_bounded():
     chart = body.split("```mermaid")[1]
     assert chart.count('"f') == 20 and '"f59"' in chart  # the 20 largest statistics are charted
     assert len(re.findall(r"^\| f\d+ \|", body, flags=re.M)) == 60  # every feature is in the table
+
+
+def test_the_schedule_opens_the_pull_request_at_its_minute_once(world):
+    import datetime as dt
+
+    from mlpipex.app import schedules
+
+    text = world.github.files[world.github.branches["main"]]["mlpipex.yaml"]
+    data = yaml.safe_load(text)
+    data["retraining"]["schedule"] = "0 6 * * 1"  # Mondays 06:00 UTC
+    world.github.commit("main", {"mlpipex.yaml": yaml.safe_dump(data, sort_keys=False)})
+    schedules._cache.clear()
+
+    def tick(minute: str, delivery: str) -> None:
+        world.store.jobs.enqueue(schedules.KIND, {"minute": minute}, dedupe_key=f"test:{delivery}")
+        world.work(limit=1)
+
+    tick("2026-11-30T05:59", "a")
+    assert retrain_pulls(world) == {}
+    tick("2026-11-30T06:00", "b")
+    [(number, pull)] = retrain_pulls(world).items()
+    assert pull["title"] == "Retrain breast-cancer: scheduled retraining (2026-11-30T06:00 UTC)"
+    tick("2026-11-30T06:00", "c")  # the same minute again (another replica's tick): updates, never a second PR
+    assert list(retrain_pulls(world)) == [number]
+    ticks = [j for j in world.store.jobs.list(limit=500) if j.kind == schedules.KIND]
+    assert {j.dedupe_key for j in ticks} >= {f"{schedules.KIND}:2026-11-30T06:01"}  # each tick queues the next minute
+    schedules.start_ticking(world.store, dt.datetime(2026, 11, 30, 6, 0, 30))
+    schedules.start_ticking(world.store, dt.datetime(2026, 11, 30, 6, 0, 40))  # replicas starting: one chain
+    assert len([j for j in world.store.jobs.list(limit=500) if j.dedupe_key == f"{schedules.KIND}:2026-11-30T06:01"]) == 1
