@@ -144,3 +144,51 @@ def test_a_rerun_job_never_repeats_its_step(world, quickstart):
     assert world.serving("ml-staging") == (A, 100)
     assert [h["action"] for h in __import__("mlpipex.kserve.rollout", fromlist=["x"]).state_of(
         world.kube.objects[("ml-staging", "breast-cancer")]).history].count("rollback") == 1
+
+
+def test_concurrent_commands_on_one_model_are_serialised(world):
+    import threading
+
+    from mlpipex.app.commanding import lock_key
+    from mlpipex.app.worker import Worker
+    from mlpipex.kserve.rollout import state_of
+
+    for number, artifact in ((5, A), (6, B)):
+        head = world.github.open_pull(number, head=f"m{number}", author="dev")
+        world.gate(head, artifact=artifact)
+        world.merge(number)
+        world.comment(number, "lead", "/promote production")
+    assert world.serving("ml-prod") == (B, 10)
+
+    # A command in flight holds the model: another one is told who holds it, and nothing moves.
+    held = world.store.locks.acquire(lock_key("acme/models", "breast-cancer"), "job:999", reason="promote by @lead")
+    assert held.acquired
+    world.comment(6, "dev", "/rollback")
+    assert "locked by job:999" in world.last_reply(6) and "promote by @lead" in world.last_reply(6)
+    assert world.serving("ml-prod") == (B, 10)
+    world.store.locks.release(lock_key("acme/models", "breast-cancer"), "job:999")
+
+    # /promote and /rollback at the same moment, on two workers: one runs, the other runs after it or is refused.
+    for author, body in (("lead", "/promote"), ("dev", "/rollback")):
+        comment = world.github.post_comment(6, author, body)
+        world.deliver("issue_comment", {"action": "created", "comment": comment, "sender": {"login": author},
+                                        "issue": {"number": 6, "pull_request": {"url": "x"}}})  # fmt: skip
+    before = len(state_of(world.kube.objects[("ml-prod", "breast-cancer")]).history)
+    workers = [world.worker, Worker(world.store, world.app.registry, github_for=world.app.github_for, settings=world.app.settings)]
+    barrier = threading.Barrier(2)
+
+    def one(worker):
+        barrier.wait()
+        worker.run_once()
+
+    threads = [threading.Thread(target=one, args=(w,)) for w in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    replies = world.github.replies(6)[-2:]
+    moved = len(state_of(world.kube.objects[("ml-prod", "breast-cancer")]).history) - before
+    refused = [r for r in replies if "is locked by job:" in r]
+    assert moved + len(refused) == 2 and moved >= 1  # every command ran alone or was told who held the model
+    entries = state_of(world.kube.objects[("ml-prod", "breast-cancer")]).history[before:]
+    assert len({e["by"] for e in entries}) == len(entries)  # each step by its own job, none interleaved
