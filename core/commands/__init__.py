@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["COMMANDS", "config_option"]
+__all__ = ["COMMANDS", "config_option", "provider_options"]
 
 # Import paths of the command modules, in the order ``mlpipex --help`` lists them.
 COMMANDS = (
@@ -24,6 +24,7 @@ COMMANDS = (
     "mlpipex.commands.rollout_commands",
     "mlpipex.commands.canary",
     "mlpipex.commands.serve",
+    "mlpipex.commands.app",
     "mlpipex.commands.drift",
 )
 
@@ -31,3 +32,12 @@ COMMANDS = (
 def config_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-c", "--config", metavar="FILE",
                         help="config file (default: mlpipex.yaml in the working directory)")  # fmt: skip
+
+
+def provider_options(parser: argparse.ArgumentParser) -> None:
+    from mlpipex.providers import PROVIDERS
+
+    parser.add_argument("--provider", choices=PROVIDERS,
+                        help="where results go (default: detected from the CI environment)")  # fmt: skip
+    parser.add_argument("--strict-report", action="store_true",
+                        help="fail (exit 3) when the results cannot be posted, instead of warning")  # fmt: skip

@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from mlpipex.commands._deploy_common import (
+    actor,
     add_cluster_options,
     cluster,
     environment,
+    report_step,
     say,
     schema,
-    traffic_line,
 )
 from mlpipex.errors import EXIT_GATE_FAILED, EXIT_OK, InputError
 
@@ -37,12 +38,11 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import datetime as dt
-
     from mlpipex.config import load_config
-    from mlpipex.kserve.analysis import analyse, canary_record, with_decision
     from mlpipex.kserve.promotion import parse_duration
-    from mlpipex.kserve.rollout import plan_promote, plan_rollback, plan_same, state_of
+    from mlpipex.kserve.rollout import state_of
+    from mlpipex.kserve.steps import canary_step, traffic_line
+    from mlpipex.providers import DeployEvent, provider_for
     from mlpipex.stats.canary import Action
 
     config = load_config(args.config, check_files=False)
@@ -53,32 +53,26 @@ def run(args: argparse.Namespace) -> int:
     crd = schema(args, kube)
     name = config.deploy.name or config.model.name
     source = _source(args, config, env)
+    provider = provider_for(args.provider, strict=args.strict_report)
     while True:
-        current = kube.get(env.namespace, name)
-        state = state_of(current)
-        if current is None or not state.in_canary:
+        step = canary_step(kube, crd, config, env, source, timeout=args.timeout)
+        if step is None:
+            state = state_of(kube.get(env.namespace, name))
             say(f"{env.name}: no canary in progress ({state.artifact or 'nothing'} at {state.traffic}%)")
             return EXIT_OK
-        record = canary_record(current)
-        decision = analyse(env.canary, source, namespace=env.namespace, service=name,
-                           failures_so_far=int(record.get("failures", 0)))  # fmt: skip
-        now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        if decision.action is Action.ADVANCE:
-            service = plan_promote(config, env, current, None, by="mlpipex canary", now=now)
-        elif decision.action is Action.ROLLBACK:
-            service = plan_rollback(config, env, current, by="mlpipex canary", now=now)
-        else:
-            service = plan_same(config, env, current)
-        traffic = int(service["metadata"]["annotations"]["mlpipex.dev/traffic"])
-        with_decision(service, record, decision, traffic=traffic, now=now)
-        crd.check(service)
-        kube.apply(service)
-        result = kube.wait_ready(env.namespace, name, timeout=args.timeout)
-        say(f"{env.name}: {decision.action.value} at {state.traffic}% → {traffic}%: {decision.reason} "
-            f"({traffic_line(result)})")  # fmt: skip
+        decision = step.decision
+        line = (f"{env.name}: {decision.action.value} at {step.traffic_before}% → {step.traffic_after}%: "
+                f"{decision.reason} ({traffic_line(step.result)})")  # fmt: skip
+        say(line)
+        if decision.action is not Action.HOLD:  # a hold moves nothing: no status for it
+            moved = state_of(step.service)
+            report_step(provider, DeployEvent(f"canary {decision.action.value}", config.model.name, env.name, name,
+                                              ok=decision.action is Action.ADVANCE, message=line,
+                                              artifact=moved.artifact, stable=moved.stable, traffic=moved.traffic,
+                                              by=actor() or "mlpipex canary"))  # fmt: skip
         if decision.action is Action.ROLLBACK:
             return EXIT_GATE_FAILED
-        if args.once or traffic == 100:
+        if args.once or step.traffic_after == 100:
             return EXIT_OK
         time.sleep(parse_duration(env.canary.interval))
 

@@ -16,10 +16,8 @@ from typing import Any
 from mlpipex.commands._deploy_common import (
     actor,
     add_cluster_options,
-    apply_plan,
     environment,
-    outcome,
-    say,
+    roll_out,
     schema,
 )
 from mlpipex.errors import EXIT_OK
@@ -49,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     rollout = Rollout(
         artifact=args.artifact,
         canary_percent=args.canary,
-        git_sha=os.environ.get("GITHUB_SHA") or os.environ.get("CI_COMMIT_SHA"),
+        git_sha=_commit(args),
         pull_request=args.pull_request,
         deployed_by=actor(),
     )
@@ -66,6 +64,10 @@ def run(args: argparse.Namespace) -> int:
             schema(args, None).check(service)
         sys.stdout.write(yaml.safe_dump(service, sort_keys=False))
         return EXIT_OK
-    service, result = apply_plan(args, config, env, lambda current: plan_deploy(config, env, current, rollout))
-    say(outcome(env, service, result))
-    return EXIT_OK
+    return roll_out(args, config, env, "deploy", lambda current: plan_deploy(config, env, current, rollout))
+
+
+def _commit(args: argparse.Namespace) -> str | None:
+    from mlpipex.providers import provider_for
+
+    return provider_for(args.provider).context().sha or os.environ.get("GITHUB_SHA") or os.environ.get("CI_COMMIT_SHA")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from mlpipex import __version__
-from mlpipex.commands import config_option
+from mlpipex.commands import config_option, provider_options
 from mlpipex.errors import MlpipexError
 
 DEFAULT_REPORT_DIR = ".mlpipex/report"
@@ -26,10 +26,7 @@ def register(commands: Any) -> None:
     parser.add_argument("--fail-on", choices=("fail", "warn"), default="fail",
                         help="exit 1 on failures only (default) or on warnings too")  # fmt: skip
     parser.add_argument("--quiet", action="store_true", help="print only the verdict table")
-    parser.add_argument("--provider", choices=("github", "local"),
-                        help="where results go (default: detected from the CI environment)")  # fmt: skip
-    parser.add_argument("--strict-report", action="store_true",
-                        help="fail (exit 3) when the results cannot be posted, instead of warning")  # fmt: skip
+    provider_options(parser)
     parser.set_defaults(handler=run)
 
 

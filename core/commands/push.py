@@ -49,5 +49,9 @@ def run(args: argparse.Namespace) -> int:
         Path(args.output_file).write_text(str(pushed.reference) + "\n")
     from mlpipex.providers import provider_for
 
-    provider_for().write_outputs({"artifact": str(pushed.reference)})
+    provider = provider_for()
+    linked = provider.artifact_pushed(config.model.name, str(pushed.reference))
+    for warning in linked.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    provider.write_outputs({"artifact": str(pushed.reference)})
     return EXIT_OK

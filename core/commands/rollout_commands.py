@@ -9,12 +9,10 @@ from typing import Any
 from mlpipex.commands._deploy_common import (
     actor,
     add_cluster_options,
-    apply_plan,
     cluster,
     environment,
-    outcome,
+    roll_out,
     say,
-    traffic_line,
 )
 from mlpipex.errors import EXIT_OK
 
@@ -35,14 +33,12 @@ def register(commands: Any) -> None:
     status.set_defaults(handler=run_status)
 
 
-def _act(args: argparse.Namespace, plan: Any) -> int:
+def _act(args: argparse.Namespace, action: str, plan: Any) -> int:
     from mlpipex.config import load_config
 
     config = load_config(args.config, check_files=False)
     env = environment(config, args.env)
-    service, result = apply_plan(args, config, env, lambda current: plan(config, env, current))
-    say(outcome(env, service, result))
-    return EXIT_OK
+    return roll_out(args, config, env, action, lambda current: plan(config, env, current))
 
 
 def run_promote(args: argparse.Namespace) -> int:
@@ -55,7 +51,7 @@ def run_promote(args: argparse.Namespace) -> int:
             return plan_promote(config, env, current, args.to, by=actor())
         return _promote_across(config, env, current, source, args)
 
-    return _act(args, plan)
+    return _act(args, "promote", plan)
 
 
 def _source_of(config: Any, env: Any, current: Any, args: argparse.Namespace) -> Any:
@@ -73,34 +69,25 @@ def _source_of(config: Any, env: Any, current: Any, args: argparse.Namespace) ->
 
 
 def _promote_across(config: Any, env: Any, current: Any, source: Any, args: argparse.Namespace) -> Any:
-    import datetime as dt
-
-    from mlpipex.errors import InputError
-    from mlpipex.kserve import Rollout
     from mlpipex.kserve.cluster import ready
-    from mlpipex.kserve.promotion import unmet_rules
-    from mlpipex.kserve.rollout import plan_deploy
+    from mlpipex.kserve.promotion import plan_promote_into
 
     source_env, state, source_obj = source
-    problems = unmet_rules(env, state, source_ready=ready(source_obj), approvals=args.approvals,
-                           now=dt.datetime.now(dt.timezone.utc))  # fmt: skip
-    if problems:
-        raise InputError(f"{state.artifact} cannot go to {env.name} yet: " + "; ".join(problems),
-                         fix=f"wait, or fix {source_env.name}; the rules are deploy.environments[{env.name}].rules")  # fmt: skip
-    percent = args.to if args.to is not None else None
-    return plan_deploy(config, env, current, Rollout(state.artifact, percent, deployed_by=actor()))
+    return plan_promote_into(config, env, current, source_env, state, source_ready=ready(source_obj),
+                             approvals=args.approvals, percent=args.to, by=actor())  # fmt: skip
 
 
 def run_rollback(args: argparse.Namespace) -> int:
     from mlpipex.kserve.rollout import plan_rollback
 
-    return _act(args, lambda config, env, current: plan_rollback(config, env, current, by=actor()))
+    return _act(args, "rollback", lambda config, env, current: plan_rollback(config, env, current, by=actor()))
 
 
 def run_status(args: argparse.Namespace) -> int:
     from mlpipex.config import load_config
     from mlpipex.kserve.cluster import blockers, ready
     from mlpipex.kserve.rollout import state_of
+    from mlpipex.kserve.steps import traffic_line
 
     config = load_config(args.config, check_files=False)
     env = environment(config, args.env)

@@ -486,8 +486,39 @@ class MonitoringConfig(_Strict):
 
 
 class RetrainingConfig(_Strict):
-    schedule: str | None = Field(None, description="Cron expression for scheduled retraining.")
-    labels: list[str] = Field(default_factory=lambda: ["retraining"])
+    schedule: str | None = Field(None, description="When the App opens a retraining pull request on its own: a "
+                                 "five-field cron expression in UTC, e.g. `0 6 * * 1` (Mondays 06:00).")  # fmt: skip
+    labels: list[str] = Field(default_factory=lambda: ["retraining"],
+                              description="Labels on retraining pull requests.")  # fmt: skip
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is not None:
+            from mlpipex.config.cron import parse_cron
+
+            parse_cron(value)
+        return value
+
+
+# ChatOps: who may run which pull-request command. Read from the base branch, never the PR.
+ChatOpsCommand = Literal["promote", "rollback", "canary", "status", "retrain", "lock", "unlock"]
+Permission = Literal["read", "triage", "write", "maintain", "admin"]
+
+
+class ChatOpsConfig(_Strict):
+    prefix: str = Field("/", min_length=1, max_length=20, pattern=r"^\S+$",
+                        description="What starts a command in a comment (no spaces): `/` gives `/promote`, `!` gives `!promote`.")  # fmt: skip
+    permissions: dict[ChatOpsCommand, Permission] = Field(
+        default_factory=dict,
+        description="Repository permission a command needs (default: write; status needs read), e.g. {promote: maintain}.",
+    )
+    teams: dict[ChatOpsCommand, list[str]] = Field(
+        default_factory=dict,
+        description="Members of these teams (`org/team-slug`) may also run the command, whatever their permission.",
+    )
+    require_approvals: int = Field(0, ge=0, description="Approving reviews the pull request needs before `/promote`.")
+    require_green_gates: bool = Field(True, description="`/promote` only when the model's gate check run passed.")
 
 
 # --- the file ------------------------------------------------------------------------
@@ -505,6 +536,7 @@ class Config(_Strict):
     deploy: DeployConfig = Field(default_factory=DeployConfig)
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
     retraining: RetrainingConfig = Field(default_factory=RetrainingConfig)
+    chatops: ChatOpsConfig = Field(default_factory=ChatOpsConfig)
 
     _source: Path = PrivateAttr(default_factory=lambda: Path("mlpipex.yaml"))
     _lines: dict[tuple[str | int, ...], int] = PrivateAttr(default_factory=dict)

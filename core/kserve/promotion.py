@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import TYPE_CHECKING, Any
 
 from mlpipex.config.model import EnvironmentConfig
+from mlpipex.errors import InputError
 from mlpipex.kserve.rollout import State
 
-__all__ = ["parse_duration", "unmet_rules"]
+if TYPE_CHECKING:
+    from mlpipex.config import Config
+
+__all__ = ["parse_duration", "plan_promote_into", "unmet_rules"]
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -62,3 +67,22 @@ def _human(seconds: float) -> str:
     if seconds < 7200:
         return f"{seconds / 60:.0f}m"
     return f"{seconds / 3600:.1f}h"
+
+
+def plan_promote_into(config: Config, target: EnvironmentConfig, current: dict[str, Any] | None,
+                      source_env: EnvironmentConfig, source: State, *, source_ready: bool, approvals: int,
+                      percent: int | None = None, by: str | None = None,
+                      now: dt.datetime | None = None) -> dict[str, Any]:  # fmt: skip
+    """``source``'s model into ``target`` once ``target``'s rules hold (its first canary step,
+    or ``percent``); InputError naming every unmet rule otherwise."""
+    from mlpipex.kserve.manifests import Rollout
+    from mlpipex.kserve.rollout import plan_deploy
+
+    moment = now or dt.datetime.now(dt.timezone.utc)
+    problems = unmet_rules(target, source, source_ready=source_ready, approvals=approvals, now=moment)
+    if problems:
+        raise InputError(f"{source.artifact} cannot go to {target.name} yet: " + "; ".join(problems),
+                         fix=f"wait, or fix {source_env.name}; the rules are deploy.environments[{target.name}].rules")  # fmt: skip
+    assert source.artifact is not None
+    return plan_deploy(config, target, current, Rollout(source.artifact, percent, deployed_by=by),
+                       now=moment.strftime("%Y-%m-%dT%H:%M:%SZ"))  # fmt: skip

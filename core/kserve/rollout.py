@@ -21,7 +21,7 @@ from mlpipex.config.model import EnvironmentConfig
 from mlpipex.errors import InputError
 from mlpipex.kserve.manifests import ANNOTATION, Rollout, build_inference_service
 
-__all__ = ["State", "plan_deploy", "plan_promote", "plan_rollback", "state_of"]
+__all__ = ["State", "plan_canary", "plan_deploy", "plan_promote", "plan_rollback", "state_of"]
 
 HISTORY_LIMIT = 20
 
@@ -98,6 +98,22 @@ def plan_promote(config: Config, env: EnvironmentConfig, current: dict[str, Any]
     rollout = Rollout(state.artifact, percent, state.stable, deployed_by=by)
     service = build_inference_service(config, env, rollout)
     return _record(service, state, "promote", rollout, percent, now or _now())
+
+
+def plan_canary(config: Config, env: EnvironmentConfig, current: dict[str, Any] | None, percent: int,
+                *, by: str | None = None, now: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """Set the canary's share to ``percent``, up or down (an operator's hand on the dial)."""
+    state = state_of(current)
+    if not state.in_canary:
+        raise InputError(f"{env.name} has no canary in progress ({state.artifact or 'nothing'} at {state.traffic}%)",
+                         fix="deploy a new model first; /canary sets the share of a running canary")  # fmt: skip
+    if percent >= 100:
+        return plan_promote(config, env, current, 100, by=by, now=now)
+    if percent <= 0:
+        raise InputError(f"a canary share of {percent}% is not possible", fix="give 1 to 100, or roll back")
+    rollout = Rollout(state.artifact, percent, state.stable, deployed_by=by)
+    service = build_inference_service(config, env, rollout)
+    return _record(service, state, "canary", rollout, percent, now or _now())
 
 
 def plan_rollback(config: Config, env: EnvironmentConfig, current: dict[str, Any] | None,

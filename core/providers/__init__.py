@@ -6,17 +6,21 @@ import os
 from collections.abc import Mapping
 
 from mlpipex.errors import InputError
-from mlpipex.providers._base import CiContext, Provider, Published
+from mlpipex.providers._base import CiContext, DeployEvent, Provider, Published
 
-__all__ = ["PROVIDERS", "CiContext", "Provider", "Published", "detect", "provider_for"]
+__all__ = ["PROVIDERS", "CiContext", "DeployEvent", "Provider", "Published", "detect", "provider_for"]
 
-PROVIDERS = ("github", "local")
+PROVIDERS = ("github", "gitlab", "jenkins", "local")
 
 
 def detect(environ: Mapping[str, str] | None = None) -> str:
     env = os.environ if environ is None else environ
     if env.get("GITHUB_ACTIONS") == "true":
         return "github"
+    if env.get("GITLAB_CI") == "true":
+        return "gitlab"
+    if env.get("JENKINS_URL"):
+        return "jenkins"
     return "local"
 
 
@@ -26,6 +30,14 @@ def provider_for(name: str | None = None, *, environ: Mapping[str, str] | None =
         from mlpipex.providers.github import GitHubProvider
 
         return GitHubProvider(environ, strict=strict)
+    if chosen == "gitlab":
+        from mlpipex.providers.gitlab import GitLabProvider
+
+        return GitLabProvider(environ, strict=strict)
+    if chosen == "jenkins":
+        from mlpipex.providers.jenkins import JenkinsProvider
+
+        return JenkinsProvider(environ, strict=strict)
     if chosen == "local":
         from mlpipex.providers.local import LocalProvider
 

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from mlpipex.gates.result import Report
 
-__all__ = ["CiContext", "Provider", "Published"]
+__all__ = ["CiContext", "DeployEvent", "Provider", "Published"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,29 @@ class Published:
     warnings: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class DeployEvent:
+    """A deploy, promote, rollback or canary step: what moved, where, and how it ended."""
+
+    action: str  # deploy | promote | rollback | canary
+    model: str
+    environment: str
+    service: str
+    ok: bool  # False: the step failed, or the canary was rolled back
+    message: str  # one line: the outcome, or why it failed
+    artifact: str | None = None  # what now takes the new share of traffic
+    stable: str | None = None  # what keeps the rest
+    traffic: int | None = None  # percent on ``artifact``
+    by: str | None = None
+
+    @property
+    def title(self) -> str:
+        if not self.ok and self.traffic is None:  # it never got as far as moving traffic
+            return f"{self.action} of {self.model} in {self.environment} failed"
+        share = f" at {self.traffic}%" if self.traffic is not None else ""
+        return f"{self.model} in {self.environment}: {self.action}{share}"
+
+
 class Provider(Protocol):
     name: str
 
@@ -46,6 +69,15 @@ class Provider(Protocol):
 
     def publish(self, report: Report, markdown: str, *, config_path: str) -> Published:
         """The verdict where reviewers look: a check run and a sticky comment, an MR note, …"""
+        ...
+
+    def artifact_pushed(self, model: str, reference: str) -> Published:
+        """The package that passed the gates is in a registry: link it to the gate result
+        (on GitHub the check run's ``external_id``, which the App deploys on merge)."""
+        ...
+
+    def deployed(self, event: DeployEvent, markdown: str) -> Published:
+        """Traffic moved (or failed to): a status on the commit where the forge has one."""
         ...
 
     def write_outputs(self, outputs: Mapping[str, str]) -> None:

@@ -18,7 +18,8 @@ from typing import Any
 
 from mlpipex.errors import ExternalError, InputError
 from mlpipex.gates.result import Report, Status
-from mlpipex.providers._base import CiContext, Published
+from mlpipex.providers._base import CiContext, DeployEvent, Published
+from mlpipex.providers._text import fit
 from mlpipex.providers.local import write_dotenv
 from mlpipex.report import marker_for
 
@@ -65,15 +66,18 @@ def _context_from(env: Mapping[str, str]) -> CiContext:
 
 class GitHubProvider:
     name = "github"
+    fallback_place = "job summary"
 
     def __init__(self, environ: Mapping[str, str] | None = None, *, strict: bool = False, token: str | None = None,
-                 retries: int = 5, secondary_rate_wait: float = 60.0) -> None:  # fmt: skip
+                 retries: int = 5, secondary_rate_wait: float = 60.0, context: CiContext | None = None,
+                 api_url: str | None = None) -> None:  # fmt: skip
         self.env = dict(os.environ if environ is None else environ)
         self.strict = strict
         self.token = token or self.env.get("MLPIPEX_GITHUB_TOKEN") or self.env.get("GITHUB_TOKEN")
         self.retries = retries
         self.secondary_rate_wait = secondary_rate_wait
-        self._context = _context_from(self.env)
+        self.api_url = api_url or self.env.get("GITHUB_API_URL", "https://api.github.com")
+        self._context = context or _context_from(self.env)
         self._check_run: Any = None
         self._repo: Any = None
 
@@ -93,7 +97,7 @@ class GitHubProvider:
             if not self._context.repository:
                 raise _NoWrite("GITHUB_REPOSITORY is not set")
             retry = GithubRetry(total=self.retries, backoff_factor=0.5, secondary_rate_wait=self.secondary_rate_wait)
-            client = Github(auth=Auth.Token(self.token), base_url=self.env.get("GITHUB_API_URL", "https://api.github.com"),
+            client = Github(auth=Auth.Token(self.token), base_url=self.api_url,
                             retry=retry, timeout=30)  # fmt: skip
             self._repo = self._call("reading the repository", client.get_repo, self._context.repository)
         return self._repo
@@ -141,13 +145,47 @@ class GitHubProvider:
             return self._fallback(str(exc), places)
         return Published(places=tuple(places))
 
+    def artifact_pushed(self, model: str, reference: str) -> Published:
+        """Record ``reference`` as the external_id of this commit's gate check run for ``model``."""
+        if self._context.fork or not self._context.sha:
+            return Published()
+        try:
+            commit = self._call("reading the commit", self._repository().get_commit, self._context.sha)
+            runs = self._call("listing check runs", lambda: list(commit.get_check_runs(check_name=f"mlpipex / {model}")))
+            if not runs:
+                return Published(warnings=(f"no `mlpipex / {model}` check run on {self._context.sha[:12]} to link "
+                                           "the package to; run `mlpipex gate` on this commit first",))  # fmt: skip
+            self._call("linking the package", max(runs, key=lambda run: run.id).edit, external_id=reference)
+        except _NoWrite as exc:
+            return self._fallback(str(exc))
+        return Published(places=("gate check run (artifact)",))
+
+    def deployed(self, event: DeployEvent, markdown: str) -> Published:
+        """A completed check run ``mlpipex deploy / <model> (<env>)`` on the deployed commit."""
+        if not self._context.sha:
+            return self._fallback("no commit SHA to attach the deploy status to")
+        try:
+            repo = self._repository()
+            output = {"title": event.title[:255], "summary": _fit(markdown)}
+            self._call("recording the deploy", repo.create_check_run,
+                       name=f"mlpipex deploy / {event.model} ({event.environment})", head_sha=self._context.sha,
+                       status="completed", conclusion="success" if event.ok else "failure", output=output,
+                       details_url=self._context.run_url or repo.html_url)  # fmt: skip
+        except _NoWrite as exc:
+            return self._fallback(str(exc))
+        return Published(places=("deploy check run",))
+
     def _fallback(self, why: str, places: list[str] | None = None) -> Published:
-        summary = " (the job summary has the report)" if self.env.get("GITHUB_STEP_SUMMARY") else ""
+        summary = self.summary_note()
         if self.strict:
             raise ExternalError(f"could not report to GitHub: {why}",
                                 fix="grant `checks: write` and `pull-requests: write`, or drop --strict-report")  # fmt: skip
-        return Published(places=tuple(places or ()) + (("job summary",) if summary else ()),
+        return Published(places=tuple(places or ()) + ((self.fallback_place,) if summary else ()),
                          warnings=(f"could not report to GitHub: {why}{summary}",))  # fmt: skip
+
+    def summary_note(self) -> str:
+        """Where the report still is when GitHub cannot take it."""
+        return " (the job summary has the report)" if self.env.get("GITHUB_STEP_SUMMARY") else ""
 
     def _publish_check(self, report: Report, markdown: str, config_path: str) -> None:
         repo = self._repository()
@@ -190,10 +228,7 @@ class _NoWrite(Exception):
 
 
 def _fit(markdown: str) -> str:
-    if len(markdown) <= SUMMARY_LIMIT:
-        return markdown
-    note = "\n\n> ✂️ truncated to fit a check run; see report.json\n"
-    return markdown[: SUMMARY_LIMIT - len(note)] + note
+    return fit(markdown, SUMMARY_LIMIT, "a check run")
 
 
 def _annotations(report: Report, config_path: str, env: Mapping[str, str]) -> list[dict[str, Any]]:

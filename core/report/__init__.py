@@ -13,6 +13,7 @@ from pathlib import Path
 from mlpipex.errors import InputError
 from mlpipex.gates.result import Report
 from mlpipex.report._console import render_console
+from mlpipex.report._deploy import render_deploy_markdown
 from mlpipex.report._json import render_json
 from mlpipex.report._junit import render_junit
 from mlpipex.report._markdown import marker_for, render_markdown
@@ -22,6 +23,7 @@ __all__ = [
     "ReportPaths",
     "marker_for",
     "render_console",
+    "render_deploy_markdown",
     "render_json",
     "render_junit",
     "render_markdown",

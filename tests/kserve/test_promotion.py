@@ -33,3 +33,27 @@ def test_each_rule_says_what_is_missing():
 
 def test_durations():
     assert parse_duration("90s") == 90 and parse_duration("2h") == 7200 and parse_duration("0s") == 0
+
+
+def test_canary_share_can_go_up_or_down_but_only_during_a_canary(quickstart):
+    import pytest
+
+    from mlpipex.config import load_config
+    from mlpipex.config.model import CanaryConfig
+    from mlpipex.errors import InputError
+    from mlpipex.kserve import Rollout
+    from mlpipex.kserve.rollout import plan_canary, plan_deploy, state_of
+
+    config = load_config(quickstart / "mlpipex.yaml", check_files=False)
+    env = EnvironmentConfig(name="production", canary=CanaryConfig(steps=[10, 50, 100]))
+    first = plan_deploy(config, env, None, Rollout(A), now="2026-11-28T10:00:00Z")
+    with pytest.raises(InputError, match="no canary in progress"):
+        plan_canary(config, env, first, 30)
+    b = A.replace("a" * 64, "b" * 64)
+    canary = plan_deploy(config, env, first, Rollout(b), now="2026-11-28T10:01:00Z")
+    up = plan_canary(config, env, canary, 40, by="octocat", now="2026-11-28T10:02:00Z")
+    assert state_of(up).traffic == 40 and state_of(up).history[-1]["action"] == "canary"
+    down = plan_canary(config, env, up, 5, by="octocat", now="2026-11-28T10:03:00Z")
+    assert state_of(down).traffic == 5 and state_of(down).stable == A
+    full = plan_canary(config, env, down, 100, now="2026-11-28T10:04:00Z")
+    assert state_of(full).traffic == 100 and state_of(full).artifact == b and not state_of(full).in_canary

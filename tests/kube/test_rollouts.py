@@ -113,6 +113,15 @@ def test_conflicts_and_unavailable_are_retried(project, fake, capsys):
     code, _, err = run(capsys, "deploy", "-c", str(project), "--timeout", "5", "--artifact", A)
     assert code == 0, err
     assert fake.fail_next == [] and ("ml-staging", "breast-cancer") in fake.objects
+    c = ["-c", str(project), "--env", "production", "--timeout", "5"]
+    assert run(capsys, "deploy", *c, "--artifact", A)[0] == 0
+    fake.fail_next = [409, 503]
+    assert run(capsys, "deploy", *c, "--artifact", B)[0] == 0
+    spec = obj(fake)["spec"]  # no lost update: the retried write carries the whole new state
+    assert spec["canary"][0]["predictor"]["model"]["storageUri"].endswith("b" * 64)
+    assert spec["predictor"]["model"]["storageUri"] == f"oci://{A}"
+    history = json.loads(obj(fake)["metadata"]["annotations"]["mlpipex.dev/history"])
+    assert [h["action"] for h in history] == ["deploy", "deploy"]
 
 
 def test_forbidden_and_down(project, fake, capsys):
@@ -212,3 +221,38 @@ def test_canary_run_holds_without_enough_samples_and_resumes(project, fake, caps
     assert [d["action"] for d in record["decisions"]] == ["hold", "advance"]
     code, out, _ = run(capsys, "status", *c)
     assert "canary analysis (why traffic moved)" in out and "advance  →  50%" in out and "samples, 50 needed" in out
+
+
+def test_rollouts_are_reported_as_deploy_check_runs(project, fake, capsys, monkeypatch, tmp_path):
+    from providers.fake_github import SPEC_PATH, FakeGitHub
+
+    if not SPEC_PATH.exists():
+        pytest.skip("npm @octokit/openapi is not installed (`make test` installs it into .tools/)")
+    c = ["-c", str(project), "--env", "production", "--timeout", "5"]
+    with FakeGitHub() as github:
+        for key, value in {"GITHUB_ACTIONS": "true", "GITHUB_API_URL": github.url, "GITHUB_TOKEN": "ghs_x",
+                           "GITHUB_REPOSITORY": "acme/models", "GITHUB_SHA": "e" * 40, "GITHUB_RUN_ID": "9",
+                           "GITHUB_OUTPUT": str(tmp_path / "outputs")}.items():  # fmt: skip
+            monkeypatch.setenv(key, value)
+        assert run(capsys, "deploy", *c, "--artifact", A)[0] == 0
+        code, out, _ = run(capsys, "deploy", *c, "--artifact", B)
+        assert code == 0 and "posted: deploy check run" in out
+        first, second = github.check_runs.values()
+        assert first["name"] == second["name"] == "mlpipex deploy / breast-cancer (production)"
+        assert first["head_sha"] == "e" * 40 and first["conclusion"] == second["conclusion"] == "success"
+        assert second["output"]["title"] == "breast-cancer in production: deploy at 10%"
+        summary = second["output"]["summary"]
+        assert "pie showData" in summary and '"new bc:1.1.0@sha256:bbbbbbbbbbbb" : 10' in summary
+        assert '"stable bc@sha256:aaaaaaaaaaaa" : 90' in summary
+        outputs = (tmp_path / "outputs").read_text().splitlines()
+        assert f"artifact={B}" in outputs and "environment=production" in outputs and "traffic=10" in outputs
+        assert run(capsys, "rollback", *c)[0] == 0
+        assert list(github.check_runs.values())[-1]["output"]["title"] == "breast-cancer in production: rollback at 100%"
+        bad = "ghcr.io/acme/never-ready@sha256:" + "d" * 64
+        code, _, _ = run(capsys, "deploy", "-c", str(project), "--timeout", "1", "--artifact", bad)
+        assert code == 3
+        failed = list(github.check_runs.values())[-1]
+        assert failed["conclusion"] == "failure" and failed["name"] == "mlpipex deploy / breast-cancer (staging)"
+        assert failed["output"]["title"] == "deploy of breast-cancer in staging failed"
+        assert "not Ready" in failed["output"]["summary"]
+        assert not github.violations

@@ -6,7 +6,9 @@ the operation's schema in npm ``@octokit/openapi`` (api.github.com.deref.json). 
 request mlpipex builds wrongly, or a response shape the client would not meet in
 production, fails the test. Responses start from the spec's own examples.
 
-It records calls so tests assert on them, pages comment lists with Link headers
+It also mints installation tokens (``POST /app/installations/{id}/access_tokens``)
+for a request signed with the App's JWT (RS256, checked against ``app_public_key``).
+It records calls (and the Authorization header of each) so tests assert on them, pages comment lists with Link headers
 like GitHub, and injects faults: 5xx, secondary rate limits with Retry-After,
 403 for a read-only token.
 """
@@ -134,6 +136,7 @@ class SchemaViolation(AssertionError):
 
 
 ROUTES = [
+    ("POST", re.compile(r"^/app/installations/(\d+)/access_tokens$"), "/app/installations/{installation_id}/access_tokens"),
     ("GET", re.compile(r"^/repos/([^/]+)/([^/]+)$"), "/repos/{owner}/{repo}"),
     ("POST", re.compile(r"^/repos/([^/]+)/([^/]+)/check-runs$"), "/repos/{owner}/{repo}/check-runs"),
     ("PATCH", re.compile(r"^/repos/([^/]+)/([^/]+)/check-runs/(\d+)$"), "/repos/{owner}/{repo}/check-runs/{check_run_id}"),
@@ -145,6 +148,8 @@ ROUTES = [
 
 
 class FakeGitHub:
+    routes = ROUTES  # subclasses serve more endpoints by extending this list and _respond
+
     def __init__(self, *, per_page: int = 30) -> None:
         self.calls: list[tuple[str, str, Any]] = []
         self.check_runs: dict[int, dict[str, Any]] = {}
@@ -156,6 +161,11 @@ class FakeGitHub:
         self.per_page = per_page
         self.violations: list[str] = []
         self._next_id = 1000
+        self.authorizations: list[str] = []  # the Authorization header of each call
+        self.app_id: int | None = None  # set both to accept App JWTs for installation tokens
+        self.app_public_key: Any = None
+        self.token_ttl_seconds = 3600
+        self.tokens: dict[str, int] = {}  # installation token → installation id
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -165,6 +175,7 @@ class FakeGitHub:
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
+                fake.authorizations.append(self.headers.get("Authorization", ""))
                 status, headers, body = fake.handle(self.command, self.path, raw)
                 data = json.dumps(body).encode() if body is not None else b""
                 self.send_response(status)
@@ -175,7 +186,7 @@ class FakeGitHub:
                 self.end_headers()
                 self.wfile.write(data)
 
-            do_GET = do_POST = do_PATCH = _handle
+            do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -199,7 +210,7 @@ class FakeGitHub:
         params = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
         body = json.loads(raw) if raw else None
         self.calls.append((method, path, body))
-        for verb, pattern, template in ROUTES:  # noqa: B007 - the match is used after the loop
+        for verb, pattern, template in self.routes:  # noqa: B007 - the match is used after the loop
             match = pattern.match(path)
             if verb == method and match:
                 break
@@ -223,6 +234,8 @@ class FakeGitHub:
 
     def _respond(self, method: str, template: str, groups: tuple[str, ...], body: Any,
                  params: dict[str, str]) -> tuple[int, dict[str, str], Any]:  # fmt: skip
+        if template.startswith("/app/installations/"):
+            return self._access_token(int(groups[0]))
         owner, repo = groups[0], groups[1]
         if template == "/repos/{owner}/{repo}":
             data = example(template, "get", "200")
@@ -237,13 +250,14 @@ class FakeGitHub:
         if template.endswith("/check-runs"):
             run = example(template, "post", "201", "example-of-in-progress-conclusion")
             run.update(id=self._id(), name=body["name"], head_sha=body["head_sha"], status=body.get("status", "queued"),
-                       conclusion=body.get("conclusion"), url=f"{self.url}/repos/{owner}/{repo}/check-runs/{self._next_id}")  # fmt: skip
+                       conclusion=body.get("conclusion"), external_id=body.get("external_id"),
+                       url=f"{self.url}/repos/{owner}/{repo}/check-runs/{self._next_id}")  # fmt: skip
             self.check_runs[run["id"]] = run
             self._apply_output(run, body)
             return 201, {}, run
         if template.endswith("/check-runs/{check_run_id}"):
             run = self.check_runs[int(groups[2])]
-            for key in ("status", "conclusion", "name", "completed_at"):
+            for key in ("status", "conclusion", "name", "completed_at", "external_id"):
                 if key in body:
                     run[key] = body[key]
             self._apply_output(run, body)
@@ -271,6 +285,24 @@ class FakeGitHub:
                     comment["body"] = body["body"]
                     return 200, {}, comment
         return 404, {}, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}
+
+    def _access_token(self, installation_id: int) -> tuple[int, dict[str, str], Any]:
+        import datetime
+
+        import jwt
+
+        scheme, _, token = self.authorizations[-1].partition(" ")
+        try:
+            claims = jwt.decode(token, self.app_public_key, algorithms=["RS256"]) if scheme.lower() == "bearer" else {}
+        except Exception:
+            claims = {}
+        if self.app_id is None or str(claims.get("iss")) != str(self.app_id):
+            return 401, {}, {"message": "A JSON web token could not be decoded", "documentation_url": "https://docs.github.com/rest"}
+        reply = example("/app/installations/{installation_id}/access_tokens", "post", "201")
+        expires = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=self.token_ttl_seconds)
+        reply.update(token=f"ghs_fake{self._id()}", expires_at=expires.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        self.tokens[reply["token"]] = installation_id
+        return 201, {}, reply
 
     def _apply_output(self, run: dict[str, Any], body: dict[str, Any]) -> None:
         output = body.get("output")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -102,14 +103,18 @@ def test_fork_pull_requests_never_write(github, tmp_path):
 def test_retries_honour_retry_after_then_give_up(github):
     fake, env = github
     limited = {"message": "You have exceeded a secondary rate limit", "documentation_url": "https://docs.github.com/rest"}
-    fake.faults = [(502, {}, {"message": "Bad Gateway"}), (403, {"Retry-After": "1"}, limited)]
+    fake.faults = [(502, {}, {"message": "Bad Gateway"}), (403, {"Retry-After": "2"}, limited)]
+    started = time.monotonic()
     result = GitHubProvider(env, retries=3, secondary_rate_wait=1).publish(report(Status.PASS), "x", config_path="m.yaml")
     assert "check run" in result.places
+    assert time.monotonic() - started >= 2.0  # it waited as long as GitHub asked
     from mlpipex.errors import ExternalError
 
     fake.faults = [(502, {}, {"message": "Bad Gateway"})] * 10
-    with pytest.raises(ExternalError, match="GitHub failed"):
+    with pytest.raises(ExternalError, match="GitHub failed") as caught:
         GitHubProvider(env, retries=2).publish(report(Status.PASS), "x", config_path="m.yaml")
+    assert caught.value.exit_code == 3 and "rerun" in str(caught.value)
+    assert len(fake.check_runs) == 1  # the failed attempts created nothing
 
 
 def test_conclusions():
@@ -130,3 +135,26 @@ def test_gate_command_reports_to_github(github, quickstart, monkeypatch, capsys)
     assert fake.comments[7][0]["body"].startswith(marker_for("breast-cancer"))
     outputs = (quickstart / "out.txt").read_text()
     assert "verdict=pass" in outputs and "exit-code=0" in outputs
+
+
+def test_push_links_the_package_to_the_gate_check_run(github, tmp_path):
+    from github import Auth, Github
+
+    from mlpipex.app.forge import RepoForge
+
+    from .fake_github_app import FakeGitHubApp
+
+    _, env = github
+    artifact = "ghcr.io/acme/models/fraud:2.0.0@sha256:" + "f" * 64
+    with FakeGitHubApp() as fake:
+        env = {**env, "GITHUB_API_URL": fake.url}
+        provider = GitHubProvider(env)
+        missing = provider.artifact_pushed("fraud", artifact)
+        assert "no `mlpipex / fraud` check run" in missing.warnings[0]
+        passed = report(Status.PASS)
+        provider.publish(passed, render_markdown(passed), config_path="mlpipex.yaml")
+        assert provider.artifact_pushed("fraud", artifact).places == ("gate check run (artifact)",)
+        [run] = fake.check_runs.values()
+        assert run["external_id"] == artifact and run["conclusion"] == "success"
+        gate = RepoForge(Github(auth=Auth.Token("t"), base_url=fake.url), "acme/models").gate_run(SHA, "fraud")
+        assert gate is not None and gate.artifact == artifact  # what the App deploys on merge

@@ -1,0 +1,33 @@
+"""``check_run.requested_action``: the gate check run's "Promote" and "Rollback" buttons.
+
+They become the same commands a comment would, for the person who pressed them,
+and go through the same authorisation, lock and records (commanding.execute).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlpipex.app.chatops import Command
+from mlpipex.app.commanding import Request, execute
+from mlpipex.app.registry import JobContext, register
+
+__all__ = ["ACTIONS", "on_requested_action"]
+
+ACTIONS = {"mlpipex-promote": "promote", "mlpipex-rollback": "rollback"}  # see mlpipex.providers.github.ACTIONS
+_PREFIX = "mlpipex / "
+
+
+@register("check_run.requested_action")
+def on_requested_action(payload: dict[str, Any], ctx: JobContext) -> None:
+    identifier = (payload.get("requested_action") or {}).get("identifier")
+    run = payload.get("check_run") or {}
+    name = str(run.get("name", ""))
+    if identifier not in ACTIONS or not name.startswith(_PREFIX):
+        return  # another app's check run, or a button we do not have
+    model = name[len(_PREFIX):]
+    pulls = run.get("pull_requests") or []
+    number = int(pulls[0]["number"]) if pulls else None
+    command = Command(ACTIONS[identifier], model=model, line=f"{ACTIONS[identifier]} (the check run's button)")
+    actor = str((payload.get("sender") or {}).get("login"))
+    execute(Request(payload["repository"]["full_name"], number, actor, command, is_pull=number is not None), ctx)

@@ -1,0 +1,122 @@
+"""Retraining pull requests: one per model, opened by a drift alert, `/retrain` or the schedule.
+
+The pull request is the hand-off to people and to CI: branch
+``mlpipex/retrain/<model>`` carries ``.mlpipex/retrain/<model>.yaml`` (what
+triggered it, why, the data window, the drift summary), which the repository's
+retraining job reads; the retrained model then meets the same gates as any pull
+request. While that pull request is open, a new alert updates it instead of
+opening another.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from mlpipex.app.alerts import DriftAlert
+from mlpipex.app.commanding import choose_config
+from mlpipex.app.forge import RepoForge
+from mlpipex.app.registry import JobContext, PermanentJobError, register
+from mlpipex.report._text import cell
+
+if TYPE_CHECKING:
+    from mlpipex.config import Config
+
+__all__ = ["KIND", "on_drift_alert", "render_body", "request_retraining", "retrain_record"]
+
+KIND = "alert.drift"
+CHART_FEATURES = 20
+
+
+def branch_for(model: str) -> str:
+    return f"mlpipex/retrain/{model}"
+
+
+def record_path(model: str) -> str:
+    return f".mlpipex/retrain/{model}.yaml"
+
+
+def retrain_record(config: Config, *, trigger: str, actor: str, reason: str, alert: DriftAlert | None,
+                   now: dt.datetime | None = None) -> dict[str, Any]:  # fmt: skip
+    """What the retraining job needs to know, as data (pure)."""
+    moment = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    record: dict[str, Any] = {"model": config.model.name, "version": config.model.version, "trigger": trigger,
+                              "reason": reason, "requested_by": actor, "requested_at": moment}  # fmt: skip
+    if alert is not None:
+        record["alert"] = {"id": alert.id, "environment": alert.environment, "severity": alert.severity,
+                           "fired_at": alert.fired_at.isoformat()}  # fmt: skip
+        if alert.window is not None:
+            record["data_window"] = {"start": alert.window.start.isoformat(), "end": alert.window.end.isoformat(),
+                                     "samples": alert.window.samples}  # fmt: skip
+        record["drift"] = [{"feature": f.name, "test": f.test, "statistic": round(f.statistic, 6),
+                            **({"p_value": f.p_value} if f.p_value is not None else {}),
+                            **({"psi": round(f.psi, 6)} if f.psi is not None else {}), "drifted": f.drifted}
+                           for f in alert.features]  # fmt: skip
+    return record
+
+
+def render_body(record: dict[str, Any], alert: DriftAlert | None) -> str:
+    """The pull request's description: why, a drift table and a chart (pure)."""
+    lines = [f"## Retrain `{cell(record['model'])}`", "",
+             f"**Why:** {cell(record['reason'], 1000)}", "",
+             f"Requested by {cell(record['requested_by'])} ({cell(record['trigger'])}) at {record['requested_at']}."]  # fmt: skip
+    if "data_window" in record:
+        window = record["data_window"]
+        lines += ["", f"Data window: {window['start']} → {window['end']} ({window['samples']:,} samples)."]
+    drift = record.get("drift") or []
+    if drift:
+        ranked = sorted(drift, key=lambda f: -f["statistic"])
+        lines += ["", "| feature | test | statistic | p-value | drifted |", "|---|---|---|---|---|"]
+        lines += [f"| {cell(f['feature'])} | {f['test']} | {f['statistic']:.4f} | "
+                  f"{'—' if f.get('p_value') is None else format(f['p_value'], '.2g')} | {'⚠️ yes' if f['drifted'] else 'no'} |"
+                  for f in ranked]  # fmt: skip
+        shown = ranked[:CHART_FEATURES]
+        names = ", ".join('"' + cell(f["feature"], 30).replace('"', "'") + '"' for f in shown)
+        lines += ["", "```mermaid", "xychart-beta", '    title "Drift by feature (test statistic)"',
+                  f"    x-axis [{names}]", '    y-axis "statistic"',
+                  f"    bar [{', '.join(format(f['statistic'], '.4f') for f in shown)}]", "```"]  # fmt: skip
+    if alert is not None and alert.report_url:
+        lines += ["", f"Full report: {cell(alert.report_url, 500)}"]
+    lines += ["", f"The retraining job reads `{record_path(record['model'])}` on this branch; "
+                  "the retrained model then meets the same gates as any pull request.", ""]  # fmt: skip
+    return "\n".join(lines)
+
+
+def request_retraining(forge: RepoForge, config: Config, *, trigger: str, actor: str, reason: str,
+                       alert: DriftAlert | None = None) -> str:  # fmt: skip
+    """Open the model's retraining pull request, or update the open one; its URL."""
+    model = config.model.name
+    record = retrain_record(config, trigger=trigger, actor=actor, reason=reason, alert=alert)
+    branch, base = branch_for(model), forge.default_branch()
+    body = render_body(record, alert)
+    text = "# Written by mlpipex: why this model is being retrained.\n" + yaml.safe_dump(record, sort_keys=False)
+    existing = forge.open_pull_from(branch)
+    forge.ensure_branch(branch, base)
+    forge.put_file(record_path(model), text, branch=branch, message=f"mlpipex: retrain {model} ({trigger})")
+    if existing is not None:
+        existing.edit(body=body)
+        existing.as_issue().create_comment(f"Updated by a new trigger: {cell(trigger)} — {cell(reason, 500)}")
+        return str(existing.html_url)
+    pr = forge.open_pull(title=f"Retrain {model}: {reason[:80]}", body=body, head=branch, base=base,
+                         labels=list(config.retraining.labels))  # fmt: skip
+    return str(pr.html_url)
+
+
+@register(KIND)
+def on_drift_alert(payload: dict[str, Any], ctx: JobContext) -> None:
+    alert = DriftAlert.model_validate_json(json.dumps(payload["alert"]))  # JSON rules: ISO times are times
+    if alert.verdict != "drift":
+        return
+    forge = RepoForge(ctx.github(), alert.repository)
+    chosen = choose_config(forge.configs(forge.default_branch()), alert.model)
+    if isinstance(chosen, str):
+        raise PermanentJobError(f"drift alert {alert.id}: {chosen}")
+    drifted = [f.name for f in alert.features if f.drifted]
+    reason = alert.summary or (f"drift in {', '.join(drifted[:5])}" + (" …" if len(drifted) > 5 else "") if drifted else "drift")
+    url = request_retraining(forge, chosen, trigger=f"drift alert {alert.id}", actor="mlpipex monitor",
+                             reason=reason, alert=alert)  # fmt: skip
+    ctx.store.audit.record(actor="system:monitor", action="retrain", outcome="succeeded", repository=alert.repository,
+                           model=alert.model, environment=alert.environment, detail=url)  # fmt: skip

@@ -1,0 +1,62 @@
+"""Authorisation before anything runs: permission levels, teams, forks, approvals, green gates."""
+
+from __future__ import annotations
+
+import pytest
+
+from mlpipex.app.chatops import Actor, Command, PullFacts, authorize, required_permission
+from mlpipex.config.model import ChatOpsConfig
+
+DEFAULT = ChatOpsConfig(require_green_gates=False)
+GREEN = PullFacts(fork=False, approvals=2, gates_green=True, head_sha="f" * 40)
+
+
+@pytest.mark.parametrize(("permission", "allowed"), [
+    ("none", False), ("read", False), ("triage", False), ("write", True), ("maintain", True), ("admin", True),
+    ("something-new", False),  # an unknown level is no level
+])  # fmt: skip
+def test_write_is_needed_by_default(permission, allowed):
+    verdict = authorize(Command("rollback"), Actor("octocat", permission), DEFAULT, GREEN)
+    assert verdict.allowed is allowed
+    if not allowed:
+        assert "@octocat" in verdict.reason and "needs `write`" in verdict.reason
+
+
+def test_status_and_help_need_only_read():
+    assert required_permission("status", DEFAULT) == "read"
+    assert authorize(Command("status"), Actor("reader", "read"), DEFAULT).allowed
+
+
+def test_per_command_permission_and_teams():
+    policy = ChatOpsConfig(permissions={"promote": "maintain"}, teams={"promote": ["acme/ml-release"]},
+                           require_green_gates=False)  # fmt: skip
+    writer = Actor("dev", "write")
+    refused = authorize(Command("promote"), writer, policy, GREEN)
+    assert not refused.allowed and "needs `maintain` or membership of acme/ml-release" in refused.reason
+    assert authorize(Command("promote"), Actor("lead", "maintain"), policy, GREEN).allowed
+    assert authorize(Command("promote"), Actor("rel", "write", frozenset({"acme/ml-release"})), policy, GREEN).allowed
+    assert authorize(Command("rollback"), writer, policy, GREEN).allowed  # other commands keep the default
+
+
+@pytest.mark.parametrize("name", ["promote", "rollback", "canary", "retrain"])
+def test_a_fork_can_never_deploy_whoever_asks(name):
+    fork = PullFacts(fork=True, approvals=5, gates_green=True)
+    verdict = authorize(Command(name, percent=50 if name == "canary" else None), Actor("admin", "admin"), DEFAULT, fork)
+    assert not verdict.allowed and "fork" in verdict.reason
+
+
+def test_status_on_a_fork_is_fine():
+    assert authorize(Command("status"), Actor("admin", "admin"), DEFAULT, PullFacts(fork=True)).allowed
+
+
+def test_promote_needs_approvals_and_green_gates_when_configured():
+    policy = ChatOpsConfig(require_approvals=2, require_green_gates=True)
+    admin = Actor("admin", "admin")
+    one = authorize(Command("promote"), admin, policy, PullFacts(fork=False, approvals=1, gates_green=True))
+    assert not one.allowed and "needs 2 approving review(s); this pull request has 1" in one.reason
+    red = authorize(Command("promote"), admin, policy, PullFacts(fork=False, approvals=2, gates_green=False, head_sha="ab" * 20))
+    assert not red.allowed and "the gates failed on abababababab" in red.reason
+    unknown = authorize(Command("promote"), admin, policy, PullFacts(fork=False, approvals=2, gates_green=None))
+    assert not unknown.allowed and "not reported" in unknown.reason
+    assert authorize(Command("promote"), admin, policy, GREEN).allowed
+    assert authorize(Command("rollback"), admin, policy, PullFacts(fork=False, gates_green=False)).allowed  # rollback is always possible
