@@ -101,6 +101,22 @@ class World:
                                                        "base": {"ref": "main", "repo": {"full_name": REPO}}}})  # fmt: skip
         self.work()
 
+    def ship(self, number: int, artifact: str, *, promote: bool = False) -> str:
+        """A pull request whose gates passed with ``artifact``, merged (→ staging), and
+        optionally `/promote production` by a maintainer; the head commit."""
+        head = self.github.open_pull(number, head=f"change-{number}", author="dev")
+        self.gate(head, artifact=artifact)
+        self.merge(number)
+        if promote:
+            self.comment(number, "lead", "/promote production")
+        return head
+
+    def canary_in_production(self) -> None:
+        """A in production, B its canary at the first step (10%)."""
+        self.ship(5, A, promote=True)
+        self.ship(6, B, promote=True)
+        assert self.serving("ml-prod") == (B, 10)
+
     def serving(self, namespace: str) -> tuple[str | None, int]:
         from mlpipex.kserve.rollout import state_of
 

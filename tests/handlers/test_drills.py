@@ -19,7 +19,7 @@ from mlpipex.app.registry import HandlerRegistry, default_registry
 from mlpipex.kserve.analysis import FileSource
 from mlpipex.kserve.rollout import state_of
 
-from .conftest import A, B
+from .conftest import B
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -81,12 +81,7 @@ def wait_for(predicate, timeout: float = 20.0) -> None:
 def test_the_app_killed_mid_canary_resumes_without_repeating_a_step(world, tmp_path):
     samples = equal_samples(tmp_path / "samples.json")
     world.worker.registry = with_source(FileSource(samples))
-    for number, artifact in ((5, A), (6, B)):
-        head = world.github.open_pull(number, head=f"m{number}", author="dev")
-        world.gate(head, artifact=artifact)
-        world.merge(number)
-        world.comment(number, "lead", "/promote production")
-    assert world.serving("ml-prod") == (B, 10)
+    world.canary_in_production()
     [step] = [j for j in world.store.jobs.list() if j.kind == "canary.step"]
     assert step.status == "queued"
 
@@ -125,12 +120,7 @@ def test_two_replicas_on_one_postgres_run_the_same_promote_once(world):
     from mlpipex.app import create_app
     from mlpipex.app.worker import Worker
 
-    for number, artifact in ((5, A), (6, B)):
-        head = world.github.open_pull(number, head=f"m{number}", author="dev")
-        world.gate(head, artifact=artifact)
-        world.merge(number)
-        world.comment(number, "lead", "/promote production")
-    assert world.serving("ml-prod") == (B, 10)
+    world.canary_in_production()
 
     # A second replica: its own process state, the same PostgreSQL, GitHub and cluster.
     second_app = create_app(world.app.settings, github_for=world.app.github_for)

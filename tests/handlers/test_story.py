@@ -76,9 +76,7 @@ def test_a_fork_never_deploys(world):
 
 
 def test_locks_say_who_holds_them(world):
-    head = world.github.open_pull(5, head="m", author="dev")
-    world.gate(head, artifact=A)
-    world.merge(5)
+    world.ship(5, A)
     world.comment(5, "lead", "/lock --reason 'release freeze'")
     assert "locked by @lead" in world.last_reply(5)
     world.comment(5, "dev", "/rollback --env staging")
@@ -102,12 +100,8 @@ def test_replies_for_near_misses_and_silence_for_chatter(world):
 
 
 def test_the_check_run_buttons_take_the_same_path(world):
-    head = world.github.open_pull(5, head="m", author="dev")
-    world.gate(head, artifact=A)
-    world.merge(5)
-    head = world.github.open_pull(6, head="n", author="dev")
-    world.gate(head, artifact=B)
-    world.merge(6)
+    world.ship(5, A)
+    head = world.ship(6, B)
     assert world.serving("ml-staging") == (B, 100)
     run = {"name": "mlpipex / breast-cancer", "pull_requests": [{"number": 6}], "head_sha": head}
     world.deliver("check_run", {"action": "requested_action", "check_run": run, "sender": {"login": "reader"},
@@ -124,13 +118,8 @@ def test_a_rerun_job_never_repeats_its_step(world, quickstart):
     from mlpipex.app.rollouts import Rollouts, environment_named
     from mlpipex.config import load_config
 
-    head = world.github.open_pull(5, head="m", author="dev")
-    world.gate(head, artifact=A)
-    world.merge(5)
-    head = world.github.open_pull(6, head="n", author="dev")
-    world.gate(head, artifact=B)
-    world.merge(6)
-    world.comment(6, "lead", "/promote production")
+    world.ship(5, A)
+    world.ship(6, B, promote=True)
     assert world.serving("ml-prod") == (B, 100)  # production's first model
     world.github.open_pull(7, head="o", author="dev")
     config_path = quickstart / "repo.yaml"
@@ -153,12 +142,7 @@ def test_concurrent_commands_on_one_model_are_serialised(world):
     from mlpipex.app.worker import Worker
     from mlpipex.kserve.rollout import state_of
 
-    for number, artifact in ((5, A), (6, B)):
-        head = world.github.open_pull(number, head=f"m{number}", author="dev")
-        world.gate(head, artifact=artifact)
-        world.merge(number)
-        world.comment(number, "lead", "/promote production")
-    assert world.serving("ml-prod") == (B, 10)
+    world.canary_in_production()
 
     # A command in flight holds the model: another one is told who holds it, and nothing moves.
     held = world.store.locks.acquire(lock_key("acme/models", "breast-cancer"), "job:999", reason="promote by @lead")
