@@ -176,3 +176,11 @@ def test_concurrent_commands_on_one_model_are_serialised(world):
     assert moved + len(refused) == 2 and moved >= 1  # every command ran alone or was told who held the model
     entries = state_of(world.kube.objects[("ml-prod", "breast-cancer")]).history[before:]
     assert len({e["by"] for e in entries}) == len(entries)  # each step by its own job, none interleaved
+
+
+def test_a_pull_request_cannot_loosen_its_own_rules(world):
+    world.ship(5, A)
+    head_config = world.github.files[world.github.branches["main"]]["mlpipex.yaml"].replace("promote: maintain", "promote: read")
+    world.github.open_pull(9, head="loosen", author="dev", files={"mlpipex.yaml": head_config})
+    world.comment(9, "reader", "/promote production")  # the head says read may promote; the base says maintain
+    assert "needs `maintain`" in world.last_reply(9) and world.serving("ml-prod") == (None, 0)
