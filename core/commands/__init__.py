@@ -24,6 +24,7 @@ COMMANDS = (
     "mlpipex.commands.rollout_commands",
     "mlpipex.commands.canary",
     "mlpipex.commands.serve",
+    "mlpipex.commands.monitor",
 )
 
 

@@ -28,6 +28,8 @@ __all__ = [
     "LatencyConfig",
     "LatencySla",
     "ModelConfig",
+    "MonitorAlertsConfig",
+    "MonitorQualityConfig",
     "MonitoringConfig",
     "PackageConfig",
     "RegressionLimit",
@@ -447,9 +449,38 @@ class DeployConfig(_Strict):
         return value
 
 
+class MonitorAlertsConfig(_Strict):
+    url: str | None = Field(None, description="Webhook the monitor POSTs alerts to, e.g. the App's https://…/alerts/drift.")
+    token_env: str = Field("MLPIPEX_ALERT_TOKEN", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+                           description="Environment variable holding the bearer token sent with each alert.")  # fmt: skip
+    fire_after: int = Field(2, ge=1, description="Consecutive drifted checks before an alert fires.")
+    resolve_after: int = Field(2, ge=1, description="Consecutive clean checks before a firing alert resolves (and may fire again).")
+
+
+class MonitorQualityConfig(_Strict):
+    max_drop: float = Field(0.05, ge=0, description="Tolerated drop of accuracy (absolute) or rise of MAE (relative) against the package's metrics.")
+    alpha: float = Field(0.01, gt=0, lt=1, description="Significance level of the one-sided test of a quality drop.")
+    min_labels: int = Field(100, gt=0, description="Labelled predictions needed before quality is judged.")
+
+
 class MonitoringConfig(_Strict):
-    schedule: str | None = Field(None, description="How often drift is tested, e.g. 15m.")
+    schedule: str | None = Field(None, pattern=_DURATION, description="How often drift is tested, e.g. 15m (default 15m).")
     psi_threshold: float = Field(0.25, gt=0)
+    reference: str | None = Field(
+        None,
+        description=(
+            "The model's reference: a profile JSON file, a pulled package directory, or an OCI reference "
+            "(REF@sha256:…); default the package model.name:model.version in the local store (.mlpipex/oci)."
+        ),
+    )
+    repository: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$",
+                                   description="owner/name of the model's repository (where the App opens retraining PRs).")  # fmt: skip
+    environment: str = Field("production", description="Environment named in alerts.")
+    window: int = Field(10_000, ge=100, le=10_000_000, description="Recent rows kept per model revision for drift and percentiles.")
+    join_timeout: str = Field("60s", pattern=_DURATION,
+                              description="How long a request waits for its response event before it counts as failed.")  # fmt: skip
+    alerts: MonitorAlertsConfig = Field(default_factory=MonitorAlertsConfig)
+    quality: MonitorQualityConfig = Field(default_factory=MonitorQualityConfig)
 
 
 class RetrainingConfig(_Strict):
