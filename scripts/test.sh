@@ -8,12 +8,14 @@ py="$venv/bin/python"
 [ -x "$py" ] || scripts/bootstrap-venv.sh "$venv"
 
 # System packages the tests use: a real OCI registry (distribution 2.8), htpasswd,
-# Prometheus (the canary analysis's metrics source) and Groovy (the Jenkins library).
+# Prometheus (the canary analysis's metrics source), Groovy (the Jenkins library) and
+# Chromium (the monitor dashboard, headless; never `playwright install`).
 missing=()
 command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
 command -v htpasswd >/dev/null 2>&1 || missing+=(apache2-utils)
 command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 command -v groovy >/dev/null 2>&1 || missing+=(groovy)  # runs the Jenkins library's steps
+[ -x /usr/lib/chromium/chromium ] || missing+=(chromium)  # the monitor dashboard's browser test (driven by playwright)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "==> installing ${missing[*]}"

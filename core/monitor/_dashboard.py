@@ -28,17 +28,21 @@ __all__ = ["bucket_percentiles", "bucket_rates", "confidence_histogram", "render
 BUCKETS = 24
 
 
-def _edges(times: np.ndarray, buckets: int) -> np.ndarray:
-    lo, hi = float(times.min()), float(times.max())
+def _edges(times: np.ndarray, buckets: int, span: tuple[float, float] | None = None) -> np.ndarray:
+    lo, hi = span or (float(times.min()), float(times.max()))
     return np.linspace(lo, hi if hi > lo else lo + 1.0, buckets + 1)
 
 
 def bucket_percentiles(times: np.ndarray, values: np.ndarray, qs: tuple[float, ...] = (50, 95, 99),
-                       buckets: int = BUCKETS) -> tuple[list[float], list[list[float | None]]]:  # fmt: skip
-    """Bucket centres and, per percentile, its value in each time bucket (None when empty)."""
+                       buckets: int = BUCKETS, span: tuple[float, float] | None = None,
+                       ) -> tuple[list[float], list[list[float | None]]]:  # fmt: skip
+    """Bucket centres and, per percentile, its value in each time bucket (None when empty).
+
+    ``span`` fixes the time range, so several revisions share the same buckets.
+    """
     if not times.size:
         return [], [[] for _ in qs]
-    edges = _edges(times, buckets)
+    edges = _edges(times, buckets, span)
     index = np.clip(np.searchsorted(edges, times, side="right") - 1, 0, buckets - 1)
     centres = ((edges[:-1] + edges[1:]) / 2).tolist()
     out: list[list[float | None]] = [[] for _ in qs]
@@ -49,11 +53,12 @@ def bucket_percentiles(times: np.ndarray, values: np.ndarray, qs: tuple[float, .
     return centres, out
 
 
-def bucket_rates(times: np.ndarray, flags: np.ndarray, buckets: int = BUCKETS) -> tuple[list[float], list[float | None]]:
+def bucket_rates(times: np.ndarray, flags: np.ndarray, buckets: int = BUCKETS,
+                 span: tuple[float, float] | None = None) -> tuple[list[float], list[float | None]]:  # fmt: skip
     """Bucket centres and the mean of 0/1 flags (the error rate) in each time bucket."""
     if not times.size:
         return [], []
-    edges = _edges(times, buckets)
+    edges = _edges(times, buckets, span)
     index = np.clip(np.searchsorted(edges, times, side="right") - 1, 0, buckets - 1)
     sums = np.bincount(index, weights=flags, minlength=buckets)
     counts = np.bincount(index, minlength=buckets)
@@ -73,14 +78,17 @@ def _time(seconds: float) -> str:
 def _model_section(service: str, windows: list[Window], model: Any, drift_settings: dict[str, Any]) -> str:
     parts = [f'<section class="model" data-model="{html.escape(service)}"><h2>{html.escape(service)}</h2>']
     latency_series, error_series = [], []
+    stamps = np.concatenate([np.concatenate([w.latencies.values()[:, 0], w.outcomes.values()[:, 0]]) for w in windows])
+    span = (float(stamps.min()), float(stamps.max())) if stamps.size else None
     for w in windows:
         lat = w.latencies.values()
-        centres, (p50, p95, p99) = bucket_percentiles(lat[:, 0], lat[:, 1])
+        centres, (p50, p95, p99) = bucket_percentiles(lat[:, 0], lat[:, 1], span=span)
+        short = w.key.revision.removeprefix(f"{w.key.service}-")
         for name, ys in (("p50", p50), ("p95", p95), ("p99", p99)):
-            latency_series.append(Series(f"{w.key.revision} {name}", centres, ys))
+            latency_series.append(Series(f"{short} {name}", centres, ys))
         out = w.outcomes.values()
-        centres, rates = bucket_rates(out[:, 0], out[:, 1])
-        error_series.append(Series(w.key.revision, centres, rates))
+        centres, rates = bucket_rates(out[:, 0], out[:, 1], span=span)
+        error_series.append(Series(short, centres, rates))
     sla = dict(getattr(model, "sla_ms", {}) or {})
     parts.append(line_chart("Latency percentiles (ms) vs SLA", latency_series,
                             thresholds={f"SLA {k}": v for k, v in sla.items()}, x_label="time", y_min=0))  # fmt: skip
@@ -120,7 +128,7 @@ def _model_section(service: str, windows: list[Window], model: Any, drift_settin
 
 _STYLE = """body{font-family:system-ui,sans-serif;margin:24px;color:#222}
 section.model{border-top:1px solid #ccc;padding-top:8px;margin-bottom:24px}
-.charts svg{margin:6px;background:#fff;border:1px solid #eee}
+.charts svg{margin:6px;vertical-align:top;background:#fff;border:1px solid #eee}
 table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ddd;padding:3px 8px;text-align:left}"""
 
 
@@ -135,7 +143,7 @@ def render_dashboard(monitor: Monitor) -> str:
     alerts = monitor.store.alert_counts()
     body = "".join(sections) or '<p class="empty">No payload logs received yet.</p>'
     return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>mlpipex monitor</title>'
-            f'<meta name="viewport" content="width=device-width"><style>{_STYLE}</style></head><body>'
+            f'<meta name="viewport" content="width=device-width"><link rel="icon" href="data:,"><style>{_STYLE}</style></head><body>'
             f'<h1>mlpipex monitor</h1><p>{len(ingestor.windows)} windows · alerts: {alerts["pending"]} pending, '
             f'{alerts["sent"]} sent, {alerts["rejected"]} rejected · <a href="metrics">/metrics</a></p>'
             f'<div class="charts">{body}</div></body></html>')  # fmt: skip

@@ -10,7 +10,6 @@ sent; a network error, 408, 429 or 5xx retries with exponential backoff (honouri
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -50,8 +49,7 @@ def run_drift(profile: Mapping[str, Any], columns: Mapping[str, np.ndarray], mon
 
 
 def _drift_settings(cls: Any, monitoring: Mapping[str, Any]) -> Any:
-    if hasattr(cls, "from_config"):
-        return cls.from_config(monitoring)
+    """DriftSettings from the `monitoring:` section (as a dict): the fields it has, defaults for the rest."""
     import dataclasses
 
     names = {f.name for f in dataclasses.fields(cls)} if dataclasses.is_dataclass(cls) else set()
@@ -227,6 +225,3 @@ def _host(url: str) -> str:
 
     return urlsplit(url).netloc
 
-
-def dump(report: Mapping[str, Any]) -> str:
-    return json.dumps(report, default=float)

@@ -41,14 +41,25 @@ def _scale(lo: float, hi: float, a: float, b: float) -> Callable[[float], float]
     return lambda v: a + (v - lo) / span * (b - a)
 
 
+def _legend(entries: list[tuple[str, str]]) -> tuple[str, int]:
+    """Legend entries left to right, wrapping onto more rows; the markup and the rows used."""
+    parts, x, row = [], LEFT + 8.0, 0
+    for name, color in entries:
+        width = 22 + 6.2 * len(name)
+        if x + width > WIDTH - RIGHT and x > LEFT + 8:
+            x, row = LEFT + 8.0, row + 1
+        y = HEIGHT - 14 + row * 14
+        parts.append(f'<g class="legend"><rect x="{x:.0f}" y="{y}" width="10" height="10" fill="{color}"/>'
+                     f'<text x="{x + 14:.0f}" y="{y + 9}" font-size="11">{html.escape(name)}</text></g>')  # fmt: skip
+        x += width
+    return "".join(parts), row + 1 if entries else 1
+
+
 def _frame(title: str, body: list[str], legend: list[tuple[str, str]], kind: str) -> str:
-    items = "".join(
-        f'<g class="legend"><rect x="{LEFT + 8 + i * 120}" y="{HEIGHT - 14}" width="10" height="10" fill="{color}"/>'
-        f'<text x="{LEFT + 22 + i * 120}" y="{HEIGHT - 5}" font-size="11">{html.escape(name)}</text></g>'
-        for i, (name, color) in enumerate(legend)
-    )  # fmt: skip
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="chart {kind}" role="img" viewBox="0 0 {WIDTH} {HEIGHT}" '
-            f'width="{WIDTH}" height="{HEIGHT}" aria-label="{html.escape(title)}">'
+    items, rows = _legend(legend)
+    height = HEIGHT + 14 * (rows - 1)
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="chart {kind}" role="img" viewBox="0 0 {WIDTH} {height}" '
+            f'width="{WIDTH}" height="{height}" aria-label="{html.escape(title)}">'
             f'<title>{html.escape(title)}</title>'
             f'<text x="{LEFT}" y="16" font-size="13" font-weight="bold">{html.escape(title)}</text>'
             + "".join(body) + items + "</svg>")  # fmt: skip
