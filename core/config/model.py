@@ -421,6 +421,11 @@ class PrometheusConfig(_Strict):
     timeout: float = Field(10.0, gt=0, description="Seconds before a query is given up.")
 
 
+class MonitorSourceConfig(_Strict):
+    url: str = Field(description="Base URL of `mlpipex monitor serve`, e.g. http://mlpipex-monitor.monitoring.svc:8090.")
+    timeout: float = Field(10.0, gt=0, description="Seconds before a samples request is given up.")
+
+
 class DeployConfig(_Strict):
     mode: Literal["Standard", "Knative"] = Field("Standard", description="KServe deployment mode.")
     name: str | None = Field(None, description="InferenceService name; default model.name.")
@@ -435,7 +440,16 @@ class DeployConfig(_Strict):
     replicas: ReplicasConfig = Field(default_factory=ReplicasConfig)
     logger: LoggerConfig | None = Field(None, description="Payload logging to the monitor.")
     prometheus: PrometheusConfig | None = Field(None, description="Metrics source of the canary analysis.")
+    monitor: MonitorSourceConfig | None = Field(
+        None, description="Metrics source of the canary analysis: the mlpipex monitor's per-revision samples (instead of prometheus)."
+    )
     environments: list[EnvironmentConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_metrics_source(self) -> DeployConfig:
+        if self.prometheus is not None and self.monitor is not None:
+            raise ValueError("set deploy.prometheus or deploy.monitor as the canary's metrics source, not both")
+        return self
 
     @field_validator("environments")
     @classmethod
