@@ -174,14 +174,14 @@ def _v2_tensor(item: Any, where: str) -> tuple[str, np.ndarray]:
     shape, datatype, data = item.get("shape"), item.get("datatype"), item.get("data")
     if not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape):
         raise MalformedEvent("payload", f"{where}[{item['name']}].shape must be a list of sizes")
+    size = math.prod(shape)
     if datatype not in _V2_NUMERIC:
         # BYTES and friends carry text: not a number the windows can hold.
-        return item["name"], np.full(int(np.prod(shape)) if shape else 1, np.nan).reshape(shape or [1])
+        return item["name"], np.full(size, np.nan).reshape(shape or [1])
     try:
-        array = np.asarray(data, dtype=np.float64).reshape(-1)
+        array = np.asarray(data, dtype=np.float64)
     except (TypeError, ValueError):
         raise MalformedEvent("payload", f"{where}[{item['name']}].data must be numbers") from None
-    size = int(np.prod(shape)) if shape else 1
     if array.size != size:
         raise MalformedEvent("payload", f"{where}[{item['name']}]: {array.size} values for shape {shape}")
     return item["name"], array.reshape(shape or [1])
@@ -302,7 +302,7 @@ def decode_response(payload: Mapping[str, Any], roles: Mapping[str, str | None] 
     if label is None:
         label = next((a.reshape(-1) for a in tensors.values() if a.ndim == 1 or (a.ndim == 2 and a.shape[1] == 1)), None)
     if probs is not None and probs.ndim == 2 and probs.shape[0]:
-        finite = np.where(np.isfinite(probs), probs, -np.inf)
+        finite = probs if np.isfinite(probs).all() else np.where(np.isfinite(probs), probs, -np.inf)
         confidences = finite.max(axis=1)
         confidences[~np.isfinite(confidences)] = np.nan
         predictions = label.reshape(-1) if label is not None and label.size == probs.shape[0] \

@@ -46,6 +46,9 @@ class ModelInfo:
     environment: str | None = None
 
 
+_UNKNOWN = ModelInfo("")  # a model without a reference: features and roles come from the payloads
+
+
 @dataclass(frozen=True)
 class Limits:
     window: int = 10_000  # rows (and latencies, confidences…) kept per window
@@ -71,7 +74,7 @@ class Ingestor:
         self.models: dict[str, ModelInfo] = dict(models or {})
         self.windows: OrderedDict[WindowKey, Window] = OrderedDict()
         self.pending: OrderedDict[str, _Pending] = OrderedDict()
-        self.predictions: OrderedDict[str, tuple[WindowKey, np.ndarray]] = OrderedDict()
+        self.predictions: OrderedDict[str, tuple[WindowKey, np.ndarray | float]] = OrderedDict()
         self.events: Counter[str] = Counter()
         self.malformed: Counter[str] = Counter()
         self.joined = 0
@@ -94,7 +97,7 @@ class Ingestor:
         return event
 
     def _take(self, event: Event, now: float) -> None:
-        model = self.models.get(event.service) or ModelInfo(event.service)
+        model = self.models.get(event.service) or _UNKNOWN
         key = WindowKey(event.namespace, event.service, event.component, event.revision)
         if event.kind == "request":
             names, matrix = decode_request(event.payload, model.features or None)
@@ -164,7 +167,8 @@ class Ingestor:
         return window
 
     def _remember(self, event_id: str, key: WindowKey, predictions: np.ndarray) -> None:
-        self.predictions[event_id] = (key, predictions)
+        # One row per request is the usual case: a float takes a fraction of an array's memory.
+        self.predictions[event_id] = (key, float(predictions[0]) if predictions.size == 1 else predictions)
         self.predictions.move_to_end(event_id)
         while len(self.predictions) > self.limits.predictions:
             self.predictions.popitem(last=False)
@@ -178,7 +182,8 @@ class Ingestor:
             found = self.predictions.get(event_id)
             if found is None:
                 return False
-            key, predictions = found
+            key, stored = found
+            predictions = np.atleast_1d(np.asarray(stored, dtype=np.float64))
             window = self.windows.get(key)
             if window is None:
                 return False
