@@ -23,6 +23,10 @@ def register(commands: Any) -> None:
     serve.add_argument("--reference", action="append", default=[], metavar="SERVICE=REF",
                        help="reference of an InferenceService: profile JSON, pulled package or REF@sha256:…")  # fmt: skip
     serve.add_argument("--schedule", metavar="DURATION", help="drift check interval, e.g. 30s (default monitoring.schedule)")
+    serve.add_argument("--cluster", action="store_true",
+                       help="show each InferenceService's rollout history on the dashboard (needs the kserve extra)")  # fmt: skip
+    serve.add_argument("--context", metavar="NAME", help="kubeconfig context for --cluster (default: in-cluster or current)")
+    serve.add_argument("--kubeconfig", metavar="FILE", help="kubeconfig file for --cluster")
     serve.set_defaults(handler=serve_command)
 
 
@@ -51,8 +55,13 @@ def serve_command(args: argparse.Namespace) -> int:
             schedule = parse_duration(args.schedule)
         except ValueError:
             raise InputError(f"--schedule {args.schedule!r} is not a duration", fix="e.g. 30s, 15m, 1h") from None
+    deployments = None
+    if args.cluster:
+        from mlpipex.monitor import cluster_history
+
+        deployments = cluster_history(args.context, args.kubeconfig)
     settings = settings_from_configs(configs, state_dir=Path(args.state), schedule=schedule,
-                                     references=_references(args.reference))  # fmt: skip
+                                     references=_references(args.reference), deployments=deployments)  # fmt: skip
     app = create_monitor_app(settings)
     print(f"mlpipex monitor on http://{args.host}:{args.port} ({len(settings.models)} models with a reference; "
           f"drift every {settings.schedule_seconds:g} s; state in {settings.state_dir})", file=sys.stderr)  # fmt: skip

@@ -18,8 +18,10 @@ from mlpipex.monitor._events import (
 from mlpipex.monitor._ingest import Ingestor, Limits, ModelInfo
 from mlpipex.monitor._metrics import render_metrics
 from mlpipex.monitor._settings import (
+    DeploymentHistory,
     ModelAlerts,
     MonitorSettings,
+    cluster_history,
     load_reference,
     model_info,
     settings_from_configs,
@@ -27,6 +29,7 @@ from mlpipex.monitor._settings import (
 from mlpipex.monitor._windows import Ring, Window, WindowKey
 
 __all__ = [
+    "DeploymentHistory",
     "Event",
     "Hysteresis",
     "Ingestor",
@@ -41,6 +44,7 @@ __all__ = [
     "Window",
     "WindowKey",
     "alert_body",
+    "cluster_history",
     "create_monitor_app",
     "decode_request",
     "decode_response",

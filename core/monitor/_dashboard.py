@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import math
+import time
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +24,7 @@ from mlpipex.monitor._windows import Window
 if TYPE_CHECKING:
     from mlpipex.monitor._service import Monitor
 
-__all__ = ["bucket_percentiles", "bucket_rates", "confidence_histogram", "render_dashboard"]
+__all__ = ["bucket_percentiles", "bucket_rates", "confidence_histogram", "deployment_table", "render_dashboard"]
 
 BUCKETS = 24
 
@@ -75,7 +76,44 @@ def _time(seconds: float) -> str:
     return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC") if seconds else "—"
 
 
-def _model_section(service: str, windows: list[Window], model: Any, drift_settings: dict[str, Any]) -> str:
+HISTORY_TTL = 30.0  # seconds a cluster's answer is reused: a dashboard reload must not hammer the API
+
+
+def _cluster_history(monitor: Monitor, namespace: str, service: str) -> list[dict[str, Any]] | str | None:
+    """The rollout history on the InferenceService, an error text, or None without a cluster."""
+    source = monitor.settings.deployments
+    if source is None:
+        return None
+    now = time.monotonic()
+    cached = monitor.history_cache.get((namespace, service))
+    if cached and now - cached[0] < HISTORY_TTL:
+        return cached[1]
+    try:
+        result: list[dict[str, Any]] | str = source(namespace, service)
+    except Exception as exc:  # the dashboard still shows what the monitor saw
+        result = f"cluster unavailable: {exc}"
+    monitor.history_cache[(namespace, service)] = (now, result)
+    return result
+
+
+def deployment_table(history: list[dict[str, Any]] | str | None) -> str:
+    """The rollout history recorded on the InferenceService, newest first (pure)."""
+    if history is None:
+        return ""
+    if isinstance(history, str):
+        return f'<p class="cluster-error">{html.escape(history)}</p>'
+    rows = "".join(
+        f"<tr><td>{html.escape(str(e.get('at', '')))}</td><td>{html.escape(str(e.get('action', '')))}</td>"
+        f"<td>{html.escape(str(e.get('artifact', ''))[-80:])}</td><td>{html.escape(str(e.get('traffic', '')))}%</td>"
+        f"<td>{html.escape(str(e.get('by', '')))}</td><td>{html.escape(str(e.get('pull_request', '')))}</td></tr>"
+        for e in reversed(history)
+    )  # fmt: skip
+    return ('<h3>Deployment history (from the InferenceService)</h3><table class="deployments"><tr><th>at</th>'
+            f"<th>action</th><th>artifact</th><th>traffic</th><th>by</th><th>pull request</th></tr>{rows}</table>")  # fmt: skip
+
+
+def _model_section(service: str, windows: list[Window], model: Any, drift_settings: dict[str, Any],
+                   deployments: str = "") -> str:  # fmt: skip
     parts = [f'<section class="model" data-model="{html.escape(service)}"><h2>{html.escape(service)}</h2>']
     latency_series, error_series = [], []
     stamps = np.concatenate([np.concatenate([w.latencies.values()[:, 0], w.outcomes.values()[:, 0]]) for w in windows])
@@ -120,7 +158,8 @@ def _model_section(service: str, windows: list[Window], model: Any, drift_settin
         f"<td>{html.escape(', '.join(f'{k} {v:.4g}' for k, v in w.quality_metrics.items()))}</td></tr>"
         for w in sorted(windows, key=lambda w: w.first_seen)
     )  # fmt: skip
-    parts.append('<h3>Deployment history (revisions seen)</h3><table class="history"><tr><th>revision</th>'
+    parts.append(deployments)
+    parts.append('<h3>Revisions seen</h3><table class="history"><tr><th>revision</th>'
                  "<th>component</th><th>endpoint</th><th>first event</th><th>last event</th><th>requests</th>"
                  f"<th>errors</th><th>quality</th></tr>{rows}</table></section>")  # fmt: skip
     return "".join(parts)
@@ -138,8 +177,12 @@ def render_dashboard(monitor: Monitor) -> str:
     with ingestor.lock:
         for window in ingestor.windows.values():
             groups[(window.key.namespace, window.key.service)].append(window)
-        sections = [_model_section(f"{ns}/{service}", windows, ingestor.models.get(service),
-                                   dict(monitor.settings.drift)) for (ns, service), windows in sorted(groups.items())]  # fmt: skip
+        keys = sorted(groups)
+    # The cluster is asked outside the lock: ingestion must not wait for the Kubernetes API.
+    tables = {key: deployment_table(_cluster_history(monitor, *key)) for key in keys}
+    with ingestor.lock:
+        sections = [_model_section(f"{ns}/{service}", groups[(ns, service)], ingestor.models.get(service),
+                                   dict(monitor.settings.drift), tables[(ns, service)]) for ns, service in keys]  # fmt: skip
     alerts = monitor.store.alert_counts()
     body = "".join(sections) or '<p class="empty">No payload logs received yet.</p>'
     return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>mlpipex monitor</title>'

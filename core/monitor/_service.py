@@ -47,6 +47,8 @@ class Monitor:
                 self.ingestor.windows[window.key] = window
         self.scheduler = Scheduler(self.ingestor, self.store, settings, drift=drift)
         self.started = False
+        # (namespace, service) -> (when, the cluster's rollout history or an error): see _dashboard
+        self.history_cache: dict[tuple[str, str], tuple[float, Any]] = {}
 
     def start(self) -> None:
         if not self.started:

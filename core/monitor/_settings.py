@@ -10,7 +10,7 @@ from wherever the package is (local store, a pulled directory, a registry) throu
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,11 @@ from typing import Any
 from mlpipex.errors import ConfigError, InputError
 from mlpipex.monitor._ingest import Limits, ModelInfo
 
-__all__ = ["ModelAlerts", "MonitorSettings", "load_reference", "model_info", "settings_from_configs"]
+__all__ = ["DeploymentHistory", "ModelAlerts", "MonitorSettings", "cluster_history", "load_reference", "model_info",
+           "settings_from_configs"]
+
+# (namespace, InferenceService) -> the rollout history recorded on the object (mlpipex.dev/history), newest last.
+DeploymentHistory = Callable[[str, str], list[dict[str, Any]]]
 
 PROFILE_FORMAT = "mlpipex.profile/v1"
 
@@ -43,6 +47,7 @@ class MonitorSettings:
     quality_alpha: float = 0.01
     quality_min_labels: int = 100
     tick_seconds: float = 1.0  # how often due alerts are retried and the schedule looked at
+    deployments: DeploymentHistory | None = None  # from the cluster, when one is configured
 
 
 def load_reference(source: str, *, base: Path | None = None) -> dict[str, Any]:
@@ -99,8 +104,22 @@ def model_info(service: str, blob: Mapping[str, Any] | None, **extra: Any) -> Mo
                      profile=blob.get("profile"), baseline=metrics, **extra)  # fmt: skip
 
 
+def cluster_history(context: str | None, kubeconfig: str | None) -> DeploymentHistory:
+    """The rollout history on each InferenceService, read through mlpipex.kserve (the one Kubernetes client)."""
+    from mlpipex.kserve.cluster import Cluster
+    from mlpipex.kserve.rollout import state_of
+
+    cluster = Cluster.connect(context, kubeconfig)
+
+    def history(namespace: str, service: str) -> list[dict[str, Any]]:
+        return [dict(entry) for entry in state_of(cluster.get(namespace, service)).history]
+
+    return history
+
+
 def settings_from_configs(paths: Sequence[str], *, state_dir: Path, schedule: float | None = None,
-                          references: Mapping[str, str] | None = None) -> MonitorSettings:  # fmt: skip
+                          references: Mapping[str, str] | None = None,
+                          deployments: DeploymentHistory | None = None) -> MonitorSettings:  # fmt: skip
     """Settings for one model per config file (at least one), CLI overrides applied."""
     from mlpipex.config import load_config
     from mlpipex.kserve.promotion import parse_duration
@@ -124,8 +143,8 @@ def settings_from_configs(paths: Sequence[str], *, state_dir: Path, schedule: fl
         if service not in models:
             models[service] = model_info(service, load_reference(source))
     if first is None:
-        return MonitorSettings(state_dir=state_dir, models=models,
-                               schedule_seconds=schedule or 900.0)  # fmt: skip
+        return MonitorSettings(state_dir=state_dir, models=models, schedule_seconds=schedule or 900.0,
+                               deployments=deployments)  # fmt: skip
     monitoring = first.monitoring
     alerts = monitoring.alerts
     if alerts.url and not monitoring.repository:
@@ -141,4 +160,5 @@ def settings_from_configs(paths: Sequence[str], *, state_dir: Path, schedule: fl
         quality_max_drop=monitoring.quality.max_drop,
         quality_alpha=monitoring.quality.alpha,
         quality_min_labels=monitoring.quality.min_labels,
+        deployments=deployments,
     )

@@ -107,3 +107,44 @@ def test_the_dashboard_in_headless_chromium(tmp_path: Path, serve_monitor) -> No
             browser.close()
     assert errors == []
     assert (results / "monitor-dashboard.png").stat().st_size > 10_000
+
+
+def test_the_rollout_history_from_the_inference_service(tmp_path: Path) -> None:
+    import json
+
+    from mlpipex.kserve.rollout import state_of
+    from mlpipex.monitor import Ingestor, Monitor
+    from mlpipex.monitor._dashboard import render_dashboard
+
+    history = [{"action": "deploy", "artifact": "ghcr.io/acme/fraud@sha256:aaa", "traffic": 100, "at": "2026-11-27T10:00:00Z",
+                "by": "alice", "pull_request": 12},
+               {"action": "promote", "artifact": "ghcr.io/acme/fraud@sha256:bbb", "traffic": 10, "at": "2026-11-28T09:00:00Z",
+                "by": "mlpipex canary"}]  # fmt: skip
+    service = {"metadata": {"name": "fraud", "namespace": "ml", "annotations": {"mlpipex.dev/history": json.dumps(history)}}}
+    asked: list[tuple[str, str]] = []
+
+    def from_cluster(namespace: str, name: str) -> list[dict[str, object]]:
+        asked.append((namespace, name))
+        return [dict(e) for e in state_of(service).history]
+
+    monitor = Monitor(MonitorSettings(state_dir=tmp_path / "state", deployments=from_cluster))
+    try:
+        ingestor: Ingestor = monitor.ingestor
+        ingestor.ingest(headers("a", "request", when=time.time()), v2_request([[1.0, 2.0]]))
+        page = render_dashboard(monitor)
+        render_dashboard(monitor)  # a reload within the cache time does not ask the cluster again
+        assert asked == [("ml", "fraud")]
+        rows = re.findall(r"<tr><td>([^<]+)</td><td>(deploy|promote)</td>", page)
+        assert rows == [("2026-11-28T09:00:00Z", "promote"), ("2026-11-27T10:00:00Z", "deploy")]  # newest first
+    finally:
+        monitor.close()
+
+    def down(namespace: str, name: str) -> list[dict[str, object]]:
+        raise ConnectionError("connection refused")
+
+    broken = Monitor(MonitorSettings(state_dir=tmp_path / "other", deployments=down))
+    try:
+        broken.ingestor.ingest(headers("a", "request", when=time.time()), v2_request([[1.0, 2.0]]))
+        assert "cluster unavailable: connection refused" in render_dashboard(broken)
+    finally:
+        broken.close()
