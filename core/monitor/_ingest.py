@@ -99,9 +99,14 @@ class Ingestor:
     def _take(self, event: Event, now: float) -> None:
         model = self.models.get(event.service) or _UNKNOWN
         key = WindowKey(event.namespace, event.service, event.component, event.revision)
+        failed = False
         if event.kind == "request":
             names, matrix = decode_request(event.payload, model.features or None)
             window = self._window(key, names, now)
+            if window.features and names != window.features:
+                # Columns that are not the model's features would poison the drift test.
+                raise MalformedEvent("features", f"the request's features {names[:5]} are not the window's "
+                                                 f"{window.features[:5]} (by name and order)")  # fmt: skip
             window.requests += 1
             window.add_rows(matrix)
         else:
@@ -109,11 +114,12 @@ class Ingestor:
             window = self._window(key, None, now)
             window.responses += 1
             window.add_confidences(outputs.confidences)
-            if not outputs.error:
+            failed = outputs.error
+            if not failed:
                 self._remember(event.id, key, outputs.predictions)
         window.endpoint, window.last_seen = event.endpoint, now
         self.events[event.kind] += 1
-        self._join(event, key, now, error=event.kind == "response" and outputs.error)
+        self._join(event, key, now, error=failed)
         self.expire(now)
 
     def _join(self, event: Event, key: WindowKey, now: float, *, error: bool) -> None:

@@ -115,3 +115,16 @@ def test_labels_join_predictions_by_id() -> None:
         ingestor.ingest(headers("b", "request", when=1.0), v1_request([[1.0]]), now=1.0)
         ingestor.ingest(headers("b", "response", when=1.0), v1_response([[0.9, 0.1]]), now=1.0)
         ingestor.add_truth("b", [1, 0], value=None)
+
+
+def test_a_request_with_other_features_is_refused_not_mixed_in() -> None:
+    ingestor = Ingestor(models={"fraud": ModelInfo("fraud", features=("a", "b"))})
+    ingestor.ingest(headers("ok", "request", when=1.0), v2_request([[1.0, 2.0]]), now=1.0)
+    with pytest.raises(MalformedEvent) as caught:  # three columns for a two-feature model
+        ingestor.ingest(headers("bad", "request", when=1.0), v2_request([[1.0, 2.0, 3.0]]), now=1.0)
+    assert caught.value.reason == "features"
+    unknown = Ingestor()  # no reference: the first request names the features
+    unknown.ingest(headers("x", "request", when=1.0), v1_request([[1.0, 2.0]]), now=1.0)
+    with pytest.raises(MalformedEvent):
+        unknown.ingest(headers("y", "request", when=1.0), v1_request([[1.0, 2.0, 3.0]]), now=1.0)
+    assert unknown.windows[KEY].rows.size == 1 and unknown.malformed["features"] == 1
