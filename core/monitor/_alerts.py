@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -64,18 +65,25 @@ def _iso(seconds: float) -> str:
     return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _finite(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
+
+
 def _feature(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """One feature as the App's FeatureDrift: finite numbers only (its model rejects NaN and infinity)."""
     test = str(entry.get("test") or "ks").lower()
-    test = test if test in ("ks", "psi", "chi2") else "ks"
     statistic = entry.get("statistic")
+    if isinstance(statistic, (int, float)) and math.isinf(statistic):
+        statistic = math.copysign(1e300, statistic)  # an infinite PSI (a category the reference never had)
+    p_value = _finite(entry.get("adjusted_p_value", entry.get("p_value")))
     psi = entry.get("psi")
-    p_value = entry.get("adjusted_p_value", entry.get("p_value"))
+    psi = 1e300 if isinstance(psi, (int, float)) and math.isinf(psi) else _finite(psi)
     return {
         "name": str(entry.get("name"))[:200],
-        "test": test,
-        "statistic": float(statistic) if isinstance(statistic, (int, float)) else 0.0,
-        "p_value": float(min(1.0, max(0.0, p_value))) if isinstance(p_value, (int, float)) else None,
-        "psi": float(max(0.0, psi)) if isinstance(psi, (int, float)) else None,
+        "test": test if test in ("ks", "psi", "chi2") else "ks",
+        "statistic": _finite(statistic) or 0.0,
+        "p_value": min(1.0, max(0.0, p_value)) if p_value is not None else None,
+        "psi": max(0.0, psi) if psi is not None else None,
         "drifted": bool(entry.get("drifted")),
     }
 

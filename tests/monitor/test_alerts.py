@@ -155,3 +155,15 @@ def test_a_receiver_that_rejects_the_alert_is_not_retried_forever(tmp_path: Path
         assert server.monitor.store.alert_counts() == {"pending": 0, "sent": 0, "rejected": 1}
     finally:
         receiver.close()
+
+
+def test_alert_features_carry_only_finite_numbers() -> None:
+    body = alert_body(alert_id="a", model="m", repository=None, environment="production", window_label="w",
+                      window_start=0.0, window_end=1.0, samples=1, severity="warning", fired_at=1.0, summary="s",
+                      features=[{"name": "x", "test": "psi", "statistic": float("inf"), "psi": float("inf"),
+                                 "p_value": None, "drifted": True},
+                                {"name": "y", "test": "ks", "statistic": float("nan"), "p_value": float("nan"),
+                                 "psi": None, "drifted": False}])  # fmt: skip
+    assert body["features"][0]["statistic"] == 1e300 and body["features"][0]["psi"] == 1e300
+    assert body["features"][1]["statistic"] == 0.0 and body["features"][1]["p_value"] is None
+    assert "repository" not in body  # a plain webhook without a repository still gets the alert
