@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any
@@ -167,3 +168,19 @@ def test_alert_features_carry_only_finite_numbers() -> None:
     assert body["features"][0]["statistic"] == 1e300 and body["features"][0]["psi"] == 1e300
     assert body["features"][1]["statistic"] == 0.0 and body["features"][1]["p_value"] is None
     assert "repository" not in body  # a plain webhook without a repository still gets the alert
+
+
+def test_the_scheduler_checks_on_its_own_at_the_configured_interval(tmp_path: Path, serve_monitor) -> None:  # type: ignore[no-untyped-def]
+    receiver = Receiver()
+    try:
+        settings = dataclasses.replace(quality_settings(tmp_path / "state", receiver.url), schedule_seconds=0.3,
+                                       tick_seconds=0.05)  # fmt: skip
+        server = serve_monitor(settings)
+        with httpx.Client(base_url=server.url) as client:
+            labelled_traffic(client, 150, accuracy=0.5, prefix="auto")
+        assert wait_until(lambda: len(receiver.received) == 1, timeout=15)  # fired after two scheduled checks
+        checks = server.monitor.scheduler.checks
+        assert wait_until(lambda: server.monitor.scheduler.checks >= checks + 3, timeout=15)
+        assert len(receiver.received) == 1
+    finally:
+        receiver.close()
