@@ -141,3 +141,27 @@ def test_dashboard_page_draws_charts(tmp_path: Path, serve_monitor) -> None:  # 
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
     assert 'data-model="ml/fraud"' in page.text
     assert 'class="series"' in page.text and 'data-threshold="SLA p99"' in page.text
+
+
+def test_events_built_by_the_cloudevents_sdk_are_accepted(tmp_path: Path, serve_monitor) -> None:  # type: ignore[no-untyped-def]
+    """An independent implementation of binary mode (the CloudEvents Python SDK) checks both sides."""
+    sdk = pytest.importorskip("cloudevents.http")
+    conversion = pytest.importorskip("cloudevents.conversion")
+    server = serve_monitor(settings(tmp_path))
+    now = time.time()
+    common = {"source": STABLE, "id": "sdk-1", "inferenceservicename": "fraud", "namespace": "ml",
+              "component": "predictor", "endpoint": "default", "metadata": "{}"}  # fmt: skip
+    with httpx.Client(base_url=server.url) as client:
+        for kind, data, when in (("request", {"instances": [[12.0, 33.0]]}, now),
+                                 ("response", {"predictions": [[0.25, 0.75]]}, now + 0.015)):  # fmt: skip
+            event = sdk.CloudEvent({**common, "type": f"org.kubeflow.serving.inference.{kind}",
+                                    "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(when)) + f".{int(when % 1 * 1e9):09d}Z"},
+                                   data)  # fmt: skip
+            head, body = conversion.to_binary(event)
+            assert client.post("/", headers={**head, "content-type": "application/json"}, content=body).status_code == 200
+    [window] = server.monitor.ingestor.windows.values()
+    assert window.rows.values().tolist() == [[12.0, 33.0]]
+    np.testing.assert_allclose(window.latencies.values()[:, 1], [15.0], atol=0.01)
+    # and the test's own KServe-shaped events are valid CloudEvents for the SDK
+    parsed = sdk.from_http(headers("mine", "request", when=now), v1_request([[1, 2]]))
+    assert parsed["type"] == "org.kubeflow.serving.inference.request" and parsed["inferenceservicename"] == "fraud"
