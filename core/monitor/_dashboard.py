@@ -127,10 +127,21 @@ def _model_section(service: str, windows: list[Window], model: Any, drift_settin
         out = w.outcomes.values()
         centres, rates = bucket_rates(out[:, 0], out[:, 1], span=span)
         error_series.append(Series(short, centres, rates))
+    regression = getattr(model, "task", "classification") == "regression"
+    quality_series = []
+    for w in windows:
+        labelled = w.quality.values()
+        if labelled.shape[0]:
+            score = np.abs(labelled[:, 1] - labelled[:, 2]) if regression else (labelled[:, 1] == labelled[:, 2]) * 1.0
+            centres, means = bucket_rates(labelled[:, 0], score)
+            quality_series.append(Series(w.key.revision.removeprefix(f"{w.key.service}-"), centres, means))
     sla = dict(getattr(model, "sla_ms", {}) or {})
     parts.append(line_chart("Latency percentiles (ms) vs SLA", latency_series,
                             thresholds={f"SLA {k}": v for k, v in sla.items()}, x_label="time", y_min=0))  # fmt: skip
     parts.append(line_chart("Error rate", error_series, x_label="time", y_min=0))
+    baseline = dict(getattr(model, "baseline", {}) or {}).get("mae" if regression else "accuracy")
+    parts.append(line_chart(f"{'MAE' if regression else 'Accuracy'} from delayed labels", quality_series,
+                            thresholds={"offline": baseline} if baseline is not None else None, x_label="label time"))  # fmt: skip
     latest = max(windows, key=lambda w: (w.drift or {}).get("checked_at", 0))
     features = (latest.drift or {}).get("features") or []
     psi_warn = float(drift_settings.get("psi_warn", 0.1))

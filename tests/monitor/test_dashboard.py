@@ -91,11 +91,13 @@ def test_the_dashboard_in_headless_chromium(tmp_path: Path, serve_monitor) -> No
             response = page.goto(f"{server.url}/dashboard")
             assert response is not None and response.status == 200
             assert page.locator("section.model").count() == 1
-            assert page.locator("svg.chart").count() == 5
+            assert page.locator("svg.chart").count() == 6
+            assert page.locator("svg[aria-label='Accuracy from delayed labels'] path.series").count() == 1
             paths = page.locator("path.series")
             assert paths.count() >= 6  # p50/p95/p99 of two revisions, plus error rates
             assert all(int(paths.nth(i).get_attribute("data-points") or 0) >= 1 for i in range(paths.count()))
             assert page.locator("line[data-threshold='SLA p99']").count() == 1
+            assert page.locator("line[data-threshold='offline']").count() == 1
             assert page.locator("rect.bar").count() >= 10  # confidence histogram
             box = page.locator("svg.chart").first.bounding_box()
             assert box is not None and box["width"] > 300 and box["height"] > 100  # laid out, not collapsed
