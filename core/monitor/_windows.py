@@ -54,7 +54,9 @@ class Ring:
     def add(self, rows: np.ndarray) -> None:
         rows = np.asarray(rows, dtype=np.float64).reshape(-1, self.data.shape[1])
         if rows.shape[0] == 1:
-            self.add_row(*rows[0])
+            self.data[self.next] = rows[0]
+            self.next = (self.next + 1) % self.data.shape[0]
+            self.size = min(self.size + 1, self.data.shape[0])
             return
         if rows.shape[0] >= self.capacity:  # only the newest fit
             self.data[:] = rows[-self.capacity:]
