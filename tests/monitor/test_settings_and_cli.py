@@ -140,3 +140,11 @@ def test_serve_keeps_its_windows_across_a_restart(quickstart: Path) -> None:
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
+
+
+def test_an_unusable_state_directory_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    result = subprocess.run([sys.executable, "-m", "mlpipex", "monitor", "serve", "--state", str(blocker / "state")],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert result.returncode == 2 and "--state DIR" in result.stderr and "Traceback" not in result.stderr
