@@ -54,8 +54,14 @@ def metrics_source(config: Config, env: EnvironmentConfig, monitor_url: str | No
         return PrometheusSource(prometheus.url, {m.name: m.query for m in env.canary.metrics},
                                 window_seconds=parse_duration(env.canary.interval) or 60,
                                 step_seconds=prometheus.step_seconds, timeout=prometheus.timeout)  # fmt: skip
+    monitor = config.deploy.monitor.url if config.deploy.monitor is not None else monitor_url
+    if monitor:
+        from mlpipex.monitor import MonitorSource
+
+        timeout = config.deploy.monitor.timeout if config.deploy.monitor is not None else 10.0
+        return MonitorSource(monitor, timeout=timeout)
     raise PermanentJobError(f"{config.model.name} in {env.name}: no metrics source for the canary analysis "
-                            "(set deploy.prometheus in mlpipex.yaml)")  # fmt: skip
+                            "(set deploy.monitor or deploy.prometheus in mlpipex.yaml, or MLPIPEX_METRICS_URL)")  # fmt: skip
 
 
 @register(KIND)

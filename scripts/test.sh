@@ -9,8 +9,9 @@ py="$venv/bin/python"
 
 # System packages the tests use: a real OCI registry (distribution 2.8), htpasswd,
 # Prometheus (the canary analysis's metrics source), Groovy (the Jenkins library),
-# rsync and git (gitlab-ci-local runs the GitLab component) and PostgreSQL (the App's
-# store for several replicas; the tests start their own cluster).
+# rsync and git (gitlab-ci-local runs the GitLab component), PostgreSQL (the App's
+# store for several replicas; the tests start their own cluster) and Chromium (the
+# monitor dashboard, headless; never `playwright install`).
 missing=()
 command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
 command -v htpasswd >/dev/null 2>&1 || missing+=(apache2-utils)
@@ -19,6 +20,7 @@ command -v groovy >/dev/null 2>&1 || missing+=(groovy)  # runs the Jenkins libra
 command -v rsync >/dev/null 2>&1 || missing+=(rsync)  # gitlab-ci-local's --shell-isolation
 command -v git >/dev/null 2>&1 || missing+=(git)  # gitlab-ci-local reads the project from a git checkout
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || command -v initdb >/dev/null 2>&1 || missing+=(postgresql)
+[ -x /usr/lib/chromium/chromium ] || missing+=(chromium)  # the monitor dashboard's browser test (driven by playwright)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "==> installing ${missing[*]}"

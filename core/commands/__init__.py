@@ -26,6 +26,7 @@ COMMANDS = (
     "mlpipex.commands.serve",
     "mlpipex.commands.app",
     "mlpipex.commands.drift",
+    "mlpipex.commands.monitor",
 )
 
 

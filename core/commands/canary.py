@@ -32,7 +32,7 @@ def register(commands: Any) -> None:
     run_parser = actions.add_parser("run", help="judge the canary step by step; advance, hold or roll back")
     add_cluster_options(run_parser)
     run_parser.add_argument("--metrics-file", metavar="FILE",
-                            help='samples as {"canary": {metric: [...]}, "stable": {...}} (default: deploy.prometheus)')  # fmt: skip
+                            help='samples as {"canary": {metric: [...]}, "stable": {...}} (default: deploy.monitor or deploy.prometheus)')  # fmt: skip
     run_parser.add_argument("--once", action="store_true", help="judge one step and stop")
     run_parser.set_defaults(handler=run)
 
@@ -83,10 +83,15 @@ def _source(args: argparse.Namespace, config: Any, env: Any) -> Any:
 
     if args.metrics_file:
         return FileSource(Path(args.metrics_file))
+    if config.deploy.monitor is not None:
+        from mlpipex.monitor import MonitorSource
+
+        return MonitorSource(config.deploy.monitor.url, timeout=config.deploy.monitor.timeout)
     prometheus = config.deploy.prometheus
     if prometheus is None:
         raise InputError("no metrics source for the canary analysis",
-                         fix="set deploy.prometheus.url (with a query per canary metric), or pass --metrics-file")  # fmt: skip
+                         fix="set deploy.prometheus.url (with a query per canary metric) or deploy.monitor.url, "
+                             "or pass --metrics-file")  # fmt: skip
     return PrometheusSource(prometheus.url, {m.name: m.query for m in env.canary.metrics},
                             window_seconds=parse_duration(env.canary.interval) or 60,
                             step_seconds=prometheus.step_seconds, timeout=prometheus.timeout)  # fmt: skip

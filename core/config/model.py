@@ -28,6 +28,8 @@ __all__ = [
     "LatencyConfig",
     "LatencySla",
     "ModelConfig",
+    "MonitorAlertsConfig",
+    "MonitorQualityConfig",
     "MonitoringConfig",
     "PackageConfig",
     "RegressionLimit",
@@ -419,6 +421,11 @@ class PrometheusConfig(_Strict):
     timeout: float = Field(10.0, gt=0, description="Seconds before a query is given up.")
 
 
+class MonitorSourceConfig(_Strict):
+    url: str = Field(description="Base URL of `mlpipex monitor serve`, e.g. http://mlpipex-monitor.monitoring.svc:8090.")
+    timeout: float = Field(10.0, gt=0, description="Seconds before a samples request is given up.")
+
+
 class DeployConfig(_Strict):
     mode: Literal["Standard", "Knative"] = Field("Standard", description="KServe deployment mode.")
     name: str | None = Field(None, description="InferenceService name; default model.name.")
@@ -433,7 +440,16 @@ class DeployConfig(_Strict):
     replicas: ReplicasConfig = Field(default_factory=ReplicasConfig)
     logger: LoggerConfig | None = Field(None, description="Payload logging to the monitor.")
     prometheus: PrometheusConfig | None = Field(None, description="Metrics source of the canary analysis.")
+    monitor: MonitorSourceConfig | None = Field(
+        None, description="Metrics source of the canary analysis: the mlpipex monitor's per-revision samples (instead of prometheus)."
+    )
     environments: list[EnvironmentConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_metrics_source(self) -> DeployConfig:
+        if self.prometheus is not None and self.monitor is not None:
+            raise ValueError("set deploy.prometheus or deploy.monitor as the canary's metrics source, not both")
+        return self
 
     @field_validator("environments")
     @classmethod
@@ -447,10 +463,24 @@ class DeployConfig(_Strict):
         return value
 
 
+class MonitorAlertsConfig(_Strict):
+    url: str | None = Field(None, description="Webhook the monitor POSTs alerts to, e.g. the App's https://…/alerts/drift.")
+    token_env: str = Field("MLPIPEX_ALERT_TOKEN", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+                           description="Environment variable holding the bearer token sent with each alert.")  # fmt: skip
+    fire_after: int = Field(2, ge=1, description="Consecutive drifted checks before an alert fires.")
+    resolve_after: int = Field(2, ge=1, description="Consecutive clean checks before a firing alert resolves (and may fire again).")
+
+
+class MonitorQualityConfig(_Strict):
+    max_drop: float = Field(0.05, ge=0, description="Tolerated drop of accuracy (absolute) or rise of MAE (relative) against the package's metrics.")
+    alpha: float = Field(0.01, gt=0, lt=1, description="Significance level of the one-sided test of a quality drop.")
+    min_labels: int = Field(100, gt=0, description="Labelled predictions needed before quality is judged.")
+
+
 class MonitoringConfig(_Strict):
     """How drift is tested (``mlpipex drift`` and the monitor); see mlpipex.drift."""
 
-    schedule: str | None = Field(None, description="How often drift is tested, e.g. 15m.")
+    schedule: str | None = Field(None, pattern=_DURATION, description="How often drift is tested, e.g. 15m (default 15m).")
     alpha: float = Field(
         0.05, gt=0, lt=1,
         description="Significance level of the KS test per feature, after the multiple-testing correction.",
@@ -475,6 +505,21 @@ class MonitoringConfig(_Strict):
     psi_threshold: float | None = Field(
         None, gt=0, description="Deprecated: the old name of psi_alert (used when psi_alert is not set)."
     )
+    reference: str | None = Field(
+        None,
+        description=(
+            "The model's reference: a profile JSON file, a pulled package directory, or an OCI reference "
+            "(REF@sha256:…); default the package model.name:model.version in the local store (.mlpipex/oci)."
+        ),
+    )
+    repository: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$",
+                                   description="owner/name of the model's repository (where the App opens retraining PRs).")  # fmt: skip
+    environment: str = Field("production", description="Environment named in alerts.")
+    window: int = Field(10_000, ge=100, le=10_000_000, description="Recent rows kept per model revision for drift and percentiles.")
+    join_timeout: str = Field("60s", pattern=_DURATION,
+                              description="How long a request waits for its response event before it counts as failed.")  # fmt: skip
+    alerts: MonitorAlertsConfig = Field(default_factory=MonitorAlertsConfig)
+    quality: MonitorQualityConfig = Field(default_factory=MonitorQualityConfig)
 
     @model_validator(mode="after")
     def _psi_order(self) -> MonitoringConfig:

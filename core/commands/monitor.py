@@ -1,0 +1,69 @@
+"""``mlpipex monitor serve``: receive KServe's payload logs; metrics, drift alerts and a dashboard."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from mlpipex.errors import EXIT_OK, InputError
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser("monitor", help="the monitoring service (payload logs, drift, alerts)")
+    actions = parser.add_subparsers(dest="monitor_command", metavar="ACTION", required=True)
+    serve = actions.add_parser("serve", help="receive KServe payload-logger CloudEvents; serve /metrics and /dashboard")
+    serve.add_argument("-c", "--config", metavar="FILE", action="append", default=[],
+                       help="mlpipex.yaml of a monitored model (repeat for several; default mlpipex.yaml if present)")  # fmt: skip
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8090, metavar="PORT", help="default 8090")
+    serve.add_argument("--state", default=".mlpipex/monitor", metavar="DIR",
+                       help="where windows and the alert outbox are kept across restarts")  # fmt: skip
+    serve.add_argument("--reference", action="append", default=[], metavar="SERVICE=REF",
+                       help="reference of an InferenceService: profile JSON, pulled package or REF@sha256:…")  # fmt: skip
+    serve.add_argument("--schedule", metavar="DURATION", help="drift check interval, e.g. 30s (default monitoring.schedule)")
+    serve.add_argument("--cluster", action="store_true",
+                       help="show each InferenceService's rollout history on the dashboard (needs the kserve extra)")  # fmt: skip
+    serve.add_argument("--context", metavar="NAME", help="kubeconfig context for --cluster (default: in-cluster or current)")
+    serve.add_argument("--kubeconfig", metavar="FILE", help="kubeconfig file for --cluster")
+    serve.set_defaults(handler=serve_command)
+
+
+def _references(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        service, sep, ref = item.partition("=")
+        if not sep or not service or not ref:
+            raise InputError(f"--reference {item!r} is not SERVICE=REF", fix="e.g. --reference fraud=profile.json")
+        out[service] = ref
+    return out
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+    except ImportError:
+        raise InputError("the monitor needs FastAPI and uvicorn", fix="pip install 'mlpipex[monitor]'") from None
+    from mlpipex.kserve.promotion import parse_duration
+    from mlpipex.monitor import create_monitor_app, settings_from_configs
+
+    configs = list(args.config) or (["mlpipex.yaml"] if Path("mlpipex.yaml").is_file() else [])
+    schedule = None
+    if args.schedule:
+        try:
+            schedule = parse_duration(args.schedule)
+        except ValueError:
+            raise InputError(f"--schedule {args.schedule!r} is not a duration", fix="e.g. 30s, 15m, 1h") from None
+    deployments = None
+    if args.cluster:
+        from mlpipex.monitor import cluster_history
+
+        deployments = cluster_history(args.context, args.kubeconfig)
+    settings = settings_from_configs(configs, state_dir=Path(args.state), schedule=schedule,
+                                     references=_references(args.reference), deployments=deployments)  # fmt: skip
+    app = create_monitor_app(settings)
+    print(f"mlpipex monitor on http://{args.host}:{args.port} ({len(settings.models)} models with a reference; "
+          f"drift every {settings.schedule_seconds:g} s; state in {settings.state_dir})", file=sys.stderr)  # fmt: skip
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    return EXIT_OK

@@ -1,0 +1,88 @@
+"""Per-revision samples for the canary analysis, served by the monitor and read by ``MonitorSource``.
+
+Which windows are the canary: those KServe's logger marked ``ce-endpoint: canary``
+when it does; otherwise (Knative mode splits traffic between revisions of one
+endpoint) the revision seen most recently for the first time is the canary and
+the one before it is stable. Samples per metric:
+
+- ``latency*`` (latency_p50, latency_p95…): each request's latency in ms — the
+  Mann–Whitney test compares the distributions, whatever the percentile's name;
+- ``error_rate``: the error share of each run of ``ERROR_BUCKET`` consecutive requests;
+- ``confidence*``: each prediction's top probability.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import numpy as np
+
+from mlpipex.errors import ExternalError, InputError
+from mlpipex.monitor._ingest import Ingestor
+from mlpipex.monitor._windows import Window
+
+__all__ = ["ERROR_BUCKET", "MonitorSource", "role_windows", "samples_for"]
+
+ERROR_BUCKET = 10
+ROLES = ("canary", "stable")
+
+
+def role_windows(ingestor: Ingestor, namespace: str, service: str, role: str) -> list[Window]:
+    if role not in ROLES:
+        raise InputError(f"role must be canary or stable, not {role!r}")
+    with ingestor.lock:
+        windows = [w for w in ingestor.windows.values()
+                   if w.key.namespace == namespace and w.key.service == service and w.key.component == "predictor"]  # fmt: skip
+    if any(w.endpoint == "canary" for w in windows):
+        return [w for w in windows if (w.endpoint == "canary") == (role == "canary")]
+    by_age = sorted(windows, key=lambda w: w.first_seen)
+    if role == "canary":
+        return by_age[-1:] if len(by_age) > 1 else []
+    return by_age[-2:-1] if len(by_age) > 1 else by_age
+
+
+def _metric_samples(window: Window, metric: str) -> np.ndarray:
+    if metric.startswith("latency"):
+        return window.latencies.values()[:, 1]
+    if metric == "error_rate":
+        outcomes = window.outcomes.values()[:, 1]
+        usable = outcomes.size - outcomes.size % ERROR_BUCKET
+        return outcomes[:usable].reshape(-1, ERROR_BUCKET).mean(axis=1) if usable else np.empty(0)
+    if metric.startswith("confidence"):
+        return window.confidences.values()[:, 0]
+    raise InputError(f"the monitor has no samples of `{metric}`",
+                     fix="use latency_p50/latency_p95/latency_p99, error_rate or confidence_mean")  # fmt: skip
+
+
+def samples_for(ingestor: Ingestor, *, namespace: str, service: str, role: str, metric: str) -> np.ndarray:
+    windows = role_windows(ingestor, namespace, service, role)
+    with ingestor.lock:
+        parts = [_metric_samples(w, metric) for w in windows]
+    return np.concatenate(parts) if parts else np.empty(0)
+
+
+class MonitorSource:
+    """The canary analysis's ``MetricsSource`` over the monitor's HTTP API (``GET /api/v1/samples``)."""
+
+    def __init__(self, url: str, *, timeout: float = 10.0) -> None:
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+
+    def samples(self, *, namespace: str, service: str, role: str, metric: str) -> np.ndarray:
+        query = urllib.parse.urlencode({"namespace": namespace, "service": service, "role": role, "metric": metric})
+        try:
+            with urllib.request.urlopen(f"{self.url}/api/v1/samples?{query}", timeout=self.timeout) as response:
+                body = json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            detail = exc.read()[:300].decode("utf-8", "replace")
+            if 400 <= exc.code < 500:
+                raise InputError(f"the monitor refused samples of `{metric}` ({role}): {detail}",
+                                 fix="check deploy.environments[].canary.metrics names") from None  # fmt: skip
+            raise ExternalError(f"the monitor at {self.url} answered HTTP {exc.code}") from None
+        except (OSError, ValueError) as exc:
+            raise ExternalError(f"cannot reach the monitor at {self.url}: {exc}",
+                                fix="check deploy.monitor.url and that `mlpipex monitor serve` runs") from None  # fmt: skip
+        return np.asarray(body.get("samples", []), dtype=np.float64)

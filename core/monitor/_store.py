@@ -1,0 +1,140 @@
+"""Durable state in SQLite (stdlib): the alert outbox, window snapshots, hysteresis.
+
+An alert is written to the outbox in the same transaction that records the
+hysteresis step which fired it, and marked sent only after the receiver answered
+2xx, so an alert survives a crash or restart and goes out once after it (a
+receiver that saw it before the crash gets the same ``id`` again and can dedupe).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlpipex.errors import InputError
+from mlpipex.monitor._alerts import Hysteresis
+from mlpipex.monitor._windows import Window
+
+__all__ = ["PendingAlert", "Store"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS alerts (
+    id TEXT PRIMARY KEY, url TEXT NOT NULL, body TEXT NOT NULL, created REAL NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0, next_attempt REAL NOT NULL, sent REAL, failed REAL, last_error TEXT
+);
+CREATE TABLE IF NOT EXISTS windows (key TEXT PRIMARY KEY, meta TEXT NOT NULL, arrays BLOB NOT NULL, saved REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS hysteresis (key TEXT PRIMARY KEY, state TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class PendingAlert:
+    id: str
+    url: str
+    body: str
+    attempts: int
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise InputError(f"cannot keep the monitor's state in {path}: {exc}",
+                             fix="pass --state DIR with a writable directory") from None  # fmt: skip
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # -- hysteresis and the outbox -----------------------------------------------------
+
+    def hysteresis(self, key: str) -> Hysteresis:
+        with self._lock:
+            row = self._db.execute("SELECT state FROM hysteresis WHERE key = ?", (key,)).fetchone()
+        return Hysteresis.from_dict(json.loads(row[0])) if row else Hysteresis()
+
+    def record_step(self, key: str, state: Hysteresis, alert: tuple[str, str, dict[str, Any]] | None = None) -> None:
+        """Save the hysteresis state and, atomically with it, a new alert (id, url, body)."""
+        with self._tx() as db:
+            db.execute("INSERT INTO hysteresis(key, state) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET state = excluded.state",
+                       (key, json.dumps(state.to_dict())))  # fmt: skip
+            if alert is not None:
+                alert_id, url, body = alert
+                db.execute("INSERT OR IGNORE INTO alerts(id, url, body, created, next_attempt) VALUES (?, ?, ?, ?, ?)",
+                           (alert_id, url, json.dumps(body, sort_keys=True), time.time(), 0.0))  # fmt: skip
+
+    def due(self, now: float, limit: int = 100) -> list[PendingAlert]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, url, body, attempts FROM alerts WHERE sent IS NULL AND failed IS NULL AND next_attempt <= ?"
+                " ORDER BY created LIMIT ?", (now, limit)).fetchall()  # fmt: skip
+        return [PendingAlert(*row) for row in rows]
+
+    def mark_sent(self, alert_id: str, now: float) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE alerts SET sent = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?", (now, alert_id))
+
+    def mark_retry(self, alert_id: str, next_attempt: float, error: str) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE alerts SET attempts = attempts + 1, next_attempt = ?, last_error = ? WHERE id = ?",
+                       (next_attempt, error[:500], alert_id))  # fmt: skip
+
+    def mark_failed(self, alert_id: str, now: float, error: str) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE alerts SET attempts = attempts + 1, failed = ?, last_error = ? WHERE id = ?",
+                       (now, error[:500], alert_id))  # fmt: skip
+
+    def alert_counts(self) -> dict[str, int]:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT SUM(sent IS NULL AND failed IS NULL), SUM(sent IS NOT NULL), SUM(failed IS NOT NULL) FROM alerts"
+            ).fetchone()  # fmt: skip
+        return {"pending": int(row[0] or 0), "sent": int(row[1] or 0), "rejected": int(row[2] or 0)}
+
+    def alerts(self, limit: int = 50) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute("SELECT id, body, created, attempts, sent, failed, last_error FROM alerts "
+                                    "ORDER BY created DESC LIMIT ?", (limit,)).fetchall()  # fmt: skip
+        return [{"id": r[0], "body": json.loads(r[1]), "created": r[2], "attempts": r[3], "sent": r[4],
+                 "failed": r[5], "last_error": r[6]} for r in rows]  # fmt: skip
+
+    # -- windows -------------------------------------------------------------------------
+
+    def save_windows(self, windows: list[Window]) -> None:
+        states = [(w.key.label(), *w.to_state()) for w in windows]
+        now = time.time()
+        with self._tx() as db:
+            for label, meta, arrays in states:
+                db.execute("INSERT INTO windows(key, meta, arrays, saved) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE "
+                           "SET meta = excluded.meta, arrays = excluded.arrays, saved = excluded.saved",
+                           (label, json.dumps(meta, default=float), arrays, now))  # fmt: skip
+
+    def load_windows(self) -> list[Window]:
+        with self._lock:
+            rows = self._db.execute("SELECT meta, arrays FROM windows ORDER BY saved").fetchall()
+        return [Window.from_state(json.loads(meta), arrays) for meta, arrays in rows]
