@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: demo test lint benchmarks clean
+.PHONY: demo test e2e lint benchmarks clean
 
 $(PY):
 	@PYTHON=$(PYTHON) scripts/bootstrap-venv.sh $(VENV)
@@ -18,6 +18,10 @@ $(VENV)/.demo-installed: pyproject.toml examples/quickstart/requirements.txt | $
 
 demo: $(VENV)/.demo-installed
 	$(VENV)/bin/mlpipex gate -c examples/quickstart/mlpipex.yaml
+
+# The end-to-end loop alone (make test runs it with everything else).
+e2e: | $(PY)
+	scripts/test.sh tests/e2e
 
 test: | $(PY)
 	@scripts/test.sh
