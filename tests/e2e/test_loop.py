@@ -1,30 +1,29 @@
 """The loop end to end, on one machine: PR gates → package in a real registry → merge deploys
-(the App, the fake GitHub and Kubernetes APIs) → a real `mlpipex serve` pod answers → a
-drift alert opens the retraining PR → /rollback refused for a reader, done for a writer.
+(the App, the fake GitHub and Kubernetes APIs) → real `mlpipex serve` pods, one per revision,
+traffic split by the canary's percentages and logged to the monitor → the canary analysis
+(on the monitor's samples) takes it to 100% → shifted inputs → the monitor alerts the App →
+retraining PR → /rollback refused for a reader, done for a writer.
 
 Each step is asserted and told in `.mlpipex/test-results/e2e-story.md`.
-Not yet here (issue #8): traffic split across several serve processes by the canary's
-percentages, and the monitor's own drift detection driving the alert.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import os
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
-import pytest
 import yaml
 from handlers.conftest import REPO, World
-from oci.conftest import free_port, start_registry
+from monitor.conftest import RunningMonitor
+from oci.conftest import start_registry
 
 from mlpipex.cli import main
 from mlpipex.kserve.rollout import state_of
+
+from .router import Pods, Router
 
 ROOT = Path(__file__).resolve().parents[2]
 STORY = ROOT / ".mlpipex" / "test-results" / "e2e-story.md"
@@ -69,30 +68,11 @@ def release(quickstart: Path, world: World, number: int, version: str, registry:
     return artifact
 
 
-def serve(artifact: str, cwd: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = dict(os.environ)
-    process = subprocess.Popen([sys.executable, "-m", "mlpipex", "serve", artifact, "--http-port", str(port)],
-                               cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{base}/v2/models/breast-cancer/ready", timeout=1) as response:
-                if response.status == 200:
-                    return process, base
-        except OSError:
-            if process.poll() is not None:
-                break
-            time.sleep(0.2)
-    process.kill()
-    pytest.fail(f"mlpipex serve {artifact} did not become ready: {process.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
-
-
 def test_the_loop(world, quickstart, tmp_path, monkeypatch):
     story = Story()
     registry = start_registry(tmp_path / "registry")
-    pods: list[subprocess.Popen[bytes]] = []
+    pods = Pods(quickstart)
+    servers: list[RunningMonitor] = []
     try:
         # 1-2. A pull request: gates reported on GitHub, the package pushed to the registry.
         first = release(quickstart, world, 5, "1.1.0", registry.address, monkeypatch, tmp_path)
@@ -106,8 +86,7 @@ def test_the_loop(world, quickstart, tmp_path, monkeypatch):
         assert world.serving("ml-staging") == (first, 100)
         story.step("merge of #5: the App deployed it to staging at 100%")
         uri = world.kube.objects[("ml-staging", "breast-cancer")]["spec"]["predictor"]["model"]["storageUri"]
-        pod, base = serve(uri.removeprefix("oci://"), quickstart)
-        pods.append(pod)
+        base, _ = pods.url_for(uri.removeprefix("oci://"))
         rows = list(csv.DictReader((quickstart / "data" / "holdout.csv").open()))
         row = [float(v) for k, v in rows[0].items() if k not in EXCLUDE]
         request = urllib.request.Request(f"{base}/v1/models/breast-cancer:predict", data=json.dumps({"instances": [row]}).encode(),
@@ -117,33 +96,64 @@ def test_the_loop(world, quickstart, tmp_path, monkeypatch):
         assert len(predictions) == 1
         story.step(f"staging's revision runs as a real `mlpipex serve` pulled from the registry; it answered {predictions[0]!r}")
 
-        # 4. A second version; /promote production under production's rules.
+        # 4. A second version; /promote production starts a canary the analysis takes to 100%,
+        #    judged on the monitor's samples of real traffic through real pods.
         world.comment(5, "lead", "/promote production")
         assert world.serving("ml-prod") == (first, 100)
         second = release(quickstart, world, 6, "1.2.0", registry.address, monkeypatch, tmp_path)
         world.merge(6)
+        assert world.serving("ml-staging") == (second, 100)
+        app_server = RunningMonitor(world.client.app)  # the App on a real port, for the monitor's alerts
+        servers.append(app_server)
+        monkeypatch.setenv("MLPIPEX_ALERT_TOKEN", "alert-token")
+        config = quickstart / "mlpipex.yaml"
+        data = yaml.safe_load(config.read_text())
+        data["monitoring"] = {"repository": REPO, "schedule": "1h", "min_samples": 100,
+                              "alerts": {"url": f"{app_server.url}/alerts/drift", "fire_after": 1}}  # fmt: skip
+        config.write_text(yaml.safe_dump(data, sort_keys=False))
+        from mlpipex.monitor import create_monitor_app, settings_from_configs
+
+        monitor = RunningMonitor(create_monitor_app(settings_from_configs([str(config)], state_dir=tmp_path / "monitor")))
+        servers.append(monitor)
+        repo = yaml.safe_load(world.github.files[world.github.branches["main"]]["mlpipex.yaml"])
+        repo["deploy"]["monitor"] = {"url": monitor.url}
+        repo["deploy"]["environments"][1]["canary"] = {"steps": [10, 50, 100], "interval": "1s", "min_samples": 20,
+                                                       "metrics": [{"name": "latency_p95", "margin": 5.0}]}  # fmt: skip
+        world.github.commit("main", {"mlpipex.yaml": yaml.safe_dump(repo, sort_keys=False)})
+        story.step(f"#6 `{second}` in staging; the monitor listens at {monitor.url}; production judges canaries on it")
+
         world.comment(6, "lead", "/promote production")
         assert world.serving("ml-prod") == (second, 10)
-        world.comment(6, "lead", "/promote full")
-        assert world.serving("ml-prod") == (second, 100)
-        story.step(f"#6 `{second}`: staging, then a production canary at 10%, promoted to 100% by a maintainer")
+        router = Router(pods, lambda: world.kube.objects[("ml-prod", "breast-cancer")], monitor.url, "ml-prod")
+        features = [[float(v) for k, v in r.items() if k not in EXCLUDE] for r in rows]
+        seen = [world.serving("ml-prod")[1]]
+        deadline = time.monotonic() + 120
+        while world.serving("ml-prod") != (second, 100):
+            assert time.monotonic() < deadline, f"the canary did not reach 100%: {seen}"
+            for i in range(80):
+                router.predict(features[i % len(features)])
+            time.sleep(1.0)  # the next canary.step job is due an interval after the last
+            world.work()
+            if world.serving("ml-prod")[1] != seen[-1]:
+                seen.append(world.serving("ml-prod")[1])
+            assert world.serving("ml-prod")[0] == second, "the canary was rolled back"
+        assert seen[0] == 10 and seen[-1] == 100 and router.sent.get("canary", 0) > 0
+        story.step(f"traffic through real pods by the split; payload logs in the monitor; the analysis moved it {seen}")
 
-        # 5. Drift: an alert in the monitor's format opens the retraining pull request.
-        from mlpipex.monitor import alert_body
-
-        now = time.time()
-        body = alert_body(alert_id="e2e:drift:1", model="breast-cancer", repository=REPO, environment="production",
-                          window_label="ml-prod/breast-cancer", window_start=now - 900, window_end=now, samples=2000,
-                          features=[{"name": "mean radius", "test": "ks", "statistic": 0.4, "p_value": 1e-20,
-                                     "adjusted_p_value": 1e-19, "psi": None, "drifted": True}],
-                          severity="critical", fired_at=now, summary="mean radius shifted")  # fmt: skip
-        reply = world.client.post("/alerts/drift", content=json.dumps(body).encode(),
-                                  headers={"Authorization": "Bearer alert-token", "Content-Type": "application/json"})  # fmt: skip
-        assert reply.status_code in (200, 202), reply.text
-        world.work()
-        retrain = [p for p in world.github.pulls.values() if p["head_ref"] == "mlpipex/retrain/breast-cancer"]
-        assert len(retrain) == 1 and "mean radius" in retrain[0]["body"]
-        story.step("a drift alert from the monitor opened the retraining pull request")
+        # 5. The inputs shift; the monitor's drift check alerts the App, which opens the retraining PR.
+        shifted = [[v * 3.0 for v in row] for row in features]
+        for i in range(300):
+            router.predict(shifted[i % len(shifted)])
+        monitor.monitor.scheduler.check()
+        retrain: list[dict] = []
+        deadline = time.monotonic() + 30
+        while not retrain:
+            assert time.monotonic() < deadline, "no retraining pull request"
+            time.sleep(0.3)
+            world.work()
+            retrain = [p for p in world.github.pulls.values() if p["head_ref"] == "mlpipex/retrain/breast-cancer"]
+        assert "drift" in retrain[0]["body"].lower()
+        story.step("the inputs shifted; the monitor detected drift and alerted the App, which opened the retraining PR")
 
         # 6. /rollback: refused for a reader, done for a writer.
         world.comment(6, "reader", "/rollback --env production")
@@ -154,7 +164,7 @@ def test_the_loop(world, quickstart, tmp_path, monkeypatch):
         assert history[-1] == "rollback"
         story.step("/rollback from a reader was refused; from a writer it returned production to the first model")
     finally:
-        for pod in pods:
-            pod.terminate()
-            pod.wait(timeout=10)
+        for server in servers:
+            server.stop()
+        pods.stop()
         registry.stop()
