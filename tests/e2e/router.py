@@ -61,7 +61,12 @@ class Pods:
     def stop(self) -> None:
         for process, _, _ in self.running.values():
             process.terminate()
-            process.wait(timeout=10)
+        for process, _, _ in self.running.values():
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 class Router:
