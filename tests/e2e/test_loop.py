@@ -26,7 +26,8 @@ from oci.conftest import start_registry
 from mlpipex.cli import main
 from mlpipex.kserve.rollout import state_of
 
-from .router import Pods, Router
+from .pods import Pods
+from .router import Router
 
 ROOT = Path(__file__).resolve().parents[2]
 STORY = ROOT / ".mlpipex" / "test-results" / "e2e-story.md"
