@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
+import subprocess
 import time
 import urllib.request
 from pathlib import Path
 
+import pytest
 import yaml
 from handlers.conftest import REPO, World
 from monitor.conftest import RunningMonitor
@@ -23,7 +26,8 @@ from oci.conftest import start_registry
 from mlpipex.cli import main
 from mlpipex.kserve.rollout import state_of
 
-from .router import Pods, Router
+from .pods import Pods
+from .router import Router
 
 ROOT = Path(__file__).resolve().parents[2]
 STORY = ROOT / ".mlpipex" / "test-results" / "e2e-story.md"
@@ -45,12 +49,45 @@ def cli(*args: str) -> int:
     return main(list(args))
 
 
-def release(quickstart: Path, world: World, number: int, version: str, registry: str, monkeypatch, tmp_path: Path) -> str:
-    """One pull request's CI: gates reported to GitHub, the package pushed; the artifact."""
+def git(repo: Path, *args: str) -> str:
+    env = {"GIT_AUTHOR_NAME": "dev", "GIT_AUTHOR_EMAIL": "dev@example.com", "GIT_COMMITTER_NAME": "dev",
+           "GIT_COMMITTER_EMAIL": "dev@example.com", "PATH": "/usr/bin:/bin"}  # fmt: skip
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env=env).stdout.strip()
+
+
+def train_next_version(quickstart: Path, version: str, c: float) -> str:
+    """The quickstart's candidate retrained with another regularisation (the team's next
+    model version), exported by the quickstart's own train.py; its path in the repository."""
+    import importlib.util
+
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.model_selection import train_test_split
+
+    spec = importlib.util.spec_from_file_location("quickstart_train", quickstart / "train.py")
+    assert spec and spec.loader
+    train = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train)
+    data = load_breast_cancer()
+    X_train, _, y_train, _ = train_test_split(data.data, data.target, test_size=train.HOLDOUT_SHARE,
+                                              stratify=data.target, random_state=train.SEED)  # fmt: skip
+    model = train.pipeline(c=c).fit(X_train, y_train)
+    path = f"models/model-{version}.onnx"
+    (quickstart / path).write_bytes(train.export(model, data.data.shape[1], version).SerializeToString())
+    git(quickstart, "add", path)
+    return path
+
+
+def release(quickstart: Path, world: World, number: int, version: str, registry: str, monkeypatch, tmp_path: Path,
+            model: str = "models/model.onnx") -> str:  # fmt: skip
+    """One pull request's CI: a commit on a branch of the model repository, gates reported
+    to GitHub, the package pushed; the artifact."""
     config = quickstart / "mlpipex.yaml"
     data = yaml.safe_load(config.read_text())
     data["model"]["version"] = version
+    data["model"]["path"] = model
     config.write_text(yaml.safe_dump(data, sort_keys=False))
+    git(quickstart, "checkout", "-q", "-B", f"release-{version}")
+    git(quickstart, "commit", "-q", "-am", f"breast-cancer {version}")
     head = world.github.open_pull(number, head=f"release-{version}", author="dev")
     event = tmp_path / f"event-{number}.json"
     event.write_text(json.dumps({"pull_request": {"number": number, "head": {"sha": head, "ref": f"release-{version}",
@@ -70,6 +107,11 @@ def release(quickstart: Path, world: World, number: int, version: str, registry:
 
 def test_the_loop(world, quickstart, tmp_path, monkeypatch):
     story = Story()
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed (apt-get install git)")
+    git(quickstart, "init", "-q", "-b", "main")
+    git(quickstart, "add", ".")
+    git(quickstart, "commit", "-q", "-m", "the quickstart model repository")
     registry = start_registry(tmp_path / "registry")
     pods = Pods(quickstart)
     servers: list[RunningMonitor] = []
@@ -100,7 +142,9 @@ def test_the_loop(world, quickstart, tmp_path, monkeypatch):
         #    judged on the monitor's samples of real traffic through real pods.
         world.comment(5, "lead", "/promote production")
         assert world.serving("ml-prod") == (first, 100)
-        second = release(quickstart, world, 6, "1.2.0", registry.address, monkeypatch, tmp_path)
+        second = release(quickstart, world, 6, "1.2.0", registry.address, monkeypatch, tmp_path,
+                         model=train_next_version(quickstart, "1.2.0", c=2.0))
+        assert second.split("@")[1] != first.split("@")[1]
         world.merge(6)
         assert world.serving("ml-staging") == (second, 100)
         app_server = RunningMonitor(world.client.app)  # the App on a real port, for the monitor's alerts
@@ -138,31 +182,35 @@ def test_the_loop(world, quickstart, tmp_path, monkeypatch):
                 seen.append(world.serving("ml-prod")[1])
             assert world.serving("ml-prod")[0] == second, "the canary was rolled back"
         assert seen[0] == 10 and seen[-1] == 100 and router.sent.get("canary", 0) > 0
-        story.step(f"traffic through real pods by the split; payload logs in the monitor; the analysis moved it {seen}")
+        story.step(f"traffic through real pods by the split ({router.sent}); payload logs in the monitor; "
+                   f"the analysis moved the canary {seen}")
 
         # 5. The inputs shift; the monitor's drift check alerts the App, which opens the retraining PR.
         shifted = [[v * 3.0 for v in row] for row in features]
         for i in range(300):
             router.predict(shifted[i % len(shifted)])
         monitor.monitor.scheduler.check()
-        retrain: list[dict] = []
+        retrain: list[tuple[int, dict]] = []
         deadline = time.monotonic() + 30
         while not retrain:
             assert time.monotonic() < deadline, "no retraining pull request"
             time.sleep(0.3)
             world.work()
-            retrain = [p for p in world.github.pulls.values() if p["head_ref"] == "mlpipex/retrain/breast-cancer"]
-        assert "drift" in retrain[0]["body"].lower()
-        story.step("the inputs shifted; the monitor detected drift and alerted the App, which opened the retraining PR")
+            retrain = [(n, p) for n, p in world.github.pulls.items() if p["head_ref"] == "mlpipex/retrain/breast-cancer"]
+        [(number, pull)] = retrain
+        assert "drift" in pull["body"].lower()
+        story.step(f"the inputs shifted; the monitor detected drift and alerted the App, which opened retraining PR #{number} (branch `mlpipex/retrain/breast-cancer`)")
 
         # 6. /rollback: refused for a reader, done for a writer.
         world.comment(6, "reader", "/rollback --env production")
-        assert "needs `write`" in world.last_reply(6) and world.serving("ml-prod") == (second, 100)
+        refusal = world.last_reply(6)
+        assert "needs `write`" in refusal and world.serving("ml-prod") == (second, 100)
+        story.step(f"/rollback from `reader` (read permission): refused, production unchanged; the reply: {refusal.splitlines()[0]!r}")
         world.comment(6, "dev", "/rollback --env production")
         assert world.serving("ml-prod") == (first, 100)
         history = [h["action"] for h in state_of(world.kube.objects[("ml-prod", "breast-cancer")]).history]
         assert history[-1] == "rollback"
-        story.step("/rollback from a reader was refused; from a writer it returned production to the first model")
+        story.step(f"/rollback from `dev` (write): production back to `{first}` at 100%; the reply: {world.last_reply(6).splitlines()[0]!r}")
     finally:
         for server in servers:
             server.stop()
