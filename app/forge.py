@@ -56,6 +56,10 @@ class RepoForge:
         self.github = github
         self.full_name = repository
         self._repo: Any = None
+        # One forge serves one job: a pull request and a ref's configs do not change under
+        # it, so each is read once however many steps (parse, authorise, act) ask.
+        self._pulls: dict[int, Any] = {}
+        self._configs: dict[str, list[Config]] = {}
 
     @property
     def repo(self) -> Any:
@@ -98,8 +102,13 @@ class RepoForge:
 
     # -- the pull request -----------------------------------------------------------
 
+    def _pull(self, number: int) -> Any:
+        if number not in self._pulls:
+            self._pulls[number] = self.repo.get_pull(number)
+        return self._pulls[number]
+
     def pull(self, number: int) -> Pull:
-        pr = self.repo.get_pull(number)
+        pr = self._pull(number)
         head_repo = pr.head.repo.full_name if pr.head.repo else None
         return Pull(number, pr.head.sha, pr.base.ref, bool(pr.merged), head_repo != self.repo.full_name,
                     pr.user.login if pr.user else "")  # fmt: skip
@@ -107,7 +116,7 @@ class RepoForge:
     def approvals(self, number: int, head_sha: str) -> int:
         """Distinct reviewers whose latest review approves the current head."""
         latest: dict[str, Any] = {}
-        for review in self.repo.get_pull(number).get_reviews():
+        for review in self._pull(number).get_reviews():
             if review.user is not None and review.state in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED"):
                 latest[review.user.login] = review
         return sum(1 for r in latest.values() if r.state == "APPROVED" and r.commit_id == head_sha)
@@ -136,9 +145,11 @@ class RepoForge:
 
     def configs(self, ref: str) -> list[Config]:
         """Every mlpipex.yaml in the tree at ``ref``, loaded without the App's environment."""
-        tree = self.repo.get_git_tree(ref, recursive=True)
-        paths = sorted(e.path for e in tree.tree if e.type == "blob" and PurePosixPath(e.path).name == CONFIG_NAME)
-        return [self.config_at(path, ref) for path in paths[:MAX_CONFIGS]]
+        if ref not in self._configs:
+            tree = self.repo.get_git_tree(ref, recursive=True)
+            paths = sorted(e.path for e in tree.tree if e.type == "blob" and PurePosixPath(e.path).name == CONFIG_NAME)
+            self._configs[ref] = [self.config_at(path, ref) for path in paths[:MAX_CONFIGS]]
+        return self._configs[ref]
 
     def config_at(self, path: str, ref: str) -> Config:
         from mlpipex.config import load_config

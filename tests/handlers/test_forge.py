@@ -84,3 +84,14 @@ def test_answers_and_deployments(github):
     [deployment] = fake.deployments
     assert deployment["environment"] == "staging" and deployment["payload"]["artifact"].endswith("b" * 64)
     assert deployment["statuses"][0]["state"] == "success" and deployment["statuses"][0]["target_url"] == "https://ci/1"
+
+
+def test_one_job_reads_a_pull_request_and_a_refs_configs_once(github):
+    fake, forge = github
+    fake.open_pull(5, head="feature")
+    for _ in range(3):
+        forge.configs("main")
+        forge.facts(5, "fraud")
+    reads = [path for method, path, _ in fake.calls if method == "GET"]
+    assert reads.count("/repos/acme/models/git/trees/main") == 1
+    assert reads.count("/repos/acme/models/pulls/5") == 1
