@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from mlpipex.app.commanding import choose_config, lock_key, record
 from mlpipex.app.forge import RepoForge
 from mlpipex.app.registry import JobContext, PermanentJobError, register
-from mlpipex.app.rollouts import Outcome, Rollouts, environment_named, stamp
+from mlpipex.app.rollouts import Outcome, Rollouts, environment_named, event_of, stamp
 from mlpipex.kserve.rollout import state_of
 
 if TYPE_CHECKING:
@@ -89,7 +89,7 @@ def on_canary_step(payload: dict[str, Any], ctx: JobContext, *, rollouts: Rollou
         raise RuntimeError(f"{config.model.name} is locked by {lock.holder}; the canary step will be retried")
     try:
         if state.history and state.history[-1].get("by") == by:  # this job's step was applied before a crash
-            outcome = Outcome(Rollouts._event("canary", config.model.name, env, name, True, kube.get(env.namespace, name) or {},
+            outcome = Outcome(event_of("canary", config.model.name, env, name, True, kube.get(env.namespace, name) or {},
                                               "already done"), to_digest=state.artifact, in_canary=state.in_canary, repeated=True)  # fmt: skip
             finished = not state.in_canary
         else:
@@ -98,7 +98,7 @@ def on_canary_step(payload: dict[str, Any], ctx: JobContext, *, rollouts: Rollou
             if step is None:
                 return
             after = state_of(step.service)
-            event = Rollouts._event(f"canary {step.decision.action.value}", config.model.name, env, name,
+            event = event_of(f"canary {step.decision.action.value}", config.model.name, env, name,
                                     step.decision.action is not Action.ROLLBACK, step.service,
                                     f"{env.name}: {step.decision.action.value} at {step.traffic_before}% → "
                                     f"{step.traffic_after}%: {step.decision.reason}")  # fmt: skip

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from mlpipex.config.model import EnvironmentConfig
     from mlpipex.kserve.cluster import Cluster
 
-__all__ = ["Outcome", "Rollouts", "environment_named", "stamp"]
+__all__ = ["Outcome", "Rollouts", "environment_named", "event_of", "stamp"]
 
 Plan = Callable[[dict[str, Any] | None], dict[str, Any]]
 
@@ -142,20 +142,21 @@ class Rollouts:
             before = state_of(current)
             if before.history and before.history[-1].get("by") == by and before.history[-1].get("action") == action:
                 # this job already took this step before it was interrupted: report it, do not repeat it
-                return Outcome(self._event(action, model, env, name, True, current or {}, "already done"),
+                return Outcome(event_of(action, model, env, name, True, current or {}, "already done"),
                                from_digest=None, to_digest=before.artifact, in_canary=before.in_canary, repeated=True)  # fmt: skip
             service, result = apply_step(kube, kube.crd(), env.namespace, name, plan, timeout=self.timeout)
         except MlpipexError as exc:
             event = DeployEvent(action, model, env.name, name, ok=False, message=str(exc).splitlines()[0], by=by)
             return Outcome(event)
         after = state_of(service)
-        event = self._event(action, model, env, name, True, service, outcome(env, service, result))
+        event = event_of(action, model, env, name, True, service, outcome(env, service, result))
         return Outcome(event, from_digest=before.artifact, to_digest=after.artifact, in_canary=after.in_canary)
 
-    @staticmethod
-    def _event(action: str, model: str, env: EnvironmentConfig, name: str, ok: bool, obj: dict[str, Any],
-               message: str) -> DeployEvent:  # fmt: skip
-        state = state_of(obj)
-        by = state.history[-1].get("by") if state.history else None
-        return DeployEvent(action, model, env.name, name, ok=ok, message=message, artifact=state.artifact,
-                           stable=state.stable, traffic=state.traffic, by=by)  # fmt: skip
+
+def event_of(action: str, model: str, env: EnvironmentConfig, name: str, ok: bool, obj: dict[str, Any],
+           message: str) -> DeployEvent:  # fmt: skip
+    """The step on ``obj`` as a DeployEvent: what serves at what share, and who moved it."""
+    state = state_of(obj)
+    by = state.history[-1].get("by") if state.history else None
+    return DeployEvent(action, model, env.name, name, ok=ok, message=message, artifact=state.artifact,
+                       stable=state.stable, traffic=state.traffic, by=by)  # fmt: skip
