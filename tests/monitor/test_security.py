@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _kserve_events import headers, v1_request, v1_response, v2_request, v2_response
+from _kserve_events import headers, v1_request, v1_response, v2_request
 
 from mlpipex.errors import ConfigError
 from mlpipex.monitor import Ingestor, Limits, ModelInfo, MonitorSettings
