@@ -58,7 +58,7 @@ def _window_labels(window: Window) -> dict[str, str]:
             "revision": key.revision, "endpoint": window.endpoint}  # fmt: skip
 
 
-def render_metrics(ingestor: Ingestor, outbox: Mapping[str, int] | None = None) -> str:
+def render_metrics(ingestor: Ingestor, outbox: Mapping[str, int] | None = None, journal_bytes: int | None = None) -> str:
     f = {name: _Family(name, kind, text) for name, kind, text in (
         ("events_total", "counter", "CloudEvents accepted, by type."),
         ("malformed_events_total", "counter", "CloudEvents rejected with 400, by reason."),
@@ -79,6 +79,8 @@ def render_metrics(ingestor: Ingestor, outbox: Mapping[str, int] | None = None) 
         ("quality", "gauge", "Model quality from delayed ground truth over the window, by metric."),
         ("labels_total", "gauge", "Labelled predictions in the window."),
         ("alerts", "gauge", "Alerts in the durable outbox, by state."),
+        ("state_bytes", "gauge", "Bytes held for windows and kept predictions (grows with what was sent, bounded)."),
+        ("journal_bytes", "gauge", "Journal bytes appended since the last checkpoint (what a restart replays)."),
     )}  # fmt: skip
     with ingestor.lock:
         for kind, n in sorted(ingestor.events.items()):
@@ -91,10 +93,13 @@ def render_metrics(ingestor: Ingestor, outbox: Mapping[str, int] | None = None) 
             f["unjoined_total"].add({"kind": kind, "reason": reason}, n)
         f["pending_joins"].add({}, len(ingestor.pending))
         f["windows"].add({}, len(ingestor.windows))
+        f["state_bytes"].add({}, ingestor.state_bytes())
         for window in ingestor.windows.values():
             _window_metrics(f, window)
     for state, n in sorted((outbox or {}).items()):
         f["alerts"].add({"state": state}, n)
+    if journal_bytes is not None:
+        f["journal_bytes"].add({}, journal_bytes)
     lines = [line for family in f.values() for line in family.render()]
     return "\n".join(lines) + "\n"
 

@@ -198,7 +198,9 @@ def monitor_router(monitor: "Monitor") -> "APIRouter":
             return JSONResponse({"error": f"payload larger than {MAX_BODY} bytes", "reason": "size"}, status_code=413,
                                 headers={"Connection": "close"})  # fmt: skip
         try:
-            _, position = monitor.ingestor.accept(request.headers, body)
+            # The CloudEvent attributes once as a dict: parsing and journaling read them several times.
+            attributes = {k: v for k, v in request.headers.items() if k.startswith("ce-")}
+            _, position = monitor.ingestor.accept(attributes, body)
             await monitor.journal.wait_async(position)
         except MalformedEvent as exc:
             return JSONResponse({"error": str(exc), "reason": exc.reason}, status_code=400)
@@ -221,7 +223,8 @@ def monitor_router(monitor: "Monitor") -> "APIRouter":
             token = authorise(request, "metrics")
             if isinstance(token, Response):
                 return token
-        return PlainTextResponse(render_metrics(monitor.ingestor, monitor.store.alert_counts()), media_type=CONTENT_TYPE)
+        return PlainTextResponse(render_metrics(monitor.ingestor, monitor.store.alert_counts(),
+                                                journal_bytes=monitor.journal.pending_bytes(monitor.checkpointed)), media_type=CONTENT_TYPE)
 
     @router.get("/healthz")
     def healthz() -> dict[str, Any]:

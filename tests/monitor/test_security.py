@@ -235,3 +235,36 @@ def test_tokens_file_and_constant_time_identification(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as scope:
         load_auth(str(tokens), environ={})
     assert "tokens.yaml:3" in str(scope.value) and "scopes must be" in str(scope.value)
+
+
+def test_the_canary_analysis_reads_a_protected_monitor_with_its_token(tmp_path: Path, serve_monitor) -> None:  # type: ignore[no-untyped-def]
+    from mlpipex.errors import InputError
+    from mlpipex.monitor import MonitorSource
+
+    server = serve_monitor(settings(tmp_path))
+    query = {"namespace": "ml", "service": "fraud", "role": "stable", "metric": "latency_p95"}
+    assert MonitorSource(server.url, token=READER).samples(**query).size == 0
+    with pytest.raises(InputError) as refused:
+        MonitorSource(server.url, token="").samples(**query)
+    assert "HTTP 401" in str(refused.value) and "MLPIPEX_MONITOR_TOKEN" in str(refused.value)
+
+
+def test_serve_refuses_to_listen_beyond_loopback_without_tokens(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from mlpipex.commands import monitor as command
+    from mlpipex.monitor._journal import SYNC_POLICIES
+
+    assert command.SYNC_POLICIES == SYNC_POLICIES and Limits().unknown_windows == command.UNKNOWN_WINDOWS
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLPIPEX_MONITOR_TOKEN")}
+    base = [sys.executable, "-m", "mlpipex", "monitor", "serve", "--state", str(tmp_path / "state")]
+    result = subprocess.run([*base, "--host", "0.0.0.0"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                            timeout=60)  # fmt: skip
+    assert result.returncode == 2 and "--tokens FILE" in result.stderr and "Traceback" not in result.stderr
+    (tmp_path / "tokens.yaml").write_text("- name: k\n  token_file: missing.token\n")
+    result = subprocess.run([*base, "--tokens", "tokens.yaml"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                            timeout=60)  # fmt: skip
+    assert result.returncode == 2 and "tokens.yaml:1" in result.stderr and "missing.token" in result.stderr
+    assert "Traceback" not in result.stderr
