@@ -66,6 +66,10 @@ class Monitor:
                 self.ingestor.add_window(window)
         self.ingestor.restore_join_state(joins)
         self.journal = journal or FileJournal(settings.state_dir / "journal", sync=settings.journal_sync)
+        if self.journal.position() < position:
+            # A journal newer than the checkpoint (its directory was lost): all it holds came after it.
+            log.warning("the journal ends before the checkpoint's position %d: replaying all of it", position)
+            position = 0
         started = time.perf_counter()
         self.replayed = self.ingestor.replay(self.journal, position)
         if self.replayed:

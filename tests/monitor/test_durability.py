@@ -111,6 +111,26 @@ def test_a_crash_after_a_checkpoint_counts_every_event_once(tmp_path: Path) -> N
     monitor.journal.close()
 
 
+def test_a_lost_journal_directory_replays_what_the_new_one_holds(tmp_path: Path) -> None:
+    pytest.importorskip("fastapi")
+    import shutil
+
+    from mlpipex.monitor import Monitor
+
+    monitor = Monitor(_settings(tmp_path / "state"))
+    for i in range(5):
+        monitor.ingestor.accept(headers(f"a{i}", "request", when=1.0), v1_request([[1.0, 2.0]]), now=1.0)
+    monitor.close()  # checkpoint at a position past 0
+    shutil.rmtree(tmp_path / "state" / "journal")
+    monitor = Monitor(_settings(tmp_path / "state"))
+    for i in range(3):
+        monitor.ingestor.accept(headers(f"b{i}", "request", when=2.0), v1_request([[1.0, 2.0]]), now=2.0)
+    again = Monitor(_settings(tmp_path / "state"))  # "killed" before a checkpoint
+    assert [w.requests for w in again.ingestor.windows.values()] == [8]
+    again.close()
+    monitor.journal.close()
+
+
 def test_a_checkpoint_compresses_only_the_windows_that_changed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("fastapi")
     from mlpipex.monitor import Monitor, _store
