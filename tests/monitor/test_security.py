@@ -271,3 +271,26 @@ def test_serve_refuses_to_listen_beyond_loopback_without_tokens(tmp_path: Path) 
                             timeout=60)  # fmt: skip
     assert result.returncode == 2 and "tokens.yaml:1" in result.stderr and "missing.token" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_kserves_own_logger_authenticates_with_a_token_in_its_url(tmp_path: Path, serve_monitor,  # type: ignore[no-untyped-def]
+                                                                  kserve_logger: Path) -> None:  # fmt: skip
+    """KServe's pkg/logger cannot add headers; Go's net/http sends a URL's user info as Basic auth."""
+    import subprocess
+
+    server = serve_monitor(settings(tmp_path))
+    host = server.url.removeprefix("http://")
+
+    def send(url: str, prefix: str, service: str = "fraud") -> list[str]:
+        result = subprocess.run([str(kserve_logger), "-url", url, "-n", "5", "-id-prefix", prefix, "-service", service],
+                                capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert result.returncode == 0, result.stderr[-2000:]
+        return sorted(line.split()[1] for line in result.stdout.splitlines())
+
+    assert send(f"http://{host}/events", "anonymous") == ["401"] * 10
+    assert send(f"http://kserve:wrong-token-0123456789@{host}/events", "wrong") == ["401"] * 10
+    assert send(f"http://kserve:{FRAUD_ONLY}@{host}/events", "other", service="payments") == ["403"] * 10
+    assert not server.monitor.ingestor.windows
+    assert send(f"http://kserve:{FRAUD_ONLY}@{host}/events", "fraud") == ["200"] * 10
+    [window] = server.monitor.ingestor.windows.values()
+    assert (window.requests, window.responses) == (5, 5)  # v1 dict-less rows: features by position
