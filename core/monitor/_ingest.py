@@ -54,6 +54,7 @@ _UNKNOWN = ModelInfo("")  # a model without a reference: features and roles come
 class Limits:
     window: int = 10_000  # rows (and latencies, confidences…) kept per window
     max_windows: int = 256  # windows of configured models; the least recently used beyond this are dropped
+    revisions: int = 16  # windows per configured model: a sender's made-up revisions evict only its own model's
     unknown_windows: int = 8  # windows of models the monitor was not configured for (0: refuse them)
     unknown_features: int = 256  # widest request accepted for a model without a reference
     pending: int = 100_000  # unanswered ids kept for the join
@@ -120,9 +121,13 @@ class Ingestor:
         now = time.time() if now is None else now
         try:
             event = parse_event(headers, body)
+            try:  # encoded before it is applied: a record that cannot be written must not count
+                record = encode_event(now, headers, body) if self.journal else b""
+            except ValueError as exc:
+                raise MalformedEvent("attributes", f"a CloudEvent attribute cannot be stored: {exc}") from None
             with self.lock:
                 self._take(event, now)
-                position = self.journal.append(encode_event(now, headers, body)) if self.journal else 0
+                position = self.journal.append(record) if self.journal else 0
         except MalformedEvent as exc:
             with self.lock:
                 self.malformed[exc.reason] += 1
@@ -228,6 +233,10 @@ class Ingestor:
             model = self.models.get(key.service)
             features = list(model.features) if model and model.features else (names or [])
             window = Window(key, features, self.limits.window, first_seen=now)
+            if pool is self._known:
+                same = [k for k in pool if k.service == key.service]
+                if len(same) >= self.limits.revisions:
+                    self.drop_window(same[0])
             while len(pool) >= bound:
                 self.drop_window(next(iter(pool)))
             self.windows[key] = window

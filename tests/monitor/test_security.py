@@ -101,6 +101,17 @@ def test_a_flood_of_unknown_models_never_evicts_the_configured_one(tmp_path: Pat
     assert ingestor.state_bytes() < 4 * MiB
 
 
+def test_made_up_revisions_of_one_model_evict_only_that_models_windows() -> None:
+    models = {name: ModelInfo(name) for name in ("fraud", "payments")}
+    ingestor = Ingestor(Limits(max_windows=20, revisions=4), models)
+    ingestor.ingest(headers("p", "request", when=1.0, service="payments"), v1_request([[1.0]]), now=1.0)
+    for i in range(100):  # a holder of fraud's token inventing pods
+        pod = f"fraud-predictor-{i:05d}-deployment-5d8f7c9b4-x7k2p"
+        ingestor.ingest(headers(f"f{i}", "request", when=2.0, pod=pod), v1_request([[1.0]]), now=2.0)
+    services = [k.service for k in ingestor.windows]
+    assert services.count("payments") == 1 and services.count("fraud") == 4
+
+
 def test_unknown_models_can_be_refused_altogether(tmp_path: Path, serve_monitor) -> None:  # type: ignore[no-untyped-def]
     server = serve_monitor(settings(tmp_path, unknown_windows=0))
     with httpx.Client(base_url=server.url, headers=bearer(INGEST)) as client:
