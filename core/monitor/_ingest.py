@@ -330,14 +330,18 @@ class Ingestor:
 
     # -- the join state in a checkpoint ----------------------------------------------------
 
-    def join_state(self) -> dict[str, Any]:
-        """Unanswered ids and kept predictions as plain data (under the lock): the rest of a checkpoint."""
+    def join_snapshot(self) -> tuple[list[tuple[str, _Pending]], list[tuple[str, tuple[WindowKey, Any]]]]:
+        """The join maps' entries, copied (entries are never mutated in place): cheap enough under the lock."""
         with self.lock:
-            return {
-                "pending": [[i, p.kind, list(p.key), p.event_time, p.received] for i, p in self.pending.items()],
-                "predictions": [[i, list(k), v if isinstance(v, float) else v.tolist()]
-                                for i, (k, v) in self.predictions.items()],
-            }  # fmt: skip
+            return list(self.pending.items()), list(self.predictions.items())
+
+    def join_state(self, snapshot: tuple[list[Any], list[Any]] | None = None) -> dict[str, Any]:
+        """Unanswered ids and kept predictions as plain data: the rest of a checkpoint."""
+        pending, predictions = snapshot if snapshot is not None else self.join_snapshot()
+        return {
+            "pending": [[i, p.kind, list(p.key), p.event_time, p.received] for i, p in pending],
+            "predictions": [[i, list(k), v if isinstance(v, float) else v.tolist()] for i, (k, v) in predictions],
+        }
 
     def restore_join_state(self, state: Mapping[str, Any]) -> None:
         with self.lock:

@@ -95,7 +95,8 @@ class Monitor:
                 states = [(w.key.label(), w.meta_state(),
                            w.array_state() if w.key in changed or w.key.label() not in saved else None)
                           for w in self.ingestor.windows.values()]  # fmt: skip
-                joins = self.ingestor.join_state()
+                joins_snapshot = self.ingestor.join_snapshot()
+            joins = self.ingestor.join_state(joins_snapshot)
             try:
                 self.store.save_checkpoint(position, states, [k.label() for k in dropped], joins)
             except BaseException:
