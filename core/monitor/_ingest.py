@@ -138,19 +138,26 @@ class Ingestor:
         """Re-apply what the journal holds from ``start`` (after a checkpoint); the number of records."""
         count = 0
         for _, record in journal.replay(start):
-            kind, now, data = decode_record(record)
-            with self.lock:
-                if kind == "event":
-                    headers, body = data
-                    try:
-                        self._take(parse_event(headers, body), now)
-                    except MalformedEvent as exc:  # the code that accepted it changed since: count, go on
-                        self.malformed[exc.reason] += 1
-                else:
-                    for event_id, truth, value in data:
-                        self._truth(event_id, truth, value, now)
+            self.apply_record(record)
             count += 1
         return count
+
+    def apply_record(self, record: bytes) -> None:
+        """Apply one journal record (an event or a batch of labels) without journaling it again.
+
+        What a consumer of a shared log (issue 22's Kafka topic) calls for each record it reads.
+        """
+        kind, now, data = decode_record(record)
+        with self.lock:
+            if kind == "event":
+                headers, body = data
+                try:
+                    self._take(parse_event(headers, body), now)
+                except MalformedEvent as exc:  # the code that accepted it changed since: count, go on
+                    self.malformed[exc.reason] += 1
+            else:
+                for event_id, truth, value in data:
+                    self._truth(event_id, truth, value, now)
 
     def _take(self, event: Event, now: float) -> None:
         model = self.models.get(event.service) or _UNKNOWN

@@ -7,8 +7,11 @@ include, and on start replays the journal from the last checkpoint's position.
 ``release(position)`` says everything before it is in a checkpoint and may go.
 
 A Kafka consumer (issue 22) replaces ``FileJournal`` behind the same interface: the
-topic is the journal (``append`` = produce, ``replay`` = consume from the
-checkpointed offset, ``release`` = commit that offset).
+topic is the journal (``append`` = produce and wait for the broker's ack, ``replay``
+= consume from the checkpointed offset, ``release`` = commit that offset). With
+several replicas the HTTP receiver only produces, and the partition's owner applies
+what it consumes with ``Ingestor.apply_record`` (the function replay uses here); the
+records are CloudEvent attributes plus the body, as KafkaSink writes them.
 
 ``FileJournal`` is an append-only file in segments, one ``write(2)`` per record
 (length, CRC-32, payload), a torn last record (a crash mid-write) cut off on open.
