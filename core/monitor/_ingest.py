@@ -62,6 +62,7 @@ class Limits:
     predictions: int = 100_000  # answered ids kept for labels posted later
     prediction_bytes: int = 64 << 20  # and the bytes they may hold together
     prediction_rows: int = 10_000  # a response with more rows than this is not kept for labels
+    inflight_bytes: int = 64 << 20  # request bodies buffered at once (slow senders); beyond it 503
 
 
 _ENTRY_BYTES = 120  # what one kept prediction costs besides its values (dict slot, key, tuple)

@@ -52,6 +52,17 @@ class BodyTooLarge(Exception):
     pass
 
 
+class Busy(Exception):
+    """The bodies being received together already hold the in-flight budget."""
+
+
+class InFlight:
+    """Bytes of request bodies being received at once (one event loop: no lock needed)."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget, self.used = budget, 0
+
+
 class Monitor:
     """Everything one monitor process holds; windows come back from the last checkpoint plus the journal."""
 
@@ -151,17 +162,27 @@ def _truth(item: Mapping[str, Any]) -> list[float]:
     return [float(v) for v in values]
 
 
-async def _read_body(request: "Request", limit: int) -> bytes:
-    """The body, refused as soon as it passes ``limit`` (by Content-Length, else while streaming)."""
+async def _read_body(request: "Request", limit: int, inflight: InFlight) -> bytes:
+    """The body, refused as soon as it passes ``limit`` (by Content-Length, else while streaming).
+
+    ``Busy`` when the bodies received concurrently would pass the in-flight budget: many
+    slow senders cannot make the monitor buffer more than that, whatever each one sends.
+    """
     declared = request.headers.get("content-length")
     if declared is not None and (not declared.isdigit() or int(declared) > limit):
         raise BodyTooLarge()
     chunks, total = [], 0
-    async for chunk in request.stream():
-        total += len(chunk)
-        if total > limit:
-            raise BodyTooLarge()
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            total += len(chunk)
+            if total > limit:
+                raise BodyTooLarge()
+            if inflight.used + len(chunk) > inflight.budget:
+                raise Busy()
+            inflight.used += len(chunk)
+            chunks.append(chunk)
+    finally:
+        inflight.used -= sum(len(c) for c in chunks)
     return b"".join(chunks)
 
 
@@ -171,6 +192,8 @@ def monitor_router(monitor: "Monitor") -> "APIRouter":
 
     router = APIRouter()
     auth = monitor.settings.auth
+    inflight = InFlight(monitor.settings.limits.inflight_bytes)
+    busy = {"error": "the monitor is receiving too much at once; retry", "reason": "busy"}
 
     def _refuse(status: int, message: str, *, basic: bool = False) -> Response:
         challenge = 'Basic realm="mlpipex monitor"' if basic else 'Bearer realm="mlpipex monitor"'
@@ -196,7 +219,9 @@ def monitor_router(monitor: "Monitor") -> "APIRouter":
         if token is not None and not token.may_send(request.headers.get("ce-inferenceservicename", "").strip()):
             return _refuse(403, f"token {token.name!r} may not send events of this InferenceService")
         try:
-            body = await _read_body(request, MAX_BODY)
+            body = await _read_body(request, MAX_BODY, inflight)
+        except Busy:
+            return JSONResponse(busy, status_code=503, headers={"Retry-After": "1", "Connection": "close"})
         except BodyTooLarge:
             with monitor.ingestor.lock:
                 monitor.ingestor.malformed["size"] += 1
@@ -241,7 +266,9 @@ def monitor_router(monitor: "Monitor") -> "APIRouter":
         if isinstance(token, Response):
             return token
         try:
-            raw = await _read_body(request, MAX_LABEL_BODY)
+            raw = await _read_body(request, MAX_LABEL_BODY, inflight)
+        except Busy:
+            return JSONResponse(busy, status_code=503, headers={"Retry-After": "1", "Connection": "close"})
         except BodyTooLarge:
             return JSONResponse({"error": f"labels body larger than {MAX_LABEL_BODY} bytes"}, status_code=413,
                                 headers={"Connection": "close"})  # fmt: skip

@@ -305,3 +305,26 @@ def test_kserves_own_logger_authenticates_with_a_token_in_its_url(tmp_path: Path
     assert send(f"http://kserve:{FRAUD_ONLY}@{host}/events", "fraud") == ["200"] * 10
     [window] = server.monitor.ingestor.windows.values()
     assert (window.requests, window.responses) == (5, 5)  # v1 dict-less rows: features by position
+
+
+def test_many_slow_senders_cannot_make_the_monitor_buffer_more_than_its_budget(tmp_path: Path,
+                                                                               serve_monitor) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
+    server = serve_monitor(settings(tmp_path, inflight_bytes=2 * MiB))
+    event = "".join(f"{k}: {v}\r\n" for k, v in headers("slow", "request", when=time.time()).items())
+    head = f"POST /events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {INGEST}\r\n{event}Transfer-Encoding: chunked\r\n\r\n"
+
+    def chunk(size: int) -> bytes:
+        return f"{size:x}\r\n".encode() + b"x" * size + b"\r\n"
+
+    slow = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    slow.sendall(head.encode() + chunk(1536 * 1024))  # 1.5 MiB, and the sender stalls
+    time.sleep(0.5)
+    status, _ = _post_raw(server.port, head, 1, chunk(MiB))  # a second one passes the 2 MiB budget
+    assert status == 503
+    slow.sendall(b"0\r\n\r\n")
+    slow.settimeout(10)
+    assert b" 400 " in slow.recv(4096)  # finished: judged on its content (not JSON), not refused as busy
+    slow.close()
+    with httpx.Client(base_url=server.url, headers=bearer(INGEST)) as client:  # the budget is free again
+        assert client.post("/events", headers=headers("after", "request", when=time.time()),
+                           content=v1_request([[1.0, 2.0]])).status_code == 200  # fmt: skip
