@@ -156,11 +156,11 @@ def test_a_checkpoint_compresses_only_the_windows_that_changed(tmp_path: Path, m
 # -- the drill: the real process, SIGKILL ----------------------------------------------------
 
 
-def _serve(state: Path, port: int) -> subprocess.Popen[bytes]:
+def _serve(state: Path, port: int, sync: str = "os") -> subprocess.Popen[bytes]:
     env = {**os.environ, "MLPIPEX_MONITOR_TOKEN": TOKEN, "PYTHONWARNINGS": "ignore"}
     return subprocess.Popen([sys.executable, "-m", "mlpipex", "monitor", "serve", "--port", str(port),
-                             "--state", str(state), "--schedule", "1s"], cwd=state.parent, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+                             "--state", str(state), "--schedule", "1s", "--journal-sync", sync], cwd=state.parent,
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
 
 
 def _up(port: int) -> bool:
@@ -172,10 +172,11 @@ def _up(port: int) -> bool:
         return False
 
 
-def test_sigkill_loses_no_acknowledged_event(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sync", ["os", "always"])
+def test_sigkill_loses_no_acknowledged_event(tmp_path: Path, sync: str) -> None:
     """2,000 acknowledged events, SIGKILL mid-stream, restart: all 2,000 counted, exactly once."""
     state, port = tmp_path / "state", free_port()
-    process = _serve(state, port)
+    process = _serve(state, port, sync)
     auth = {"Authorization": f"Bearer {TOKEN}"}
     try:
         assert wait_until(lambda: _up(port), timeout=60), process.stderr.read1().decode()  # type: ignore[union-attr]
@@ -197,7 +198,7 @@ def test_sigkill_loses_no_acknowledged_event(tmp_path: Path) -> None:
         process.send_signal(signal.SIGKILL)  # no shutdown handler runs
         process.wait(timeout=30)
     assert acknowledged == 2000 and process.returncode == -signal.SIGKILL
-    process = _serve(state, port)
+    process = _serve(state, port, sync)
     try:
         assert wait_until(lambda: _up(port), timeout=60)
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
@@ -210,4 +211,4 @@ def test_sigkill_loses_no_acknowledged_event(tmp_path: Path) -> None:
         process.wait(timeout=30)
     segments = list((state / "journal").glob("*.log"))
     assert len(segments) <= 2, "the journal is compacted after each checkpoint"
-    print(f"2,000 acknowledged events in {elapsed:.1f} s, all counted once after SIGKILL")
+    print(f"--journal-sync {sync}: 2,000 acknowledged events in {elapsed:.1f} s, all counted once after SIGKILL")
