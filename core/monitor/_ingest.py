@@ -89,6 +89,7 @@ class Ingestor:
         self.malformed: Counter[str] = Counter()
         self.joined = 0
         self.expired: Counter[str] = Counter()
+        self.refused: Counter[str] = Counter()  # requests refused before their body was read, by reason
         self.lock = threading.RLock()
         # Least recently used order per pool: a flood of unknown models can never evict a known one.
         self._known: OrderedDict[WindowKey, None] = OrderedDict()

@@ -61,7 +61,8 @@ def _window_labels(window: Window) -> dict[str, str]:
 def render_metrics(ingestor: Ingestor, outbox: Mapping[str, int] | None = None, journal_bytes: int | None = None) -> str:
     f = {name: _Family(name, kind, text) for name, kind, text in (
         ("events_total", "counter", "CloudEvents accepted, by type."),
-        ("malformed_events_total", "counter", "CloudEvents rejected with 400, by reason."),
+        ("malformed_events_total", "counter", "CloudEvents rejected with 400 (413 for size), by reason."),
+        ("refused_requests_total", "counter", "Requests refused before reading them (no or wrong token, busy)."),
         ("joins_total", "counter", "Requests joined with their response by ce-id."),
         ("unjoined_total", "counter", "Events whose partner never came (timeout or overflow), by kind and reason."),
         ("pending_joins", "gauge", "Events waiting for their partner."),
@@ -87,6 +88,8 @@ def render_metrics(ingestor: Ingestor, outbox: Mapping[str, int] | None = None, 
             f["events_total"].add({"type": kind}, n)
         for reason, n in sorted(ingestor.malformed.items()):
             f["malformed_events_total"].add({"reason": reason}, n)
+        for reason, n in sorted(ingestor.refused.items()):
+            f["refused_requests_total"].add({"reason": reason}, n)
         f["joins_total"].add({}, ingestor.joined)
         for what, n in sorted(ingestor.expired.items()):
             kind, reason = what.split("_", 1)

@@ -196,6 +196,8 @@ def monitor_router(monitor: "Monitor") -> "APIRouter":
     busy = {"error": "the monitor is receiving too much at once; retry", "reason": "busy"}
 
     def _refuse(status: int, message: str, *, basic: bool = False) -> Response:
+        with monitor.ingestor.lock:  # a logger with a missing or wrong token shows up in /metrics
+            monitor.ingestor.refused["unauthenticated" if status == 401 else "forbidden"] += 1
         challenge = 'Basic realm="mlpipex monitor"' if basic else 'Bearer realm="mlpipex monitor"'
         headers = {"WWW-Authenticate": challenge} if status == 401 else {}
         # Close the connection: an unauthenticated sender's body is not read.
@@ -221,6 +223,8 @@ def monitor_router(monitor: "Monitor") -> "APIRouter":
         try:
             body = await _read_body(request, MAX_BODY, inflight)
         except Busy:
+            with monitor.ingestor.lock:
+                monitor.ingestor.refused["busy"] += 1
             return JSONResponse(busy, status_code=503, headers={"Retry-After": "1", "Connection": "close"})
         except BodyTooLarge:
             with monitor.ingestor.lock:

@@ -191,6 +191,10 @@ def test_endpoints_need_the_right_token(tmp_path: Path, serve_monitor) -> None: 
         assert page.status_code == 401 and page.headers["www-authenticate"].startswith("Basic")  # a browser asks
         assert client.get("/dashboard", auth=("anyone", READER)).status_code == 200
         assert client.get("/metrics").status_code == 200 and client.get("/healthz").status_code == 200
+        refused = {line.split()[0]: float(line.split()[1]) for line in client.get("/metrics").text.splitlines()
+                   if line.startswith("mlpipex_monitor_refused_requests_total")}  # fmt: skip
+        assert refused['mlpipex_monitor_refused_requests_total{reason="unauthenticated"}'] == 9
+        assert refused['mlpipex_monitor_refused_requests_total{reason="forbidden"}'] == 5
 
 
 def test_metrics_can_require_a_token(tmp_path: Path, serve_monitor) -> None:  # type: ignore[no-untyped-def]
