@@ -153,3 +153,13 @@ def test_requirements_credentials_never_reach_the_package(packaged, monkeypatch)
     env = layout.read_json(manifest["config"]["digest"])["environment"]["requirements"]
     assert "s3cr3t" not in env["content"]
     assert env["content"].startswith("--extra-index-url https://***@pypi.example.com/simple\nonnxruntime==1.20.1")
+
+
+def test_a_failed_first_package_leaves_no_store_behind(packaged, capsys):
+    """Issue 15 item 11: a `package` that fails leaves no half-written local store."""
+    (packaged / "models" / "model.onnx").write_bytes((packaged / "models" / "baseline.onnx").read_bytes())
+    assert main(["package", "--layout", "fresh-oci"]) == 2
+    assert "is for another model file" in capsys.readouterr().err
+    assert not (packaged / "fresh-oci").exists()
+    assert main(["package"]) == 2  # an existing store is kept as it was
+    assert Layout(packaged / ".mlpipex/oci").resolve("breast-cancer:1.1.0")
