@@ -122,3 +122,26 @@ def unpack_image(client: RegistryClient, reference: str, rootfs: Path) -> dict:
 
 def can_chroot() -> bool:
     return os.geteuid() == 0 and shutil.which("chroot") is not None
+
+
+def push_docker_index(client: RegistryClient, repository: str, tag: str, layer: tuple[bytes, str],
+                      architectures: list[str]) -> str:  # fmt: skip
+    """A multi-platform base as Docker Hub serves many: a Docker manifest list of Docker schema-2 manifests."""
+    entries = []
+    for arch in architectures:
+        config = canonical_json({"architecture": arch, "os": "linux", "config": {"Entrypoint": ["/bin/false"]},
+                                 "rootfs": {"type": "layers", "diff_ids": [layer[1]]}})  # fmt: skip
+        config_descriptor = Descriptor.of("application/vnd.docker.container.image.v1+json", config)
+        client.upload_blob(repository, config_descriptor, config)
+        blob = Descriptor.of("application/vnd.docker.image.rootfs.diff.tar.gzip", layer[0])
+        client.upload_blob(repository, blob, layer[0])
+        manifest = canonical_json({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                                   "config": config_descriptor.to_dict(), "layers": [blob.to_dict()]})  # fmt: skip
+        digest = Descriptor.of("x", manifest).digest
+        client.put_manifest(repository, digest, manifest, "application/vnd.docker.distribution.manifest.v2+json")
+        entries.append({"mediaType": "application/vnd.docker.distribution.manifest.v2+json", "digest": digest,
+                        "size": len(manifest), "platform": {"architecture": arch, "os": "linux"}})  # fmt: skip
+    index = canonical_json({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.list.v2+json",
+                            "manifests": entries})  # fmt: skip
+    client.put_manifest(repository, tag, index, "application/vnd.docker.distribution.manifest.list.v2+json")
+    return f"{client.registry}/{repository}@{Descriptor.of('x', index).digest}"

@@ -29,6 +29,7 @@ from .modelcar_base import (
     busybox_layer,
     can_chroot,
     empty_models_layer,
+    push_docker_index,
     push_image,
     unpack_image,
 )
@@ -233,3 +234,27 @@ def test_an_unpinned_base_is_refused_with_the_fix(packaged, capsys):
     assert main(["package"]) == 2
     err = capsys.readouterr().err
     assert "package.modelcar.base" in err and "Traceback" not in err
+
+
+def test_a_docker_multi_platform_base_is_resolved_to_the_configured_platform(packaged, registry, capsys, tmp_path):
+    """Docker Hub's shape: a manifest list of Docker schema-2 images, with an entrypoint KServe's args would feed."""
+    client = RegistryClient(registry.address)
+    base = push_docker_index(client, "library/busybox", "1.35", busybox_layer(busybox_binary(tmp_path)),
+                             ["amd64", "arm64"])  # fmt: skip
+    config = yaml.safe_load((packaged / "mlpipex.yaml").read_text())
+    config["package"] = {"modelcar": {"base": base, "platform": "linux/arm64"}}
+    (packaged / "mlpipex.yaml").write_text(yaml.safe_dump(config))
+    assert main(["package"]) == 0
+    layout = Layout(packaged / ".mlpipex/oci")
+    image = layout.read_json(layout.resolve("breast-cancer:1.1.0-modelcar").digest)
+    image_config = layout.read_json(image["config"]["digest"])
+    assert image_config["architecture"] == "arm64" and "Entrypoint" not in image_config["config"]
+    assert {layer["mediaType"] for layer in image["layers"]} == {"application/vnd.oci.image.layer.v1.tar+gzip"}
+    assert image["annotations"]["org.opencontainers.image.base.digest"] != base.split("@")[1]  # the arm64 manifest
+
+    config["package"]["modelcar"]["platform"] = "linux/s390x"
+    (packaged / "mlpipex.yaml").write_text(yaml.safe_dump(config))
+    capsys.readouterr()
+    assert main(["package"]) == 3
+    err = capsys.readouterr().err
+    assert "has no image for linux/s390x (it offers: linux/amd64, linux/arm64)" in err and "Traceback" not in err
