@@ -258,3 +258,22 @@ def test_a_docker_multi_platform_base_is_resolved_to_the_configured_platform(pac
     assert main(["package"]) == 3
     err = capsys.readouterr().err
     assert "has no image for linux/s390x (it offers: linux/amd64, linux/arm64)" in err and "Traceback" not in err
+
+
+def test_inference_service_takes_the_storage_uri_as_given(quickstart):
+    """The manifests builder sends what storage_uri chose, for the candidate and the stable model alike."""
+    from mlpipex.config import load_config
+    from mlpipex.config.model import EnvironmentConfig
+    from mlpipex.kserve.manifests import Rollout, build_inference_service
+
+    config = load_config(str(quickstart / "mlpipex.yaml"), check_files=False)
+    new, old = (f"ghcr.io/acme/bc:1.{n}@sha256:{c * 64}" for n, c in ((2, "a"), (1, "c")))
+    uris = {artifact: storage_uri(parse_reference(artifact), artifact_digest=artifact.split("@")[1],
+                                  modelcar_digest="sha256:" + image * 64, mode="modelcar")
+            for artifact, image in ((new, "b"), (old, "d"))}  # fmt: skip
+    service = build_inference_service(config, EnvironmentConfig(name="prod", mode="Standard"),
+                                      Rollout(new, 10, old, storage_uris=uris))  # fmt: skip
+    assert service["spec"]["predictor"]["model"]["storageUri"] == "oci://ghcr.io/acme/bc@sha256:" + "d" * 64
+    canary = service["spec"]["canary"][0]["predictor"]["model"]["storageUri"]
+    assert canary == "oci://ghcr.io/acme/bc@sha256:" + "b" * 64
+    assert service["metadata"]["annotations"]["mlpipex.dev/artifact"] == new  # the state stays the gated artifact
