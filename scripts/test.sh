@@ -31,6 +31,17 @@ if [ "${#missing[@]}" -gt 0 ]; then
   fi
 fi
 
+# Debian's busybox-static: the shell of the modelcar base image the tests build (KServe's
+# modelcar containers run `sh -c`); a static binary, so it runs under chroot as it is.
+deb_dir=.cache-debs
+if ! compgen -G "$deb_dir/busybox-static_*.deb" >/dev/null && command -v apt-get >/dev/null 2>&1; then
+  echo "==> downloading busybox-static into $deb_dir"
+  mkdir -p "$deb_dir"
+  (cd "$deb_dir" && { apt-get download -qq busybox-static 2>/dev/null \
+     || { [ "$(id -u)" = 0 ] && apt-get update -qq && apt-get download -qq busybox-static; }; }) \
+    || echo "warning: busybox-static could not be downloaded; the modelcar tests will skip" >&2
+fi
+
 # KServe's own storage-initializer code, in a venv of its own (its dependencies are heavy).
 kserve_venv=.venv-kserve-storage
 if [ ! -x "$kserve_venv/bin/python" ] || ! "$kserve_venv/bin/python" -c "import kserve_storage" 2>/dev/null; then

@@ -45,6 +45,9 @@ def run(args: argparse.Namespace) -> int:
     print_result(str(pushed.reference))
     evidence = f"; gate report attached ({pushed.evidence})" if pushed.evidence else ""
     print(f"pushed {pushed.uploaded} blob(s), {pushed.skipped} already there{evidence}", file=sys.stderr)
+    if pushed.modelcar:
+        print(f"modelcar image {pushed.modelcar} (KServe's oci:// loads it; deploy finds it from the artifact)",
+              file=sys.stderr)  # fmt: skip
     if args.output_file:
         Path(args.output_file).write_text(str(pushed.reference) + "\n")
     from mlpipex.providers import provider_for
@@ -53,5 +56,8 @@ def run(args: argparse.Namespace) -> int:
     linked = provider.artifact_pushed(config.model.name, str(pushed.reference))
     for warning in linked.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    provider.write_outputs({"artifact": str(pushed.reference)})
+    outputs = {"artifact": str(pushed.reference)}
+    if pushed.modelcar:
+        outputs["modelcar"] = str(pushed.modelcar)
+    provider.write_outputs(outputs)
     return EXIT_OK

@@ -335,6 +335,18 @@ class BaselineConfig(_Strict):
 # --- reserved for later parts: filled by the packaging, deploy and monitoring work ----
 
 
+class ModelcarConfig(_Strict):
+    base: str = Field(
+        pattern=r"^[^\s@]+@sha256:[0-9a-f]{64}$",
+        description=(
+            "Base image of the modelcar image (KServe's bare oci:// runs it with `sh -c`: it needs a shell), "
+            "pinned by digest, e.g. docker.io/library/busybox@sha256:…; the model layer goes on top, under /models."
+        ),
+    )
+    platform: str = Field("linux/amd64", pattern=r"^[a-z0-9]+/[a-z0-9]+(/[a-z0-9]+)?$",
+                          description="Platform picked when the base is a multi-platform index.")  # fmt: skip
+
+
 class PackageConfig(_Strict):
     registry: str | None = Field(None, description="OCI registry host, e.g. ghcr.io.")
     repository: str | None = Field(None, description="Repository in the registry, e.g. org/models/fraud.")
@@ -343,6 +355,9 @@ class PackageConfig(_Strict):
     compression: Literal["gzip", "none"] = Field(
         "gzip",
         description="Model layer compression; `none` packs and unpacks large, incompressible weights faster.",
+    )
+    modelcar: ModelcarConfig | None = Field(
+        None, description="Also build the package as a modelcar image (what KServe loads for a bare oci:// URI)."
     )
 
 
@@ -431,6 +446,13 @@ class DeployConfig(_Strict):
     name: str | None = Field(None, description="InferenceService name; default model.name.")
     runtime: str | None = Field(None, description="ServingRuntime name; none lets KServe pick one for onnx.")
     protocol: Literal["v1", "v2"] = Field("v2", description="Inference protocol version.")
+    storage: Literal["modelcar", "fetch"] = Field(
+        "modelcar",
+        description=(
+            "How KServe loads the package: `modelcar` (oci://…@<image digest>, KServe v0.20.0's default) or "
+            "`fetch` (oci+fetch://…@<artifact digest>, the storage initializer; KServe master only)."
+        ),
+    )
     gpu: GpuConfig | None = Field(None, description="GPU resources; none for CPU-only serving.")
     cpu: str | None = Field(None, description="CPU request and limit, e.g. '2'.")
     memory: str | None = Field(None, description="Memory request and limit, e.g. 4Gi.")

@@ -13,7 +13,8 @@ A first rollout (no stable model yet) gets 100%, as KServe does.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from mlpipex.config import Config
@@ -37,6 +38,9 @@ class Rollout:
     git_sha: str | None = None
     pull_request: int | None = None
     deployed_by: str | None = None
+    # artifact -> storageUri, from mlpipex.oci.resolve_storage_uri (modelcar image or oci+fetch://);
+    # an artifact not listed is sent as oci://artifact, as before.
+    storage_uris: Mapping[str, str] = field(default_factory=dict)
 
 
 def service_name(config: Config) -> str:
@@ -55,14 +59,14 @@ def _storage_uri(artifact: str) -> str:
     return f"oci://{name}@{digest}"
 
 
-def predictor_spec(config: Config, artifact: str) -> dict[str, Any]:
+def predictor_spec(config: Config, artifact: str, storage_uri: str | None = None) -> dict[str, Any]:
     deploy = config.deploy
     model: dict[str, Any] = {
         # KServe's own container name; the CRD requires it inside spec.canary[].
         "name": "kserve-container",
         "modelFormat": {"name": "onnx"},
         "protocolVersion": deploy.protocol,
-        "storageUri": _storage_uri(artifact),
+        "storageUri": storage_uri or _storage_uri(artifact),
     }
     if deploy.runtime:
         model["runtime"] = deploy.runtime
@@ -120,7 +124,7 @@ def build_inference_service(config: Config, environment: EnvironmentConfig, roll
             "annotations": annotations,
         },
     }
-    candidate = predictor_spec(config, rollout.artifact)
+    candidate = predictor_spec(config, rollout.artifact, rollout.storage_uris.get(rollout.artifact))
     canary = percent is not None and percent < 100
     if mode == "Knative":
         if canary:
@@ -131,7 +135,7 @@ def build_inference_service(config: Config, environment: EnvironmentConfig, roll
             raise InputError("a Standard-mode canary needs the stable model next to it, and none is recorded",
                              fix="deploy at 100% first (a first rollout always gets 100%)")  # fmt: skip
         service["spec"] = {
-            "predictor": predictor_spec(config, rollout.stable_artifact),
+            "predictor": predictor_spec(config, rollout.stable_artifact, rollout.storage_uris.get(rollout.stable_artifact)),
             "canary": [{"predictor": candidate, "trafficPercent": percent}],
         }
     else:

@@ -5,8 +5,20 @@ Only ``_registry`` talks to a registry; everything else passes plain data.
 
 from mlpipex.oci._blobs import Descriptor, canonical_json
 from mlpipex.oci._layout import DEFAULT_LAYOUT, Layout
+from mlpipex.oci._modelcar import BaseImage, modelcar_digest_of
 from mlpipex.oci._reference import Reference, is_loopback, parse_reference
-from mlpipex.oci._transfer import Inspection, Pushed, inspect_local, inspect_remote, pull, push, tag
+from mlpipex.oci._storage_uri import STORAGE_MODES, StorageMode, storage_uri
+from mlpipex.oci._transfer import (
+    Inspection,
+    Pushed,
+    fetch_base,
+    inspect_local,
+    inspect_remote,
+    pull,
+    push,
+    resolve_storage_uri,
+    tag,
+)
 
 # Loaded on first use: the registry client needs the `oci` extra (oras, requests),
 # and the package builder the config and stats modules; `mlpipex pull` needs neither.
@@ -25,6 +37,8 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "DEFAULT_LAYOUT",
+    "STORAGE_MODES",
+    "BaseImage",
     "Built",
     "Credentials",
     "Descriptor",
@@ -33,15 +47,20 @@ __all__ = [
     "Pushed",
     "Reference",
     "RegistryClient",
+    "StorageMode",
     "build_package",
     "canonical_json",
     "credentials_for",
+    "fetch_base",
     "inspect_local",
     "inspect_remote",
     "is_loopback",
+    "modelcar_digest_of",
     "parse_reference",
     "pull",
     "push",
+    "resolve_storage_uri",
+    "storage_uri",
     "tag",
     "write_layer",
 ]

@@ -72,6 +72,7 @@ class Layout:
             nonlocal done
             handle.flush()
             os.fsync(handle.fileno())
+            os.fchmod(handle.fileno(), 0o644)  # mkstemp makes 0600; a blob is content, not a secret
             tmp.replace(self.blob_path(digest))
             done = True
 
@@ -119,6 +120,12 @@ class Layout:
         index["manifests"] = [*kept, descriptor.to_dict()]
         self._write_index(index)
         return descriptor
+
+    def forget(self, digest: str) -> None:
+        """Drop a manifest from the index (its blobs stay: other manifests may share them)."""
+        index = self.index()
+        index["manifests"] = [entry for entry in index["manifests"] if entry["digest"] != digest]
+        self._write_index(index)
 
     def resolve(self, ref_name: str) -> Descriptor:
         for entry in self.index()["manifests"]:

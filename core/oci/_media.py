@@ -18,3 +18,16 @@ CREATED = "org.opencontainers.image.created"
 VERSION = "org.opencontainers.image.version"
 TITLE = "org.opencontainers.image.title"
 REF_NAME = "org.opencontainers.image.ref.name"
+
+# The modelcar image (what KServe runs for a bare oci:// storageUri): a runnable image.
+IMAGE_CONFIG = "application/vnd.oci.image.config.v1+json"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
+DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+BASE_NAME = "org.opencontainers.image.base.name"
+BASE_DIGEST = "org.opencontainers.image.base.digest"
+# On the artifact's manifest: the digest of its modelcar image (same repository). The
+# artifact's digest covers it, so the gated REF@DIGEST pins the image too.
+MODELCAR = "dev.mlpipex.modelcar.digest"
+MODEL_CONFIG_LABEL = "dev.mlpipex.model.config"  # image label: digest of the package's config blob

@@ -1,16 +1,20 @@
-"""Build a model package: a reproducible OCI artifact KServe can load.
+"""Build a model package: a reproducible OCI artifact KServe can load, and its modelcar image.
 
-Layout of the artifact (see docs/package-format.md):
+Layout of the artifact (see docs/registries.md, "What a package holds"):
 
-- one tar+gzip layer whose files sit under ``models/`` (what KServe's storage
-  initializer extracts for ``oci+fetch://`` URIs);
+- one tar+gzip layer whose files sit under ``models/``: the model as Triton reads a
+  model repository (``models/<name>/1/model.onnx`` and ``models/<name>/config.pbtxt``)
+  plus ``models/mlpipex-config.json`` for ``mlpipex serve`` (what KServe's storage
+  initializer extracts for ``oci+fetch://``, and what a modelcar shows at ``/models``);
 - a config blob (``application/vnd.mlpipex.model.config.v1+json``): name, version,
   signature, gate verdict and metrics, serving environment, reference profile;
-- OCI annotations: source, revision, created, version, title;
-- the gate report attached as a referrer (its manifest's ``subject`` is the model).
+- annotations: version, title, and the modelcar image's digest when one is built;
+- the gate report attached as a referrer (its manifest's ``subject`` is the model),
+  which also carries the provenance: source, revision, created.
 
-Reproducible: tar entries sorted, mtime/uid/gid fixed, gzip header without a time
-or name, JSON canonical; ``created`` comes from SOURCE_DATE_EPOCH or the commit.
+Reproducible and independent of the clone: tar entries sorted, mtime/uid/gid fixed,
+gzip header without a time or name, JSON canonical, and nothing about the checkout
+(remote, commit, time) in the artifact or the image: those go to the report referrer.
 """
 
 from __future__ import annotations
@@ -35,11 +39,15 @@ from mlpipex.errors import InputError, Location
 from mlpipex.oci import _media as media
 from mlpipex.oci._blobs import Descriptor, HashingWriter, canonical_json
 from mlpipex.oci._layout import Layout
+from mlpipex.oci._modelcar import MODELCAR_SUFFIX, BaseImage, image_config, image_manifest
 
-__all__ = ["Built", "build_package", "model_config_blob", "model_manifest", "report_manifest", "write_layer"]
+__all__ = ["Built", "build_package", "model_config_blob", "model_manifest", "report_manifest", "triton_config",
+           "write_layer"]
 
 CHUNK = 1 << 20
 SERVING_CONFIG = "mlpipex-config.json"  # the config blob, again, inside models/ for the serving pod
+TRITON_VERSION = "1"  # Triton's model repository: <name>/<version>/model.onnx
+LAYER_MTIME = 0  # file times in the layer: fixed, so the digest depends on content alone
 
 
 @dataclass(frozen=True)
@@ -47,14 +55,19 @@ class Built:
     ref_name: str
     manifest: Descriptor
     report: Descriptor | None
+    modelcar: Descriptor | None = None
 
 
 def write_layer(
     files: Sequence[tuple[str, Path | bytes]], out: BinaryIO | HashingWriter, *, mtime: int, compress: bool = True
-) -> None:
-    """tar (+gzip) of ``files`` ((name in archive, path on disk or bytes)), byte-identical for equal inputs."""
+) -> str:
+    """tar (+gzip) of ``files`` ((name in archive, path on disk or bytes)), byte-identical for equal inputs.
+
+    Returns the digest of the uncompressed tar: the layer's ``diff_id`` in an image config.
+    """
     gz = gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=6) if compress else None
-    with gz or contextlib.nullcontext(), tarfile.open(fileobj=gz or out, mode="w|",
+    plain = HashingWriter(gz or out)
+    with gz or contextlib.nullcontext(), tarfile.open(fileobj=plain, mode="w|",
                                                       format=tarfile.PAX_FORMAT) as tar:  # fmt: skip
         dirs = sorted({str(Path(name).parents[i]) for name, _ in files
                        for i in range(len(Path(name).parents) - 1)})  # fmt: skip
@@ -72,6 +85,7 @@ def write_layer(
             info.size = source.stat().st_size
             with source.open("rb") as handle:
                 tar.addfile(_normalised(info, mtime), handle)
+    return plain.digest
 
 
 def _normalised(info: tarfile.TarInfo, mtime: int) -> tarfile.TarInfo:
@@ -120,8 +134,12 @@ def model_manifest(config_descriptor: Descriptor, layers: Sequence[Descriptor], 
     }
 
 
-def report_manifest(subject: Descriptor, report: Descriptor, created: str) -> dict[str, Any]:
-    """The gate report as a referrer of the model manifest (OCI 1.1 ``subject``)."""
+def report_manifest(subject: Descriptor, report: Descriptor, provenance: dict[str, str]) -> dict[str, Any]:
+    """The gate report as a referrer of the model manifest (OCI 1.1 ``subject``), with the provenance.
+
+    Where and when it was built (source, revision, created) lives here, not on the
+    model: a fresh clone of the same commit packages the same digest.
+    """
     return {
         "schemaVersion": 2,
         "mediaType": media.MANIFEST,
@@ -129,8 +147,17 @@ def report_manifest(subject: Descriptor, report: Descriptor, created: str) -> di
         "config": Descriptor.of(media.EMPTY_CONFIG, media.EMPTY_JSON).to_dict(),
         "layers": [report.to_dict()],
         "subject": Descriptor(subject.media_type, subject.digest, subject.size).to_dict(),
-        "annotations": {media.CREATED: created, media.TITLE: "report.json"},
+        "annotations": dict(sorted({**provenance, media.TITLE: "report.json"}.items())),
     }
+
+
+def triton_config(name: str) -> bytes:
+    """Triton's config.pbtxt: the backend, and max_batch_size 0 so the ONNX shapes are taken as they are.
+
+    Triton (KServe's runtime for ``modelFormat: onnx`` with protocol v2 and no runtime
+    named) completes inputs and outputs from the ONNX graph itself.
+    """
+    return f'name: "{name}"\nbackend: "onnxruntime"\nmax_batch_size: 0\n'.encode()
 
 
 def _git(*args: str, cwd: Path) -> str | None:
@@ -237,8 +264,13 @@ def load_report(path: Path, model_digest: str) -> dict[str, Any]:
 
 
 def build_package(
-    config: Config, layout: Layout, *, report_path: Path | None, allow_ungated: bool = False
-) -> Built:
+    config: Config, layout: Layout, *, report_path: Path | None, allow_ungated: bool = False,
+    modelcar_base: BaseImage | None = None,
+) -> Built:  # fmt: skip
+    """The artifact (and, on ``modelcar_base``, its modelcar image) into ``layout``.
+
+    The base's blobs must already be in ``layout`` (``fetch_base`` puts them there).
+    """
     model_path = config.resolve(config.model.path)
     if not model_path.is_file():
         raise InputError(f"model file not found: {model_path}", location=Location(str(config.source)))
@@ -249,9 +281,13 @@ def build_package(
     report = None
     if report_path is not None and (report_path.exists() or not allow_ungated):
         report = load_report(report_path, model_digest)
-    cwd = config.source.parent
-    mtime = _created(cwd, model_path)
-    files = [(f"models/{model_path.name}", model_path)]
+    name = config.model.name
+    # Triton reads a model repository (<name>/<version>/model.onnx); `mlpipex serve`
+    # finds the model through mlpipex-config.json's model.path, whatever the layout.
+    files: list[tuple[str, Path | bytes]] = [
+        (f"models/{name}/{TRITON_VERSION}/model.onnx", model_path),
+        (f"models/{name}/config.pbtxt", triton_config(name)),
+    ]
     for extra in config.package.include:
         path = config.resolve(extra)
         if not path.is_file():
@@ -259,28 +295,52 @@ def build_package(
         files.append((f"models/{Path(extra).as_posix().lstrip('./')}", path))
     compress = config.package.compression == "gzip"
     config_blob = canonical_json(model_config_blob(
-        config, model_file=files[0][0], model_digest=model_digest, model_size=size, report=report,
+        config, model_file=str(files[0][0]), model_digest=model_digest, model_size=size, report=report,
         profile=reference_profile(config), environment=serving_environment(config),
     ))  # fmt: skip
     # KServe mounts only the models/ subtree: the config rides along so `mlpipex serve`
     # in the cluster validates requests against the same signature and profile.
     entries: list[tuple[str, Path | bytes]] = [*files, (f"models/{SERVING_CONFIG}", config_blob)]
-    digest, layer_size = layout.put_stream(lambda out: write_layer(entries, out, mtime=mtime, compress=compress))
+    diff_id = ""
+
+    def produce(out: HashingWriter) -> None:
+        nonlocal diff_id
+        diff_id = write_layer(entries, out, mtime=LAYER_MTIME, compress=compress)
+
+    digest, layer_size = layout.put_stream(produce)
     layer = Descriptor(media.LAYER if compress else media.LAYER_TAR, digest, layer_size,
                        {media.TITLE: "models.tar.gz" if compress else "models.tar"})  # fmt: skip
     config_descriptor = Descriptor(media.MODEL_CONFIG, layout.put_bytes(config_blob), len(config_blob))
-    created = dt.datetime.fromtimestamp(mtime, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    annotations = {media.CREATED: created, media.VERSION: config.model.version, media.TITLE: config.model.name}
-    if (source := _source(cwd)) is not None:
-        annotations[media.SOURCE] = source
-    if (revision := os.environ.get("GITHUB_SHA") or _git("rev-parse", "HEAD", cwd=cwd)) is not None:
-        annotations[media.REVISION] = revision
-    ref_name = f"{config.model.name}:{config.model.version}"
+    annotations = {media.VERSION: config.model.version, media.TITLE: name}
+    ref_name = f"{name}:{config.model.version}"
+    modelcar = None
+    if modelcar_base is not None:
+        labels = {media.TITLE: name, media.VERSION: config.model.version, media.MODEL_CONFIG_LABEL: config_descriptor.digest}
+        image_config_blob = canonical_json(image_config(modelcar_base.config, diff_id, labels))
+        image_config_descriptor = Descriptor(media.IMAGE_CONFIG, layout.put_bytes(image_config_blob), len(image_config_blob))
+        model_layer = Descriptor(layer.media_type, layer.digest, layer.size)
+        modelcar = layout.add_manifest(image_manifest(image_config_descriptor, modelcar_base, model_layer, annotations),
+                                       ref_name=f"{ref_name}{MODELCAR_SUFFIX}")  # fmt: skip
+        annotations[media.MODELCAR] = modelcar.digest
     manifest = layout.add_manifest(model_manifest(config_descriptor, [layer], annotations), ref_name=ref_name)
     report_descriptor = None
     if report is not None and report_path is not None:
         data = report_path.read_bytes()
         blob = Descriptor(media.REPORT_LAYER, layout.put_bytes(data), len(data), {media.TITLE: "report.json"})
         layout.put_bytes(media.EMPTY_JSON)
-        report_descriptor = layout.add_manifest(report_manifest(manifest, blob, created))
-    return Built(ref_name, manifest, report_descriptor)
+        for older in layout.referrers(manifest.digest):  # a rebuild's report replaces the last one
+            if older.artifact_type == media.REPORT_ARTIFACT:
+                layout.forget(older.digest)
+        report_descriptor = layout.add_manifest(report_manifest(manifest, blob, provenance(config.source.parent, model_path)))
+    return Built(ref_name, manifest, report_descriptor, modelcar)
+
+
+def provenance(cwd: Path, model_path: Path) -> dict[str, str]:
+    """Where and when: the report referrer's annotations (never the model's: they differ per clone)."""
+    created = dt.datetime.fromtimestamp(_created(cwd, model_path), dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    found = {media.CREATED: created}
+    if (source := _source(cwd)) is not None:
+        found[media.SOURCE] = source
+    if (revision := os.environ.get("GITHUB_SHA") or _git("rev-parse", "HEAD", cwd=cwd)) is not None:
+        found[media.REVISION] = revision
+    return found

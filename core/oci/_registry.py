@@ -34,8 +34,7 @@ __all__ = ["Credentials", "Progress", "RegistryClient", "credentials_for"]
 
 Progress = Callable[[str, int, int], None]
 CHUNK = 1 << 20
-MANIFEST_ACCEPT = ", ".join([media.MANIFEST, media.INDEX,
-                             "application/vnd.docker.distribution.manifest.v2+json"])  # fmt: skip
+MANIFEST_ACCEPT = ", ".join([media.MANIFEST, media.INDEX, media.DOCKER_MANIFEST, media.DOCKER_MANIFEST_LIST])
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ import yaml
 
 BINARY = shutil.which("docker-registry") or "/usr/bin/docker-registry"
 USER, PASSWORD = "mlpipex", "s3cret-pa55"
+TRITON_MODEL = "models/breast-cancer/1/model.onnx"  # the quickstart's model, where Triton reads a model repository
 
 
 @dataclass

@@ -46,7 +46,7 @@ def test_two_gib_model_streams(quickstart, registry, tmp_path):
     push_peak = peak_rss_mb(["push", "--to", f"{registry.address}/m/big"], quickstart)
     out = tmp_path / "big"
     pull_peak = peak_rss_mb(["pull", f"{registry.address}/m/big:2.0.0", "-o", str(out)], quickstart)
-    assert (out / "models" / "big.bin").stat().st_size == 2 * GIB
+    assert (out / "models" / "breast-cancer" / "1" / "model.onnx").stat().st_size == 2 * GIB  # Triton layout
     assert push_peak - baseline < 200, f"push grew {push_peak - baseline:.0f} MB"
     assert pull_peak - baseline < 200, f"pull grew {pull_peak - baseline:.0f} MB"
     big.unlink()

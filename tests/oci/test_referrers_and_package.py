@@ -46,8 +46,13 @@ def test_package_is_reproducible(packaged, capsys):
     assert layer.read_bytes()[4:8] == b"\x00\x00\x00\x00"  # gzip header carries no timestamp
     with tarfile.open(layer) as tar:
         members = tar.getmembers()
-    assert [m.name for m in members] == ["models", "models/mlpipex-config.json", "models/model.onnx"]
-    assert {(m.uid, m.gid, m.uname, m.mtime) for m in members} == {(0, 0, "", 1764000000)}
+    assert [m.name for m in members] == ["models", "models/breast-cancer", "models/breast-cancer/1",
+                                         "models/breast-cancer/1/model.onnx", "models/breast-cancer/config.pbtxt",
+                                         "models/mlpipex-config.json"]  # fmt: skip
+    assert {(m.uid, m.gid, m.uname, m.mtime) for m in members} == {(0, 0, "", 0)}
+    assert {m.mode for m in members if m.isfile()} == {0o644}
+    # Every blob of the local store is readable like any other build output (mkstemp alone makes 0600).
+    assert {path.stat().st_mode & 0o777 for path in layout.blobs.iterdir()} == {0o644}
 
 
 def test_package_needs_a_passing_report(packaged, capsys):
@@ -77,9 +82,12 @@ def test_local_inspect_and_unknown_name(packaged, capsys):
     assert "packages here: breast-cancer:1.1.0" in capsys.readouterr().err
 
 
-def test_annotations_from_git(packaged, capsys, monkeypatch):
+def test_digest_is_independent_of_the_clone_and_provenance_rides_on_the_report(packaged, capsys, monkeypatch):
+    """Issue 15 item 10: remote, commit and time change nothing in the artifact; the report referrer records them."""
     import subprocess
 
+    layout = Layout(packaged / ".mlpipex/oci")
+    outside_git = layout.resolve("breast-cancer:1.1.0").digest  # packaged before `git init`
     monkeypatch.delenv("SOURCE_DATE_EPOCH")
     monkeypatch.delenv("GITHUB_SHA", raising=False)
     monkeypatch.delenv("GITHUB_REPOSITORY", raising=False)
@@ -91,12 +99,25 @@ def test_annotations_from_git(packaged, capsys, monkeypatch):
         subprocess.run(["git", *args], cwd=packaged, check=True, env=env)
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=packaged, capture_output=True, text=True).stdout.strip()
     assert main(["package"]) == 0
-    layout = Layout(packaged / ".mlpipex/oci")
-    annotations = layout.read_json(layout.resolve("breast-cancer:1.1.0").digest)["annotations"]
-    assert annotations["org.opencontainers.image.revision"] == head
-    assert annotations["org.opencontainers.image.created"] == "2026-01-02T03:04:05Z"
-    assert annotations["org.opencontainers.image.source"] == "https://git.example.com/acme/bc.git"  # no token
-    assert annotations["org.opencontainers.image.title"] == "breast-cancer"
+    digest = layout.resolve("breast-cancer:1.1.0").digest
+    assert digest == outside_git
+    annotations = layout.read_json(digest)["annotations"]
+    assert annotations == {"org.opencontainers.image.title": "breast-cancer", "org.opencontainers.image.version": "1.1.0"}
+    # Another clone (another remote URL, a later commit of the same files): the same digest.
+    subprocess.run(["git", "remote", "set-url", "origin", "git@github.com:fork/bc.git"], cwd=packaged, check=True)
+    subprocess.run(["git", "commit", "-q", "--allow-empty", "-m", "later"], cwd=packaged, check=True,
+                   env={**env, "GIT_COMMITTER_DATE": "2026-02-02T00:00:00Z"})  # fmt: skip
+    assert main(["package"]) == 0
+    assert layout.resolve("breast-cancer:1.1.0").digest == outside_git
+    subprocess.run(["git", "reset", "-q", "--hard", head], cwd=packaged, check=True)
+    subprocess.run(["git", "remote", "set-url", "origin", "https://user:token@git.example.com/acme/bc.git"],
+                   cwd=packaged, check=True)  # fmt: skip
+    assert main(["package"]) == 0
+    (report,) = layout.referrers(digest)
+    provenance = layout.read_json(report.digest)["annotations"]
+    assert provenance["org.opencontainers.image.revision"] == head
+    assert provenance["org.opencontainers.image.created"] == "2026-01-02T03:04:05Z"
+    assert provenance["org.opencontainers.image.source"] == "https://git.example.com/acme/bc.git"  # no token
 
 
 @pytest.mark.parametrize(("remote", "source"), [
@@ -132,3 +153,13 @@ def test_requirements_credentials_never_reach_the_package(packaged, monkeypatch)
     env = layout.read_json(manifest["config"]["digest"])["environment"]["requirements"]
     assert "s3cr3t" not in env["content"]
     assert env["content"].startswith("--extra-index-url https://***@pypi.example.com/simple\nonnxruntime==1.20.1")
+
+
+def test_a_failed_first_package_leaves_no_store_behind(packaged, capsys):
+    """Issue 15 item 11: a `package` that fails leaves no half-written local store."""
+    (packaged / "models" / "model.onnx").write_bytes((packaged / "models" / "baseline.onnx").read_bytes())
+    assert main(["package", "--layout", "fresh-oci"]) == 2
+    assert "is for another model file" in capsys.readouterr().err
+    assert not (packaged / "fresh-oci").exists()
+    assert main(["package"]) == 2  # an existing store is kept as it was
+    assert Layout(packaged / ".mlpipex/oci").resolve("breast-cancer:1.1.0")

@@ -12,7 +12,7 @@ from mlpipex.cli import main
 from mlpipex.errors import ExternalError
 from mlpipex.oci import Layout, RegistryClient, parse_reference, push
 
-from .conftest import PASSWORD, USER, start_registry
+from .conftest import PASSWORD, TRITON_MODEL, USER, start_registry
 
 
 def cli(capsys, *args: str) -> tuple[int, str, str]:
@@ -38,7 +38,7 @@ def test_push_pull_inspect_round_trip(packaged, registry, capsys, tmp_path):
     code, out, err = cli(capsys, "pull", str(ref), "-o", str(tmp_path / "pulled"))
     assert code == 0, err
     pulled = tmp_path / "pulled"
-    assert (pulled / "models" / "model.onnx").read_bytes() == (packaged / "models" / "model.onnx").read_bytes()
+    assert (pulled / TRITON_MODEL).read_bytes() == (packaged / "models" / "model.onnx").read_bytes()
     config = json.loads((pulled / "config.json").read_text())
     assert config["name"] == "breast-cancer" and config["gates"]["verdict"] == "pass"
     assert len(config["profile"]["features"]) == 30 and config["profile"]["source"] == "training.csv"
@@ -94,7 +94,7 @@ def test_tampered_blob_is_detected(packaged, registry, capsys, tmp_path):
     layer.write_bytes(bytes(data))
     code, _, err = cli(capsys, "pull", ref, "-o", str(tmp_path / "out"))
     assert code == 3 and "does not match" in err
-    assert not (tmp_path / "out" / "models" / "model.onnx").exists()
+    assert not (tmp_path / "out" / TRITON_MODEL).exists()
 
 
 def test_truncated_download_is_detected(packaged, registry, capsys, tmp_path):
@@ -196,12 +196,12 @@ def test_kserve_storage_loads_our_package(packaged, registry, capsys, tmp_path):
     proc = subprocess.run([str(python), "-c", script, f"oci://{ref}", str(out)], capture_output=True, text=True,
                           env={"KSERVE_OCI_INSECURE_REGISTRY": "true", "PATH": "/usr/bin:/bin"}, timeout=120)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert (out / "model.onnx").read_bytes() == (packaged / "models" / "model.onnx").read_bytes()
+    assert (out / TRITON_MODEL.removeprefix("models/")).read_bytes() == (packaged / "models" / "model.onnx").read_bytes()
     # What the serving pod sees (/mnt/models) is enough for `mlpipex serve` to validate requests.
     from mlpipex.serving import Validator, open_package
 
     served = open_package(str(out), config_path=None, cache=tmp_path / "cache")
-    assert served.model_path == out / "model.onnx"
+    assert served.model_path == out / TRITON_MODEL.removeprefix("models/")
     assert len(Validator.from_package(served.config).features) == 30
 
 
