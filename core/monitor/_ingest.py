@@ -313,7 +313,8 @@ class Ingestor:
             joined = [event_id for event_id, truth, value in items if self._truth(event_id, truth, value, now)]
             position = 0
             if joined and self.journal is not None:
-                kept = [item for item in items if item[0] in set(joined)]
+                done = set(joined)
+                kept = [item for item in items if item[0] in done]
                 position = self.journal.append(encode_labels(now, kept))
         return joined, position
 
