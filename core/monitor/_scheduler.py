@@ -58,8 +58,13 @@ def _drift_settings(cls: Any, monitoring: Mapping[str, Any]) -> Any:
 
 class Scheduler:
     def __init__(self, ingestor: Ingestor, store: Store, settings: MonitorSettings, *,
-                 drift: DriftFunction = run_drift, clock: Callable[[], float] = time.time) -> None:  # fmt: skip
+                 drift: DriftFunction = run_drift, clock: Callable[[], float] = time.time,
+                 checkpoint: Callable[[], None] | None = None,
+                 maintain: Callable[[float], None] | None = None) -> None:  # fmt: skip
         self.ingestor, self.store, self.settings = ingestor, store, settings
+        # How windows are saved after each check and on stop (the monitor's journal checkpoint).
+        self.checkpoint = checkpoint or (lambda: store.save_windows(self._windows()))
+        self.maintain = maintain
         self.drift, self.clock = drift, clock
         self.last_check: float | None = None
         self.checks = 0
@@ -76,7 +81,7 @@ class Scheduler:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
-        self.store.save_windows(self._windows())
+        self.checkpoint()
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -91,6 +96,8 @@ class Scheduler:
         self.ingestor.expire(now)
         if self.last_check is None or now - self.last_check >= self.settings.schedule_seconds:
             self.check(now)
+        elif self.maintain is not None:
+            self.maintain(now)
         self.deliver(now)
 
     # -- checks --------------------------------------------------------------------------
@@ -112,7 +119,7 @@ class Scheduler:
                 self._check_drift(window, model, columns, now)
             if quality.shape[0]:
                 self._check_quality(window, model, quality, now)
-        self.store.save_windows(self._windows())
+        self.checkpoint()
 
     def _check_drift(self, window: Window, model: ModelInfo, columns: Mapping[str, np.ndarray], now: float) -> None:
         assert model.profile is not None

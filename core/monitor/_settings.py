@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mlpipex.errors import ConfigError, InputError
+from mlpipex.monitor._auth import MonitorAuth
 from mlpipex.monitor._ingest import Limits, ModelInfo
 
 __all__ = ["DeploymentHistory", "ModelAlerts", "MonitorSettings", "cluster_history", "load_reference", "model_info",
@@ -48,6 +49,9 @@ class MonitorSettings:
     quality_min_labels: int = 100
     tick_seconds: float = 1.0  # how often due alerts are retried and the schedule looked at
     deployments: DeploymentHistory | None = None  # from the cluster, when one is configured
+    auth: MonitorAuth = field(default_factory=MonitorAuth)  # no tokens: open (the CLI allows it on loopback only)
+    journal_sync: str = "os"  # when an accepted event counts as durable: see mlpipex.monitor._journal
+    checkpoint_bytes: int = 64 << 20  # checkpoint early once the journal holds this much since the last one
 
 
 def load_reference(source: str, *, base: Path | None = None) -> dict[str, Any]:
