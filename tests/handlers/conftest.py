@@ -24,6 +24,7 @@ from mlpipex.app.auth import sign
 from mlpipex.app.settings import Settings
 
 SECRET = "handlers-secret"
+OUR_APP_ID = 1  # the App the fake GitHub names as a check run's author (its OpenAPI example's)
 REPO = "acme/models"
 A = "ghcr.io/acme/models/bc@sha256:" + "a" * 64
 B = "ghcr.io/acme/models/bc@sha256:" + "b" * 64
@@ -93,12 +94,13 @@ class World:
     def merge(self, number: int, *, sender: str = "lead") -> None:
         pull = self.github.pulls[number]
         pull.update(merged=True, state="closed")
-        self.github.commit("main", {}, parent=self.github.branches["main"])
+        base = pull["base_ref"]
+        self.github.commit(base, {}, parent=self.github.branches[base])
         head_repo = "someone/fork" if pull["fork"] else REPO
         self.deliver("pull_request", {"action": "closed", "number": number, "sender": {"login": sender},
-                                      "pull_request": {"number": number, "merged": True, "merge_commit_sha": self.github.branches["main"],
+                                      "pull_request": {"number": number, "merged": True, "merge_commit_sha": self.github.branches[base],
                                                        "head": {"sha": pull["head_sha"], "repo": {"full_name": head_repo}},
-                                                       "base": {"ref": "main", "repo": {"full_name": REPO}}}})  # fmt: skip
+                                                       "base": {"ref": base, "repo": {"full_name": REPO}}}})  # fmt: skip
         self.work()
 
     def ship(self, number: int, artifact: str, *, promote: bool = False) -> str:
@@ -139,7 +141,7 @@ def world(quickstart: Path, tmp_path: Path, request: pytest.FixtureRequest) -> I
     with FakeGitHubApp(REPO) as github, FakeKubernetes() as kube:
         github.commit("main", {"mlpipex.yaml": repo_config(quickstart, canary_metrics=metrics)})
         kubeconfig = kube.kubeconfig(tmp_path / "kubeconfig", context="fake")
-        settings = Settings(webhook_secret=SECRET, database_url=database, worker_threads=0,
+        settings = Settings(webhook_secret=SECRET, database_url=database, worker_threads=0, app_id=OUR_APP_ID,
                             kubeconfig=kubeconfig, rollout_timeout=5, alert_token="alert-token")  # fmt: skip
         client = Github(auth=Auth.Token("ghs_installation"), base_url=github.url, retry=None,
                         seconds_between_requests=0, seconds_between_writes=0)  # PyGithub paces writes 1 s apart by default
