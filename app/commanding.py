@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from mlpipex.app.registry import JobContext
     from mlpipex.config import Config
 
-__all__ = ["Request", "choose_config", "execute", "lock_key"]
+__all__ = ["Request", "choose_config", "execute", "holder_run_key", "lock_key"]
 
 LOCK_TTL = 900.0  # a command's own lock; a crashed job's lock frees itself after this
 
@@ -42,6 +42,11 @@ class Request:
 
 def lock_key(repository: str, model: str) -> str:
     return f"{repository}#{model}"
+
+
+def holder_run_key(key: str) -> str:
+    """The lock a `/lock` holder's own commands take while the model is locked by them."""
+    return f"{key}#holder-run"
 
 
 def choose_config(configs: list[Config], model: str | None) -> Config | str:
@@ -108,9 +113,14 @@ class _Runner:
             self.lock_command(model, actor)
             return None
         key = lock_key(request.repository, model)
-        holder = f"job:{self.ctx.job_id}"
-        lock = self.ctx.store.locks.acquire(key, holder, reason=f"{command.name} by @{request.actor}", ttl_seconds=LOCK_TTL)
-        if not lock.acquired and lock.holder != f"@{request.actor}":
+        holder, reason = f"job:{self.ctx.job_id}", f"{command.name} by @{request.actor}"
+        lock = self.ctx.store.locks.acquire(key, holder, reason=reason, ttl_seconds=LOCK_TTL)
+        if not lock.acquired and lock.holder == f"@{request.actor}":
+            # The model is /lock-ed by this person: their own commands pass the /lock, but still
+            # run one at a time, under a lock of their own beside it.
+            key = holder_run_key(key)
+            lock = self.ctx.store.locks.acquire(key, holder, reason=reason, ttl_seconds=LOCK_TTL)
+        if not lock.acquired:
             since = lock.acquired_at.strftime("%Y-%m-%d %H:%M UTC")
             self.say(f"⏳ `{model}` is locked by {lock.holder} since {since}"
                      + (f" ({lock.reason})" if lock.reason else "") + ". Try again when it is released.", ok=False)  # fmt: skip
