@@ -3,7 +3,8 @@
 Order of checks: body size (413), signature over the raw body (401), event and
 delivery headers (400), JSON (400). A verified delivery is recorded under its
 ``X-GitHub-Delivery`` id and, if a handler takes its kind and its repository is
-allowed, queued in the same transaction; the answer goes back in milliseconds,
+allowed, queued in the same transaction, once per action (mlpipex.app.replay: a
+signed body replayed under a new delivery id is answered ``replayed``, nothing queued); the answer goes back in milliseconds,
 well inside GitHub's 10 seconds.
 """
 
@@ -20,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from mlpipex.app.auth import signature_matches
 from mlpipex.app.events import route
+from mlpipex.app.replay import action_key
 
 __all__ = ["Problem", "WebhookReply", "read_body", "router"]
 
@@ -30,7 +32,7 @@ _DELIVERY = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
 
 class WebhookReply(BaseModel):
-    status: Literal["pong", "queued", "ignored", "duplicate"]
+    status: Literal["pong", "queued", "ignored", "duplicate", "replayed"]
     kind: str | None = None
     job_id: int | None = None
     reason: str | None = None
@@ -105,7 +107,11 @@ async def github_webhook(request: Request) -> Any:
         state.store.deliveries.record, delivery, event=event, action=payload.get("action") if isinstance(payload.get("action"), str) else None,
         repository=routing.repository, installation_id=routing.installation_id,
         job_kind=routing.kind if routing.queue else None, payload=payload, reason=routing.reason,
+        action_key=action_key(event, payload),
     )  # fmt: skip
+    if outcome.duplicate and outcome.outcome == "replayed":
+        return JSONResponse(WebhookReply(status="replayed", kind=routing.kind, job_id=outcome.job_id,
+                                         reason=outcome.reason).model_dump(), status_code=200)  # fmt: skip
     if outcome.duplicate:
         return JSONResponse(WebhookReply(status="duplicate", kind=routing.kind, job_id=outcome.job_id,
                                          reason="this delivery was already received").model_dump(), status_code=200)  # fmt: skip
