@@ -11,6 +11,7 @@ well inside GitHub's 10 seconds.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from typing import Any, Literal
 
@@ -21,11 +22,13 @@ from starlette.concurrency import run_in_threadpool
 
 from mlpipex.app.auth import signature_matches
 from mlpipex.app.events import route
+from mlpipex.app.logs import log_event
 from mlpipex.app.replay import action_key
 
 __all__ = ["Problem", "WebhookReply", "read_body", "router"]
 
 router = APIRouter()
+log = logging.getLogger("mlpipex.app.webhooks")
 
 _EVENT = re.compile(r"^[a-z_]{1,100}$")
 _DELIVERY = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
@@ -84,6 +87,17 @@ _HEADERS = [
     openapi_extra={"requestBody": _BODY, "parameters": _HEADERS},
 )
 async def github_webhook(request: Request) -> Any:
+    delivery = request.headers.get("x-github-delivery", "")
+    event = request.headers.get("x-github-event", "")
+    try:
+        return await _receive(request)
+    except HTTPException as exc:  # one line per delivery, refused ones too (ids only: the headers may be junk)
+        log_event(log, "delivery", level=logging.WARNING, delivery=delivery[:100] if _DELIVERY.match(delivery) else None,
+                  event=event if _EVENT.match(event) else None, outcome="rejected", status=exc.status_code, reason=exc.detail)  # fmt: skip
+        raise
+
+
+async def _receive(request: Request) -> Any:
     state = request.app.state.mlpipex
     body = await read_body(request, state.settings.max_body_bytes)
     if not signature_matches(state.webhook_secret, body, request.headers.get("x-hub-signature-256")):
@@ -101,6 +115,7 @@ async def github_webhook(request: Request) -> Any:
     if not isinstance(payload, dict):
         raise HTTPException(400, "the body is JSON but not an object")
     if event == "ping":
+        log_event(log, "delivery", delivery=delivery, event=event, outcome="pong")
         return WebhookReply(status="pong")
     routing = route(event, payload, allowed=state.settings.allows, handles=state.registry.handles)
     outcome = await run_in_threadpool(
@@ -110,13 +125,18 @@ async def github_webhook(request: Request) -> Any:
         action_key=action_key(event, payload),
     )  # fmt: skip
     if outcome.duplicate and outcome.outcome == "replayed":
-        return JSONResponse(WebhookReply(status="replayed", kind=routing.kind, job_id=outcome.job_id,
-                                         reason=outcome.reason).model_dump(), status_code=200)  # fmt: skip
-    if outcome.duplicate:
-        return JSONResponse(WebhookReply(status="duplicate", kind=routing.kind, job_id=outcome.job_id,
-                                         reason="this delivery was already received").model_dump(), status_code=200)  # fmt: skip
-    if outcome.job_id is not None and state.worker is not None:
-        state.worker.wake()
-    reply = WebhookReply(status="queued" if routing.queue else "ignored", kind=routing.kind,
-                         job_id=outcome.job_id, reason=routing.reason)  # fmt: skip
-    return JSONResponse(reply.model_dump(), status_code=202)
+        reply = WebhookReply(status="replayed", kind=routing.kind, job_id=outcome.job_id, reason=outcome.reason)
+        code = 200
+    elif outcome.duplicate:
+        reply = WebhookReply(status="duplicate", kind=routing.kind, job_id=outcome.job_id,
+                             reason="this delivery was already received")  # fmt: skip
+        code = 200
+    else:
+        if outcome.job_id is not None and state.worker is not None:
+            state.worker.wake()
+        reply = WebhookReply(status="queued" if routing.queue else "ignored", kind=routing.kind,
+                             job_id=outcome.job_id, reason=routing.reason)  # fmt: skip
+        code = 202
+    log_event(log, "delivery", delivery=delivery, event=event, kind=routing.kind, repository=routing.repository,
+              installation=routing.installation_id, outcome=reply.status, job=reply.job_id, reason=reply.reason)  # fmt: skip
+    return JSONResponse(reply.model_dump(), status_code=code)
