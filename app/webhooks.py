@@ -1,7 +1,9 @@
 """``POST /webhooks/github``: verify, record, queue — nothing else runs in the request.
 
 Order of checks: body size (413), signature over the raw body (401), event and
-delivery headers (400), JSON (400). A verified delivery is recorded under its
+delivery headers (400), JSON (400), and for a kind the App handles, GitHub's
+published schema for it (400; mlpipex.app.webhook_schemas), so nothing a handler
+cannot read is ever queued. A verified delivery is recorded under its
 ``X-GitHub-Delivery`` id and, if a handler takes its kind and its repository is
 allowed, queued in the same transaction, once per action (mlpipex.app.replay: a
 signed body replayed under a new delivery id is answered ``replayed``, nothing queued); the answer goes back in milliseconds,
@@ -20,6 +22,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from mlpipex.app import webhook_schemas
 from mlpipex.app.auth import signature_matches
 from mlpipex.app.events import route
 from mlpipex.app.logs import log_event
@@ -80,7 +83,8 @@ _HEADERS = [
     response_model=WebhookReply,
     responses={
         202: {"model": WebhookReply, "description": "recorded: queued or ignored"},
-        400: {"model": Problem, "description": "missing event/delivery header or malformed JSON"},
+        400: {"model": Problem, "description": "missing event/delivery header, malformed JSON, or a payload "
+                                               "GitHub's webhook schema for its kind does not admit"},
         401: {"model": Problem, "description": "missing or wrong signature"},
         413: {"model": Problem, "description": "body too large"},
     },
@@ -118,6 +122,9 @@ async def _receive(request: Request) -> Any:
         log_event(log, "delivery", delivery=delivery, event=event, outcome="pong")
         return WebhookReply(status="pong")
     routing = route(event, payload, allowed=state.settings.allows, handles=state.registry.handles)
+    if routing.queue and (wrong := await run_in_threadpool(webhook_schemas.problems, routing.kind, payload)):
+        raise HTTPException(400, f"the {routing.kind} payload does not match GitHub's webhook schema "
+                                 f"({webhook_schemas.SOURCE}): " + "; ".join(wrong))  # fmt: skip
     outcome = await run_in_threadpool(
         state.store.deliveries.record, delivery, event=event, action=payload.get("action") if isinstance(payload.get("action"), str) else None,
         repository=routing.repository, installation_id=routing.installation_id,

@@ -32,7 +32,7 @@ def run(burst: int, github_ms: float, prefilter: bool) -> tuple[float, int, int]
     """Seconds from the first claim to the /promote's reply; GitHub calls made; jobs run."""
     from fastapi.testclient import TestClient
     from github import Auth, Github
-    from handlers.conftest import SECRET, World, repo_config
+    from handlers.conftest import SECRET, World, pull_links, repo_config
     from kube.fake_apiserver import FakeKubernetes
     from providers.fake_github_app import FakeGitHubApp
 
@@ -59,10 +59,10 @@ def run(burst: int, github_ms: float, prefilter: bool) -> tuple[float, int, int]
             for i in range(burst):
                 comment = github.post_comment(5, "dev", CHATTER[i % len(CHATTER)])
                 world.deliver("issue_comment", {"action": "created", "comment": comment, "sender": {"login": "dev"},
-                                                "issue": {"number": 5, "pull_request": {"url": "x"}}})  # fmt: skip
+                                                "issue": {"number": 5, "pull_request": pull_links(5)}})  # fmt: skip
             comment = github.post_comment(5, "lead", "/promote production")
             world.deliver("issue_comment", {"action": "created", "comment": comment, "sender": {"login": "lead"},
-                                            "issue": {"number": 5, "pull_request": {"url": "x"}}})  # fmt: skip
+                                            "issue": {"number": 5, "pull_request": pull_links(5)}})  # fmt: skip
             calls = len(github.calls)
             patches = [mock.patch.object(github, "handle", slow)]
             if not prefilter:

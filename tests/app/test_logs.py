@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from providers.github_webhooks import webhook
 
 from mlpipex.app.logs import KeyValueFormatter
 from mlpipex.app.store import Store
@@ -44,10 +45,9 @@ def test_serve_logs_each_delivery_and_job_and_never_a_secret(tmp_path: Path) -> 
                     break
             except OSError:
                 time.sleep(0.05)
-        event = body_of({"action": "added", "installation": {"id": 9, "account": {"login": "octo-org"}},
-                         "repository_selection": "selected", "repositories_added": [{"id": 1, "node_id": "R_1",
-                         "name": "models", "full_name": "octo-org/models", "private": False}],
-                         "repositories_removed": [], "requester": None, "sender": {"login": "octocat"}})  # fmt: skip
+        event = body_of(webhook("installation_repositories", {"action": "added", "installation": {"id": 9, "account": {"login": "octo-org"}},
+                                                        "repositories_added": [{"full_name": "octo-org/models"}], "repositories_removed": [],
+                                                        "sender": {"login": "octocat"}}))  # fmt: skip
         status, reply = _request(f"{base}/webhooks/github", event, signed_headers(event, "installation_repositories", "d-logged"))
         assert status == 202, reply
         forged = signed_headers(event, "installation_repositories", "d-forged", secret="not-the-secret")

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
+from providers.github_webhooks import webhook
 
 from mlpipex.app import create_app
 from mlpipex.app.registry import HandlerRegistry
@@ -24,12 +25,13 @@ from .conftest import SECRET, body_of, signed_headers
 
 pytestmark = pytest.mark.timeout(120)
 
-COMMENT = {"action": "created", "repository": {"full_name": "o/r"}, "issue": {"number": 5},
-           "comment": {"id": 77, "body": "/promote --env production", "user": {"login": "lead"}}}  # fmt: skip
-BUTTON = {"action": "requested_action", "repository": {"full_name": "o/r"}, "sender": {"login": "lead"},
-          "check_run": {"id": 9, "name": "mlpipex / m", "pull_requests": []}, "requested_action": {"identifier": "mlpipex-promote"}}  # fmt: skip
-MERGE = {"action": "closed", "repository": {"full_name": "o/r"},
-         "pull_request": {"number": 5, "merged": True, "merge_commit_sha": "c" * 40, "head": {"sha": "h" * 40}}}  # fmt: skip
+COMMENT = webhook("issue_comment", {"action": "created", "repository": {"full_name": "o/r"}, "issue": {"number": 5},
+                                    "comment": {"id": 77, "body": "/promote --env production", "user": {"login": "lead"}}})  # fmt: skip
+BUTTON = webhook("check_run", {"action": "requested_action", "repository": {"full_name": "o/r"}, "sender": {"login": "lead"},
+                               "check_run": {"id": 9, "name": "mlpipex / m", "pull_requests": []},
+                               "requested_action": {"identifier": "mlpipex-promote"}})  # fmt: skip
+MERGE = webhook("pull_request", {"action": "closed", "repository": {"full_name": "o/r"},
+                                 "pull_request": {"number": 5, "merged": True, "merge_commit_sha": "c" * 40, "head": {"sha": "h" * 40}}})  # fmt: skip
 
 
 def apps(database_url: str, n: int = 2) -> list[TestClient]:

@@ -18,6 +18,7 @@ from github import Auth, Github
 from kube.fake_apiserver import CRD_PATH, FakeKubernetes
 from providers.fake_github import SPEC_PATH
 from providers.fake_github_app import FakeGitHubApp
+from providers.github_webhooks import webhook
 
 from mlpipex.app import create_app
 from mlpipex.app.auth import sign
@@ -44,6 +45,13 @@ def repo_config(quickstart: Path, *, canary_metrics: bool = False) -> str:
     return yaml.safe_dump(data, sort_keys=False)
 
 
+def pull_links(number: int) -> dict[str, str]:
+    """``issue.pull_request`` of a comment on a pull request, as GitHub sends it."""
+    base = f"https://api.github.com/repos/{REPO}"
+    return {"url": f"{base}/pulls/{number}", "html_url": f"https://github.com/{REPO}/pull/{number}",
+            "diff_url": f"https://github.com/{REPO}/pull/{number}.diff", "patch_url": f"https://github.com/{REPO}/pull/{number}.patch"}  # fmt: skip
+
+
 class World:
     """One repository on GitHub, one cluster, one App; helpers to make things happen."""
 
@@ -62,7 +70,9 @@ class World:
 
     def deliver(self, event: str, payload: dict[str, Any], *, delivery: str | None = None,
                 client: TestClient | None = None) -> int:  # fmt: skip
-        payload = {"repository": {"full_name": REPO}, "installation": {"id": 7}, **payload}
+        # A real example of the event with these fields in: the App checks GitHub's schema at intake.
+        about = {} if event.startswith("installation") else {"repository": {"full_name": REPO}}  # GitHub sends none there
+        payload = webhook(event, {**about, "installation": {"id": 7, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNw=="}, **payload})
         import json
 
         body = json.dumps(payload).encode()
@@ -82,7 +92,7 @@ class World:
     def comment(self, number: int, author: str, body: str) -> dict[str, Any]:
         comment = self.github.post_comment(number, author, body)
         self.deliver("issue_comment", {"action": "created", "comment": comment, "sender": {"login": author},
-                                       "issue": {"number": number, "pull_request": {"url": "x"}}})  # fmt: skip
+                                       "issue": {"number": number, "pull_request": pull_links(number)}})  # fmt: skip
         self.work()
         return comment
 

@@ -16,7 +16,7 @@ from mlpipex.app.rollouts import Rollouts
 from mlpipex.app.store import Store
 from mlpipex.app.worker import Worker
 
-from .conftest import A, B
+from .conftest import A, B, pull_links
 
 
 def race(world, monkeypatch, comments: list[tuple[str, str]]) -> tuple[int, list[str]]:
@@ -41,7 +41,7 @@ def race(world, monkeypatch, comments: list[tuple[str, str]]) -> tuple[int, list
     for author, body in comments:
         comment = world.github.post_comment(6, author, body)
         world.deliver("issue_comment", {"action": "created", "comment": comment, "sender": {"login": author},
-                                        "issue": {"number": 6, "pull_request": {"url": "x"}}})  # fmt: skip
+                                        "issue": {"number": 6, "pull_request": pull_links(6)}})  # fmt: skip
     second = Store.from_url(world.app.settings.database_url.get_secret_value())  # another replica's engine
     workers = [world.worker, Worker(second, world.app.registry, github_for=world.app.github_for, settings=world.app.settings)]
     barrier = threading.Barrier(2)

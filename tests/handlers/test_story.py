@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .conftest import A, B
+from .conftest import A, B, pull_links
 
 
 def test_merge_deploys_what_passed_the_gates_then_promote_canary_rollback(world):
@@ -156,7 +156,7 @@ def test_concurrent_commands_on_one_model_are_serialised(world):
     for author, body in (("lead", "/promote"), ("dev", "/rollback")):
         comment = world.github.post_comment(6, author, body)
         world.deliver("issue_comment", {"action": "created", "comment": comment, "sender": {"login": author},
-                                        "issue": {"number": 6, "pull_request": {"url": "x"}}})  # fmt: skip
+                                        "issue": {"number": 6, "pull_request": pull_links(6)}})  # fmt: skip
     before = len(state_of(world.kube.objects[("ml-prod", "breast-cancer")]).history)
     workers = [world.worker, Worker(world.store, world.app.registry, github_for=world.app.github_for, settings=world.app.settings)]
     barrier = threading.Barrier(2)
