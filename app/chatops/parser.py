@@ -33,6 +33,7 @@ from mlpipex.app.chatops.markdown import command_lines
 __all__ = ["COMMANDS", "Command", "Reply", "help_text", "may_hold_command", "parse"]
 
 MAX_LINE = 500  # a longer "command" is not one anybody typed
+MAX_BODY = 65_536  # GitHub's limit on a comment: anything longer did not come from GitHub
 MAX_REASON = 300
 _MAX_PREFIX = 20  # chatops.prefix is at most 20 characters (the config schema)
 _NAME = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,61}[a-z0-9])?$")  # model and environment names (DNS-label-like)
@@ -87,7 +88,7 @@ def parse(body: str, *, prefix: str = "/", author_is_bot: bool = False,
           models: Sequence[str] = (), environments: Sequence[str] = ()) -> Command | Reply | None:  # fmt: skip
     """The command in a comment ``body``; ``models`` and ``environments`` (from the base
     branch's configuration) resolve the ambiguous `/promote production` and power "did you mean"."""
-    if author_is_bot or not body:
+    if author_is_bot or not body or len(body) > MAX_BODY:
         return None
     line = _command_line(body, prefix)
     if line is None:
@@ -119,7 +120,7 @@ def may_hold_command(body: str, *, author_is_bot: bool = False) -> bool:
     The prefix lives in the base branch's configuration, which costs GitHub calls to
     read; this needs none, so chatter ("LGTM", "thanks!") is dropped before the App
     asks GitHub anything. False here means :func:`parse` returns None whatever the prefix."""
-    if author_is_bot or not body:
+    if author_is_bot or not body or len(body) > MAX_BODY:
         return False
     for text in command_lines(body):
         first = text.split(maxsplit=1)[0]

@@ -163,3 +163,17 @@ def test_unknown_names_are_accepted_when_the_config_is_not_known():
 def test_an_environment_named_like_a_model_stays_a_model():
     both = parse("/promote fraud", models=("fraud",), environments=("fraud",))
     assert both == Command("promote", model="fraud", line="/promote fraud")
+
+
+@pytest.mark.parametrize("body", [
+    ">" * 5000 + " /rollback", "[" * 20000 + "/rollback", "*a " * 20000, "`" * 20000, "<!--" * 10000,
+    "".join("  " * i + "- x\n" for i in range(300)), "[a](b) " * 9000, "&#47;" * 10000, "/rollback\n" + "x" * 70_000,
+])  # fmt: skip
+def test_pathological_markdown_is_parsed_quickly_and_runs_nothing(body):
+    import time
+
+    from mlpipex.app.chatops.parser import may_hold_command
+
+    start = time.perf_counter()
+    assert p(body) is None and not (may_hold_command(body) and isinstance(p(body), Command))
+    assert time.perf_counter() - start < 2.0  # GitHub caps a comment at 65,536 characters; a longer one is not read

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import yaml
 
-from .conftest import REPO, A, B
+from .conftest import OUR_APP_ID, REPO, A, B
 
 
 def loosened(world, **chatops) -> str:
@@ -83,7 +83,7 @@ def test_promote_on_an_issue_or_a_button_without_a_pull_request_is_refused(world
     world.work()
     assert world.serving("ml-prod") == (B, 10) and "no pull request" in world.last_reply(40)
     # GitHub lists no pull request on a fork's check run: the Promote button must not skip the checks.
-    run = {"name": "mlpipex / breast-cancer", "pull_requests": [], "head_sha": world.github.pulls[6]["head_sha"]}
+    run = {"name": "mlpipex / breast-cancer", "app": {"id": OUR_APP_ID}, "pull_requests": [], "head_sha": world.github.pulls[6]["head_sha"]}
     world.deliver("check_run", {"action": "requested_action", "check_run": run, "sender": {"login": "lead"},
                                 "requested_action": {"identifier": "mlpipex-promote"}})  # fmt: skip
     world.work()
@@ -110,3 +110,18 @@ def test_a_check_run_named_like_the_gate_by_another_app_is_not_a_gate(world):
     world.gate(head, artifact=B)
     world.comment(6, "lead", "/promote production")
     assert "gates not reported" in world.last_reply(6) and world.serving("ml-prod") == (None, 0)
+
+
+def test_the_buttons_of_a_check_run_by_another_app_do_nothing(world):
+    world.ship(5, A)
+    head = world.ship(6, B)
+    run = {"name": "mlpipex / breast-cancer", "app": {"id": 4242}, "pull_requests": [{"number": 6}], "head_sha": head}
+    world.deliver("check_run", {"action": "requested_action", "check_run": run, "sender": {"login": "dev"},
+                                "requested_action": {"identifier": "mlpipex-rollback"}})  # fmt: skip
+    world.work()
+    assert world.serving("ml-staging") == (B, 100)
+    run["app"] = {"id": OUR_APP_ID}  # the same press on our own run does roll back
+    world.deliver("check_run", {"action": "requested_action", "check_run": run, "sender": {"login": "dev"},
+                                "requested_action": {"identifier": "mlpipex-rollback"}})  # fmt: skip
+    world.work()
+    assert world.serving("ml-staging") == (A, 100)
