@@ -25,6 +25,13 @@ def on_requested_action(payload: dict[str, Any], ctx: JobContext) -> None:
     name = str(run.get("name", ""))
     if identifier not in ACTIONS or not name.startswith(_PREFIX):
         return  # another app's check run, or a button we do not have
+    trusted = ctx.settings.trusted_gate_apps() if ctx.settings else frozenset()
+    if (run.get("app") or {}).get("id") not in trusted:
+        # GitHub sends a button press to the App that created the run, but a run named like
+        # ours by another App is no gate of ours: its buttons deploy nothing.
+        ctx.log.warning("check run %s is not by the App (app id %s): its button is ignored", run.get("id"),
+                        (run.get("app") or {}).get("id"))  # fmt: skip
+        return
     model = name[len(_PREFIX):]
     pulls = run.get("pull_requests") or []
     number = int(pulls[0]["number"]) if pulls else None

@@ -2,7 +2,8 @@
 
 The comment handler and the check run's buttons both end here, so "Promote" on a
 check run goes through exactly the checks a `/promote` comment does. Order matters
-and is the point of this module: the configuration comes from the base branch;
+and is the point of this module: the configuration comes from the default branch
+(or a protected base, mlpipex.app.policy_source);
 authorisation happens before anything else; a per-model lock serialises commands
 across replicas; the audit log and GitHub's Deployments record what happened; the
 person gets 🚀 or 👎 and a reply that says what now serves where.
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlpipex.app.chatops import Actor, Command, authorize, help_text
 from mlpipex.app.forge import RepoForge
+from mlpipex.app.policy_source import policy_for
 from mlpipex.app.rollouts import Outcome, Rollouts, environment_named, stamp
 from mlpipex.errors import MlpipexError
 from mlpipex.report import render_deploy_markdown
@@ -23,7 +25,7 @@ if TYPE_CHECKING:
     from mlpipex.app.registry import JobContext
     from mlpipex.config import Config
 
-__all__ = ["Request", "choose_config", "execute", "lock_key"]
+__all__ = ["Request", "choose_config", "execute", "holder_run_key", "lock_key"]
 
 LOCK_TTL = 900.0  # a command's own lock; a crashed job's lock frees itself after this
 
@@ -40,6 +42,11 @@ class Request:
 
 def lock_key(repository: str, model: str) -> str:
     return f"{repository}#{model}"
+
+
+def holder_run_key(key: str) -> str:
+    """The lock a `/lock` holder's own commands take while the model is locked by them."""
+    return f"{key}#holder-run"
 
 
 def choose_config(configs: list[Config], model: str | None) -> Config | str:
@@ -59,7 +66,7 @@ def choose_config(configs: list[Config], model: str | None) -> Config | str:
 
 def execute(request: Request, ctx: JobContext, *, rollouts: Rollouts | None = None,
             forge: RepoForge | None = None) -> Outcome | None:  # fmt: skip
-    forge = forge or RepoForge(ctx.github(), request.repository)
+    forge = forge or RepoForge.for_job(ctx, request.repository)
     rollouts = rollouts or Rollouts(ctx.settings)
     progress = ctx.progress
     if request.comment_id and request.number and not progress.get("acked"):
@@ -83,18 +90,17 @@ class _Runner:
     def run(self) -> Outcome | None:
         request, command = self.request, self.command
         pull = self.forge.pull(request.number) if request.is_pull and request.number else None
-        base = pull.base_ref if pull else self.forge.default_branch()
-        chosen = choose_config(self.forge.configs(base), command.model)  # the base branch's, never the head's
+        policy = policy_for(self.forge, pull.base_ref if pull else None)  # never the head's; see policy_source
+        chosen = choose_config(policy.configs, command.model)
         if isinstance(chosen, str):
             self.say(chosen, ok=False)
             return None
         config = chosen
         model = config.model.name
-        policy = config.chatops
         actor = Actor(request.actor, self.forge.permission(request.actor),
-                      self.forge.teams_of(request.actor, policy.teams.get(command.name, [])))  # fmt: skip
+                      self.forge.teams_of(request.actor, config.chatops.teams.get(command.name, [])))  # fmt: skip
         facts = self.forge.facts(pull.number, model)[1] if pull else None
-        verdict = authorize(command, actor, policy, facts)
+        verdict = authorize(command, actor, config.chatops, facts, untrusted_base=policy.reason)
         if not verdict.allowed:
             self.ctx.store.audit.record(actor=request.actor, action=command.name, outcome="refused",
                                         repository=request.repository, model=model, detail=verdict.reason)  # fmt: skip
@@ -107,9 +113,14 @@ class _Runner:
             self.lock_command(model, actor)
             return None
         key = lock_key(request.repository, model)
-        holder = f"job:{self.ctx.job_id}"
-        lock = self.ctx.store.locks.acquire(key, holder, reason=f"{command.name} by @{request.actor}", ttl_seconds=LOCK_TTL)
-        if not lock.acquired and lock.holder != f"@{request.actor}":
+        holder, reason = f"job:{self.ctx.job_id}", f"{command.name} by @{request.actor}"
+        lock = self.ctx.store.locks.acquire(key, holder, reason=reason, ttl_seconds=LOCK_TTL)
+        if not lock.acquired and lock.holder == f"@{request.actor}":
+            # The model is /lock-ed by this person: their own commands pass the /lock, but still
+            # run one at a time, under a lock of their own beside it.
+            key = holder_run_key(key)
+            lock = self.ctx.store.locks.acquire(key, holder, reason=reason, ttl_seconds=LOCK_TTL)
+        if not lock.acquired:
             since = lock.acquired_at.strftime("%Y-%m-%d %H:%M UTC")
             self.say(f"⏳ `{model}` is locked by {lock.holder} since {since}"
                      + (f" ({lock.reason})" if lock.reason else "") + ". Try again when it is released.", ok=False)  # fmt: skip

@@ -21,6 +21,7 @@ from mlpipex.errors import ConfigError
 if TYPE_CHECKING:
     from github import Github
 
+    from mlpipex.app.registry import JobContext
     from mlpipex.config import Config
 
 __all__ = ["CONFIG_NAME", "GateRun", "Pull", "RepoForge", "gate_check_name"]
@@ -52,14 +53,23 @@ class Pull:
 
 
 class RepoForge:
-    def __init__(self, github: Github, repository: str) -> None:
+    def __init__(self, github: Github, repository: str, *, gate_apps: frozenset[int] = frozenset()) -> None:
         self.github = github
         self.full_name = repository
+        # The Apps (by id: the mlpipex App's own, unless settings list others) whose check runs
+        # count as gate results. Any other App, or a workflow's GITHUB_TOKEN on any branch, can
+        # create a run named "mlpipex / MODEL" with a passing conclusion and an artifact.
+        self.gate_apps = gate_apps
         self._repo: Any = None
         # One forge serves one job: a pull request and a ref's configs do not change under
         # it, so each is read once however many steps (parse, authorise, act) ask.
         self._pulls: dict[int, Any] = {}
         self._configs: dict[str, list[Config]] = {}
+
+    @classmethod
+    def for_job(cls, ctx: JobContext, repository: str) -> RepoForge:
+        """The forge a job uses: this installation's client, and the App's id from the settings."""
+        return cls(ctx.github(), repository, gate_apps=ctx.settings.trusted_gate_apps() if ctx.settings else frozenset())
 
     @property
     def repo(self) -> Any:
@@ -122,8 +132,10 @@ class RepoForge:
         return sum(1 for r in latest.values() if r.state == "APPROVED" and r.commit_id == head_sha)
 
     def gate_run(self, sha: str, model: str) -> GateRun | None:
-        """The newest gate check run for ``model`` on ``sha``."""
-        runs = list(self.repo.get_commit(sha).get_check_runs(check_name=gate_check_name(model)))
+        """The newest gate check run for ``model`` on ``sha`` created by one of ``gate_apps``
+        (a run by any other App or token is not a gate result, whatever it is called)."""
+        runs = [run for run in self.repo.get_commit(sha).get_check_runs(check_name=gate_check_name(model))
+                if run.app is not None and run.app.id in self.gate_apps]  # fmt: skip
         if not runs:
             return None
         newest = max(runs, key=lambda run: run.id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .conftest import A, B
+from .conftest import OUR_APP_ID, A, B, pull_links
 
 
 def test_merge_deploys_what_passed_the_gates_then_promote_canary_rollback(world):
@@ -103,7 +103,7 @@ def test_the_check_run_buttons_take_the_same_path(world):
     world.ship(5, A)
     head = world.ship(6, B)
     assert world.serving("ml-staging") == (B, 100)
-    run = {"name": "mlpipex / breast-cancer", "pull_requests": [{"number": 6}], "head_sha": head}
+    run = {"name": "mlpipex / breast-cancer", "app": {"id": OUR_APP_ID}, "pull_requests": [{"number": 6}], "head_sha": head}
     world.deliver("check_run", {"action": "requested_action", "check_run": run, "sender": {"login": "reader"},
                                 "requested_action": {"identifier": "mlpipex-rollback"}})  # fmt: skip
     world.work()
@@ -156,7 +156,7 @@ def test_concurrent_commands_on_one_model_are_serialised(world):
     for author, body in (("lead", "/promote"), ("dev", "/rollback")):
         comment = world.github.post_comment(6, author, body)
         world.deliver("issue_comment", {"action": "created", "comment": comment, "sender": {"login": author},
-                                        "issue": {"number": 6, "pull_request": {"url": "x"}}})  # fmt: skip
+                                        "issue": {"number": 6, "pull_request": pull_links(6)}})  # fmt: skip
     before = len(state_of(world.kube.objects[("ml-prod", "breast-cancer")]).history)
     workers = [world.worker, Worker(world.store, world.app.registry, github_for=world.app.github_for, settings=world.app.settings)]
     barrier = threading.Barrier(2)
