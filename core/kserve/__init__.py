@@ -9,6 +9,8 @@ from mlpipex.kserve.manifests import (
     KIND,
     Rollout,
     build_inference_service,
+    canary_predictor_spec,
+    predictor_name,
     predictor_spec,
     service_name,
 )
@@ -19,7 +21,9 @@ __all__ = [
     "CrdSchema",
     "Rollout",
     "build_inference_service",
+    "canary_predictor_spec",
     "load_crd",
+    "predictor_name",
     "predictor_spec",
     "service_name",
 ]

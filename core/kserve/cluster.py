@@ -88,6 +88,12 @@ class Cluster:
         except (TypeError, ValueError):
             body = {}
         message = body.get("message") or exc.reason
+        if "admission webhook" in str(message) and "denied the request" in str(message):
+            # KServe's webhook refused the object (the API server relays it as 403 or 400): the
+            # deploy settings are at fault, not the service account's rights.
+            return InputError(f"KServe refused the InferenceService ({what}): {message}",
+                              fix="change the deploy section of mlpipex.yaml; docs/deploy.md lists what each "
+                                  "KServe version and mode admits")  # fmt: skip
         if exc.status in (401, 403):
             return ExternalError(f"{self.name} refused {what}: {message}",
                                  fix="the service account needs get/list/create/patch on inferenceservices.serving.kserve.io")  # fmt: skip
