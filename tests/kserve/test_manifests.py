@@ -154,3 +154,16 @@ def test_config_rejects_bad_canary_steps_and_unknown_rule_target(write_config, q
     bad_rule = base + "deploy:\n  environments:\n    - name: prod\n      rules: {after: stagin}\n"
     with pytest.raises(ConfigError, match="unknown environment `stagin`"):
         load_config(write_config(bad_rule))
+
+
+@needs_crd
+def test_dry_run_prints_what_deploy_sends_the_first_canary_step(config, capsys):
+    """--stable-artifact without --canary: the environment's first step (10%), as deploy would send."""
+    code = main(["deploy", "-c", str(config.source), "--artifact", ARTIFACT, "--env", "production",
+                 "--stable-artifact", STABLE, "--crd", str(CRD), "--dry-run"])  # fmt: skip
+    assert code == 0
+    service = yaml.safe_load(capsys.readouterr().out)
+    assert [c["trafficPercent"] for c in service["spec"]["canary"]] == [10]
+    assert service["metadata"]["annotations"]["mlpipex.dev/traffic"] == "10"
+    assert service["spec"]["predictor"]["model"]["storageUri"] == f"oci://{STABLE}"
+    assert_admitted(service)
