@@ -60,6 +60,7 @@ class FakeKubernetes:
         self.crd = copy.deepcopy(_load_crd(crd_path))
         self.validator = jsonschema.Draft7Validator(self.crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"])
         self.objects: dict[tuple[str, str], dict[str, Any]] = {}
+        self.extra: dict[str, dict[str, Any]] = {}  # other objects served at their GET path (KServe's ConfigMap, …)
         self.revisions: dict[tuple[str, str], list[str]] = {}
         self.requests: list[tuple[str, str]] = []
         self.fail_next: list[int] = []
@@ -119,6 +120,8 @@ class FakeKubernetes:
         url_path, _, query = path.partition("?")
         if url_path == f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{PLURAL}.{GROUP}":
             return 200, self.crd
+        if method == "GET" and url_path in self.extra:
+            return 200, self.extra[url_path]
         match = _ITEM.match(url_path)
         if not match:
             return 404, _status(404, "NotFound", f"no route for {path}")
