@@ -443,7 +443,7 @@ class DeployConfig(_Strict):
         None, pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
         description="ServiceAccount the predictor pods run as (its imagePullSecrets and registry credentials apply).",
     )  # fmt: skip
-    image_pull_secrets: list[str] = Field(
+    image_pull_secrets: list[Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")]] = Field(
         default_factory=list,
         description="Secrets (kubernetes.io/dockerconfigjson) for a private registry: the pods' imagePullSecrets.",
     )

@@ -90,6 +90,7 @@ def predictor_name(artifact: str) -> str:
 
 def _model(config: Config, artifact: str, storage_uri: StorageUri) -> dict[str, Any]:
     deploy = config.deploy
+    _storage_uri(artifact)  # refuses an artifact not pinned by digest, whatever the scheme
     model: dict[str, Any] = {
         # No `name`: KServe's webhook refuses any container name on the stable predictor's model.
         "modelFormat": {"name": "onnx"},

@@ -9,6 +9,7 @@ controller records in status) after that.
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from mlpipex.config import load_config
 from mlpipex.kserve import Rollout, build_inference_service
 from mlpipex.kserve.rollout import plan_canary, plan_deploy, plan_promote, plan_rollback
 
+ROOT = Path(__file__).resolve().parents[2]
 A = "ghcr.io/acme/models/bc@sha256:" + "a" * 64
 B = "ghcr.io/acme/models/bc:1.1.0@sha256:" + "b" * 64
 C = "ghcr.io/acme/models/bc@sha256:" + "c" * 64
@@ -113,6 +115,11 @@ def test_cpu_only_and_named_runtime_are_admitted(quickstart, kserve_admission, m
     model = first["spec"]["predictor"]["model"]
     # modelFormat onnx gets no protocol default from KServe: without a runtime only Triton (v2) serves it
     assert model["protocolVersion"] == "v2" and model.get("runtime") == runtime
+    if runtime:  # KServe's controller needs the named runtime to list the format and the protocol
+        served = yaml.safe_load((ROOT / "deploy" / "kserve" / "servingruntime.yaml").read_text())
+        assert served["metadata"]["name"] == runtime
+        assert model["modelFormat"]["name"] in [f["name"] for f in served["spec"]["supportedModelFormats"]]
+        assert model["protocolVersion"] in served["spec"]["protocolVersions"]
     cluster.send(plan_deploy(config, env, first, Rollout(B)))
 
 

@@ -122,3 +122,15 @@ def test_admitted_objects_are_stored_as_kserve_defaulted_them(api):
     # and `onnx` through `predictor.model` gets no protocolVersion default.
     assert "protocolVersion" not in created["spec"]["predictor"]["model"]
     assert "serving.kserve.io/deploymentMode" not in (created["metadata"].get("annotations") or {})
+
+
+def test_without_the_oracle_ci_fails_and_a_laptop_skips(monkeypatch, tmp_path):
+    from .kserve_admission import AdmissionUnavailable, binary_folder, unavailable
+
+    monkeypatch.setenv("MLPIPEX_KSERVE_ADMISSION", str(tmp_path))
+    with pytest.raises(AdmissionUnavailable, match="holds no kserve-admission binary"):
+        binary_folder()
+    with pytest.raises(pytest.fail.Exception, match="not available"):
+        unavailable("KServe's admission code is not available: no Go", {"CI": "true"})
+    with pytest.raises(pytest.skip.Exception, match="no Go"):
+        unavailable("KServe's admission code is not available: no Go", {})
