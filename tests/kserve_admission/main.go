@@ -47,12 +47,12 @@ type request struct {
 }
 
 type verdict struct {
-	Allowed  bool                   `json:"allowed"`
+	Allowed  bool                      `json:"allowed"`
 	Object   *v1beta1.InferenceService `json:"object,omitempty"`
-	Warnings []string               `json:"warnings,omitempty"`
-	Stage    string                 `json:"stage,omitempty"`
-	Webhook  string                 `json:"webhook,omitempty"`
-	Message  string                 `json:"message,omitempty"`
+	Warnings []string                  `json:"warnings,omitempty"`
+	Stage    string                    `json:"stage,omitempty"`
+	Webhook  string                    `json:"webhook,omitempty"`
+	Message  string                    `json:"message,omitempty"`
 }
 
 func main() {
