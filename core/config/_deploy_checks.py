@@ -20,6 +20,8 @@ KNATIVE_METRICS = ("concurrency", "rps")
 # Standard mode scales with an HPA: concurrency/rps pass the webhook but give an HPA
 # with no metric at all (Kubernetes then falls back to 80% CPU), so refuse them.
 STANDARD_METRICS = ("cpu", "memory")
+# A Service name is a DNS-1035 label (63); Standard mode's is `<service>-rev-<10 hex>-predictor`.
+MAX_STANDARD_NAME = 63 - len("-rev-0123456789-predictor")
 
 
 def deploy_problems(config: Config) -> Iterator[Problem]:
@@ -32,6 +34,12 @@ def deploy_problems(config: Config) -> Iterator[Problem]:
     for mode, names in modes.items():
         where = _where(mode, names)
         yield from _autoscaling(config, mode, where)
+        if mode == "Standard" and len(deploy.name or config.model.name) > MAX_STANDARD_NAME:
+            key = ("deploy", "name") if deploy.name else ("model", "name")
+            yield (key, f"`{'.'.join(key)}: {deploy.name or config.model.name}` is longer than {MAX_STANDARD_NAME} "
+                   f"characters, too long with mode Standard{where}: KServe names each predictor's Deployment and "
+                   "Service `<name>-rev-<10 hex>-predictor`, and a Service name has at most 63",
+                   f"set deploy.name to at most {MAX_STANDARD_NAME} characters", False)  # fmt: skip
         if mode == "Standard" and deploy.replicas.min == 0:
             yield (("deploy", "replicas", "min"), f"`deploy.replicas.min: 0` is refused with mode Standard{where}: "
                    "Standard mode scales with an HPA, which cannot scale to zero",

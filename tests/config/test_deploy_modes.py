@@ -3,6 +3,8 @@ naming the key (file:line) and the mode."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 
@@ -18,7 +20,10 @@ def _write(quickstart, deploy: dict) -> str:
 
 
 def _line_of(path: str, key: str) -> int:
-    return next(i for i, line in enumerate(open(path), 1) if line.strip().startswith(f"{key}:"))
+    """The line of ``key`` inside the deploy section."""
+    lines = Path(path).read_text().splitlines()
+    start = lines.index("deploy:")
+    return next(i for i, line in enumerate(lines[start:], start + 1) if line.strip().startswith(f"{key}:"))
 
 
 @pytest.mark.parametrize(
@@ -32,6 +37,7 @@ def _line_of(path: str, key: str) -> int:
         ({"mode": "Standard", "replicas": {"min": 0}}, "min", "`deploy.replicas.min: 0` is refused with mode Standard"),
         ({"replicas": {"min": 4, "max": 2}}, "min", "is above replicas.max"),
         ({"protocol": "v1"}, "protocol", "serves onnx over v1"),
+        ({"name": "a" * 39}, "name", "too long with mode Standard"),
     ],
 )  # fmt: skip
 def test_validate_refuses_what_the_mode_refuses(quickstart, capsys, deploy, key, words):
@@ -56,6 +62,8 @@ def test_an_environment_override_names_the_environment(quickstart, capsys):
         {"mode": "Knative", "replicas": {"min": 0, "metric": "concurrency", "target": 8}},
         {"mode": "Knative", "replicas": {"metric": "rps", "target": 300}},
         {"mode": "Standard", "replicas": {"metric": "memory", "target": 70}},
+        {"name": "a" * 38},
+        {"mode": "Knative", "name": "a" * 39},
         {"protocol": "v1", "runtime": "mlpipex-onnx", "service_account": "bc-serving", "image_pull_secrets": ["ghcr"]},
     ],
 )
