@@ -34,7 +34,8 @@ def deploy_problems(config: Config) -> Iterator[Problem]:
     for mode, names in modes.items():
         where = _where(mode, names)
         yield from _autoscaling(config, mode, where)
-        if mode == "Standard" and len(deploy.name or config.model.name) > MAX_STANDARD_NAME:
+        # Only where something is deployed: a config used for the gates alone keeps any model name.
+        if mode == "Standard" and names and len(deploy.name or config.model.name) > MAX_STANDARD_NAME:
             key = ("deploy", "name") if deploy.name else ("model", "name")
             yield (key, f"`{'.'.join(key)}: {deploy.name or config.model.name}` is longer than {MAX_STANDARD_NAME} "
                    f"characters, too long with mode Standard{where}: KServe names each predictor's Deployment and "

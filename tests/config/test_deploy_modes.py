@@ -37,7 +37,7 @@ def _line_of(path: str, key: str) -> int:
         ({"mode": "Standard", "replicas": {"min": 0}}, "min", "`deploy.replicas.min: 0` is refused with mode Standard"),
         ({"replicas": {"min": 4, "max": 2}}, "min", "is above replicas.max"),
         ({"protocol": "v1"}, "protocol", "serves onnx over v1"),
-        ({"name": "a" * 39}, "name", "too long with mode Standard"),
+        ({"name": "a" * 39, "environments": [{"name": "prod"}]}, "name", "too long with mode Standard"),
     ],
 )  # fmt: skip
 def test_validate_refuses_what_the_mode_refuses(quickstart, capsys, deploy, key, words):
@@ -62,7 +62,8 @@ def test_an_environment_override_names_the_environment(quickstart, capsys):
         {"mode": "Knative", "replicas": {"min": 0, "metric": "concurrency", "target": 8}},
         {"mode": "Knative", "replicas": {"metric": "rps", "target": 300}},
         {"mode": "Standard", "replicas": {"metric": "memory", "target": 70}},
-        {"name": "a" * 38},
+        {"name": "a" * 38, "environments": [{"name": "prod"}]},
+        {"name": "a" * 39},  # nothing deployed
         {"mode": "Knative", "name": "a" * 39},
         {"protocol": "v1", "runtime": "mlpipex-onnx", "service_account": "bc-serving", "image_pull_secrets": ["ghcr"]},
     ],
