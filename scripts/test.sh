@@ -69,6 +69,19 @@ if [ ! -f .tools/node_modules/@octokit/openapi/generated/api.github.com.deref.js
   fi
 fi
 
+# KServe's own admission code (the InferenceService defaulting and validating webhooks,
+# github.com/kserve/kserve pinned in tests/kserve_admission/go.mod), built once per
+# version into .cache-go/. The tests that need it fail in CI without it.
+if command -v go >/dev/null 2>&1; then
+  if ! MLPIPEX_KSERVE_ADMISSION=$(scripts/build-go-tool.sh tests/kserve_admission kserve-admission github.com/kserve/kserve); then
+    echo "warning: building KServe's admission code failed (above); the tests that need it will fail" >&2
+    MLPIPEX_KSERVE_ADMISSION=.cache-go/kserve-admission-build-failed  # the tests report it instead of rebuilding
+  fi
+  export MLPIPEX_KSERVE_ADMISSION
+else
+  echo "warning: go is missing; the KServe admission tests will skip (and fail under CI=true)" >&2
+fi
+
 stamp="$venv/.test-installed-$(cat pyproject.toml examples/quickstart/requirements.txt | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   echo "==> installing mlpipex with the test extra"

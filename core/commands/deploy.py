@@ -52,14 +52,9 @@ def run(args: argparse.Namespace) -> int:
         deployed_by=actor(),
     )
     if args.dry_run:
-        from dataclasses import replace
+        from mlpipex.kserve.preview import plan_dry_run
 
-        from mlpipex.kserve import build_inference_service
-
-        if args.stable_artifact:  # show a canary next to the given stable model
-            service = build_inference_service(config, env, replace(rollout, stable_artifact=args.stable_artifact))
-        else:
-            service = plan_deploy(config, env, None, rollout)
+        service = plan_dry_run(config, env, rollout, args.stable_artifact)
         if args.crd:
             schema(args, None).check(service)
         sys.stdout.write(yaml.safe_dump(service, sort_keys=False))

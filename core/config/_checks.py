@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator
 
+from mlpipex.config._deploy_checks import deploy_problems
 from mlpipex.config._yaml import Path_
 from mlpipex.config.model import Config
 from mlpipex.stats.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS
@@ -17,7 +18,7 @@ Problem = tuple[Path_, str, str | None, bool]
 
 
 def semantic_problems(config: Config, *, check_files: bool = True) -> list[Problem]:
-    problems = list(_metric_names(config)) + list(_unit_command(config))
+    problems = list(_metric_names(config)) + list(_unit_command(config)) + list(deploy_problems(config))
     if check_files:
         problems += list(_files(config))
     return problems

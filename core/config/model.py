@@ -461,6 +461,14 @@ class DeployConfig(_Strict):
     affinity: dict[str, Any] | None = Field(None, description="Kubernetes affinity, as in a pod spec.")
     replicas: ReplicasConfig = Field(default_factory=ReplicasConfig)
     logger: LoggerConfig | None = Field(None, description="Payload logging to the monitor.")
+    service_account: str | None = Field(
+        None, pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
+        description="ServiceAccount the predictor pods run as (its imagePullSecrets and registry credentials apply).",
+    )  # fmt: skip
+    image_pull_secrets: list[Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")]] = Field(
+        default_factory=list,
+        description="Secrets (kubernetes.io/dockerconfigjson) for a private registry: the pods' imagePullSecrets.",
+    )
     prometheus: PrometheusConfig | None = Field(None, description="Metrics source of the canary analysis.")
     monitor: MonitorSourceConfig | None = Field(
         None, description="Metrics source of the canary analysis: the mlpipex monitor's per-revision samples (instead of prometheus)."

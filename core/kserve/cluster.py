@@ -88,6 +88,12 @@ class Cluster:
         except (TypeError, ValueError):
             body = {}
         message = body.get("message") or exc.reason
+        if "admission webhook" in str(message) and "denied the request" in str(message):
+            # KServe's webhook refused the object (the API server relays it as 403 or 400): the
+            # deploy settings are at fault, not the service account's rights.
+            return InputError(f"KServe refused the InferenceService ({what}): {message}",
+                              fix="change the deploy section of mlpipex.yaml; docs/deploy.md lists what each "
+                                  "KServe version and mode admits")  # fmt: skip
         if exc.status in (401, 403):
             return ExternalError(f"{self.name} refused {what}: {message}",
                                  fix="the service account needs get/list/create/patch on inferenceservices.serving.kserve.io")  # fmt: skip
@@ -108,6 +114,30 @@ class Cluster:
                                     fix="install KServe, or pass --crd FILE to validate against a file") from None  # fmt: skip
             raise self._explain("reading the InferenceService CRD", exc) from None
         return CrdSchema(json.loads(response.data))
+
+    def kserve_facts(self, namespace: str = "kserve") -> tuple[dict[str, Any] | None, str | None, dict[str, Any] | None]:
+        """The CRD, the controller's image and the ``inferenceservice-config`` ConfigMap, each None where it
+        cannot be read (``mlpipex.kserve.capabilities`` turns them into what this KServe can do)."""
+        from kubernetes import client
+        from kubernetes.client.exceptions import ApiException
+
+        def quiet(what: str, fn: Any, *args: Any) -> Any:
+            try:
+                return self._call(what, fn, *args, _preload_content=False)
+            except (ExternalError, InputError, ApiException):
+                return None  # not there, or not ours to read: the capability stays unknown
+
+        crd = quiet("reading the InferenceService CRD", self._extensions.read_custom_resource_definition, CRD_NAME)
+        deployment = quiet("reading KServe's controller", client.AppsV1Api(self.api_client).read_namespaced_deployment,
+                           "kserve-controller-manager", namespace)  # fmt: skip
+        configmap = quiet("reading KServe's ConfigMap", client.CoreV1Api(self.api_client).read_namespaced_config_map,
+                          "inferenceservice-config", namespace)  # fmt: skip
+        image = None
+        if deployment is not None:
+            containers = json.loads(deployment.data).get("spec", {}).get("template", {}).get("spec", {}).get("containers", [])
+            image = next((c.get("image") for c in containers if c.get("name") == "manager"), None)
+        return (json.loads(crd.data) if crd is not None else None, image,
+                json.loads(configmap.data) if configmap is not None else None)  # fmt: skip
 
     def get(self, namespace: str, name: str) -> dict[str, Any] | None:
         from kubernetes.client.exceptions import ApiException
