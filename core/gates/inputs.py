@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from mlpipex.config import Config
 from mlpipex.errors import InputError, Location, MlpipexError
-from mlpipex.gates import schema
+from mlpipex.gates import schema, smoke
 from mlpipex.gates._context import GateContext
 from mlpipex.runtime import OnnxModel
 
@@ -53,6 +53,11 @@ def input_problems(config: Config) -> list[MlpipexError]:
             model.output_roles(config.model.task, config.model.outputs.model_dump())
         except MlpipexError as exc:
             problems.append(exc)
+        classes = model.classes(None, None)  # known before running only when the graph records them
+        if holdout is not None and key == "model.path" and config.model.task == "classification" and classes:
+            unscorable = smoke.labels_problem(holdout.labels, classes)
+            if unscorable:
+                problems.append(unscorable)
         if holdout is not None:
             feed = model.feed_plan_problem(holdout.feature_names)
             if feed:

@@ -78,6 +78,11 @@ def _truncated_onnx(q: Path) -> None:
     _zoo.corrupt(q / "models" / "model.onnx")
 
 
+def _unknown_class(q: Path) -> None:
+    header = (q / "data" / "holdout.csv").read_text().splitlines()[0].split(",")
+    edit_holdout(q, set_cell(4, header.index("diagnosis"), "7"))
+
+
 def _unknown_feature(q: Path) -> None:
     edit_config(q, lambda c: c["data"]["features"].append("mean_weight"))
 
@@ -90,6 +95,7 @@ def _unknown_feature(q: Path) -> None:
         (_text_value, "feature column `mean_perimeter` holds text ('abc' in data row 4)"),
         (_truncated_onnx, "model.path: not a valid ONNX model"),
         (_unknown_feature, "column `mean_weight` (data.features) is not in the holdout"),
+        (_unknown_class, "y_true has labels that are not among the classes [0, 1]: 7"),
     ],
 )
 def test_validate_rejects_what_the_gates_reject_with_their_message(quickstart, capsys, break_it, fragment):
