@@ -19,7 +19,7 @@ def register(commands: Any) -> None:
     config_option(parser)
     parser.add_argument("--http-port", type=int, default=8080, metavar="PORT")
     parser.add_argument("--host", default=os.environ.get(HOST_ENV, "127.0.0.1"), metavar="ADDRESS",
-                        help=f"address to bind (default 127.0.0.1, or ${HOST_ENV}: the serving image sets 0.0.0.0)")  # fmt: skip
+                        help=f"address to bind (default 127.0.0.1, or ${HOST_ENV}); the KServe runtime passes 0.0.0.0")  # fmt: skip
     parser.add_argument("--max-body-size", type=_size, default=DEFAULT_MAX_BODY, metavar="SIZE",
                         help="largest request body, e.g. 16MiB or 1048576 bytes (default 16MiB); larger ones get 413")  # fmt: skip
     parser.add_argument("--safe-cast", action="store_true",
@@ -33,7 +33,8 @@ def register(commands: Any) -> None:
 
 HOST_ENV = "MLPIPEX_SERVE_HOST"
 DEFAULT_MAX_BODY = 16 * 1024 * 1024  # well above a 4,096-row FP32 batch of 30 features in JSON
-_UNITS = {"": 1, "b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2, "gb": 1000**3, "gib": 1024**3}
+_UNITS = {"": 1, "b": 1, "kb": 1000, "kib": 1024, "k": 1024, "mb": 1000**2, "mib": 1024**2, "m": 1024**2,
+          "gb": 1000**3, "gib": 1024**3, "g": 1024**3}  # fmt: skip
 
 
 def _size(text: str) -> int:
