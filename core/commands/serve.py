@@ -85,11 +85,19 @@ def _bind(host: str, max_body_bytes: int) -> None:
     the narrowest hook.
     """
     import kserve.model_server
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse
     from kserve.protocol.rest.server import RESTServer
 
-    from mlpipex.serving.guard import RequestGuard
+    from mlpipex.serving.guard import RequestGuard, describe_validation_errors
+
+    async def malformed(request: Any, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI answers a body that does not fit the v2 schema with 422 and pydantic's
+        # detail; the protocol (and the README) says 400 with the field named.
+        return JSONResponse({"error": describe_validation_errors(list(exc.errors()))}, status_code=400)
 
     kserve.model_server.app.add_middleware(RequestGuard, max_body_bytes=max_body_bytes)
+    kserve.model_server.app.add_exception_handler(RequestValidationError, malformed)
 
     class _BoundRESTServer(RESTServer):
         def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -15,7 +15,7 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-__all__ = ["RequestGuard"]
+__all__ = ["RequestGuard", "describe_validation_errors"]
 
 DRAIN_BYTES = 64 * 1024 * 1024  # a refused body is read (and dropped) up to this, then the connection closes
 
@@ -105,3 +105,21 @@ def _is_json(body: bytes) -> bool:
     except ValueError:
         return False
     return True
+
+
+def describe_validation_errors(errors: list[dict[str, Any]]) -> str:
+    """FastAPI's 422 detail for a v2 body, as one line naming the field: ``inputs[0].shape: Field required``.
+
+    KServe types the body as ``InferenceRequest | bytes``, so every error comes twice;
+    the ``bytes`` branch says nothing useful about a JSON body and is dropped.
+    """
+    lines = []
+    for error in errors:
+        loc = [part for part in error.get("loc", ()) if part not in ("body", "InferenceRequest")]
+        if loc[:1] == ["bytes"]:
+            continue
+        path = ""
+        for part in loc:
+            path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+        lines.append(f"{path or 'body'}: {error.get('msg', 'invalid')}")
+    return "; ".join(dict.fromkeys(lines)) or "the body is not an inference request"

@@ -61,12 +61,15 @@ class Validator:
 
     def from_v2(self, inputs: Sequence[Any]) -> np.ndarray:
         """Open Inference Protocol: one [N, F] tensor named like the graph input, or one [N] tensor per feature."""
+        width = len(self.features)
+        if not inputs:
+            raise RequestError("inputs", f"empty; send one tensor `{self.input_name}` of shape [N, {width}] "
+                                         "(or one [N] tensor per feature)")  # fmt: skip
         by_name: dict[str, Any] = {}
         for tensor in inputs:
             if tensor.name in by_name:
                 raise RequestError(f"inputs[{tensor.name}]", "given twice; send each input once")
             by_name[tensor.name] = tensor
-        width = len(self.features)
         if self.input_name in by_name:
             extra = [n for n in by_name if n != self.input_name]
             if extra:

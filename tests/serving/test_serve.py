@@ -115,6 +115,11 @@ def test_v1_objects(server):
         ({"inputs": [{"name": "features", "shape": [1, 30], "datatype": "FP32", "data": [1.0] * 30},
                      {"name": "extra", "shape": [1], "datatype": "FP32", "data": [1.0]}]}, "inputs[extra]: unknown input"),
         ({"inputs": [{"name": "wrong", "shape": [1, 30], "datatype": "FP32", "data": [1.0] * 30}]}, "inputs[wrong]"),
+        # bodies that do not fit the v2 schema were FastAPI's 422 with pydantic's detail
+        ({"inputs": [{"name": "features"}]}, "inputs[0].shape: Field required; inputs[0].datatype: Field required"),
+        ({"inputs": [{"name": "features", "shape": "x", "datatype": "FP32", "data": [1]}]},
+         "inputs[0].shape: Input should be a valid list"),
+        ({"inputs": []}, "inputs: empty; send one tensor `features` of shape [N, 30]"),
         ({"instances": [[1.0] * 29]}, "expected 30 values"),
         ({"instances": [["x"] + [1.0] * 29]}, "expected a number"),
         ({"instances": [[None] + [1.0] * 29]}, "training never had one"),

@@ -64,6 +64,7 @@ def test_datatypes_are_strict_unless_safe_cast_is_on():
         ([Tensor("x", [2], "FP32", [1, 2]), Tensor("y", [1], "FP32", [1]), Tensor("colour", [2], "FP32", [1, 2])],
          "inputs[y].shape", "1 rows, but inputs[x] has 2"),
         ([Tensor("features", [1, -3], "FP32", [1, 2, 1])], "inputs[features].shape", "non-negative integers"),
+        ([], "inputs", "empty; send one tensor `features` of shape [N, 3]"),
     ],
 )  # fmt: skip
 def test_malformed_tensors_name_the_input_and_what_was_expected(inputs, field, fragment):
