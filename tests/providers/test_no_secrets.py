@@ -159,3 +159,14 @@ def test_redact_data_keeps_types():
                          ["s3cr3t-value"])  # fmt: skip
     assert result.status is Status.FAIL and result.message == f"column {MASK} missing"
     assert result.details == {"k": [MASK]}
+
+
+def test_a_value_interpolated_from_a_secret_named_variable_is_registered(write_config):
+    """The loader may read another environment than os.environ (the App reads a branch's config)."""
+    from mlpipex.config import load_config
+
+    text = ("apiVersion: mlpipex/v1\nmodel: {name: demo, version: 1.0.0, path: m.onnx}\n"
+            "data: {holdout: h.csv, label: '${LABEL_TOKEN}', prediction_column: '${PLAIN}'}\n")  # fmt: skip
+    load_config(write_config(text), environ={"LABEL_TOKEN": "tok-from-elsewhere-1", "PLAIN": "not-secret-2"},
+                check_files=False)  # fmt: skip
+    assert redact("tok-from-elsewhere-1 not-secret-2") == f"{MASK} not-secret-2"
