@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from mlpipex import __version__
 from mlpipex.commands import COMMANDS
 from mlpipex.errors import EXIT_BAD_INPUT, EXIT_EXTERNAL, MlpipexError
+from mlpipex.secrets import redacting_stdio
 
 __all__ = ["build_parser", "main"]
 
@@ -38,6 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; everything it prints passes through :func:`mlpipex.secrets.redact`."""
+    with redacting_stdio():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

@@ -112,8 +112,11 @@ class ModelConfig(_Strict):
     @field_validator("version", mode="before")
     @classmethod
     def _version_text(cls, value: Any) -> Any:
-        # YAML reads `version: 1.2` as a float; a version is text.
-        return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+        # The loader passes the scalar's own text (`1.10`, not YAML's float 1.1); a
+        # float here came from elsewhere and may already have lost digits.
+        if isinstance(value, float):
+            raise ValueError(f'the version {value!r} is a number, and 1.10 would read as 1.1: quote it, e.g. "{value}"')
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 # --- data ----------------------------------------------------------------------------
@@ -175,6 +178,14 @@ class UnitConfig(_Gate):
     )
     cwd: str = Field(".", description="Working directory, relative to this config file.")
     timeout: float = Field(600, gt=0, description="Seconds before the command is stopped.")
+    pass_env: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Environment variables passed to the command besides the safe defaults (PATH, HOME, "
+            "LANG, TZ, TMPDIR, VIRTUAL_ENV …); nothing else reaches it, so CI tokens stay out."
+        ),
+    )
+    env: dict[str, str] = Field(default_factory=dict, description="Variables set for the command.")
 
     @field_validator("command", mode="before")
     @classmethod
@@ -196,7 +207,7 @@ Thresholds = dict[str, Annotated[str, Field(description='e.g. ">= 0.90"')]]
 
 
 class SmokeConfig(_Gate):
-    batch_size: int = Field(1024, gt=0, description="Rows per inference call.")
+    batch_size: int = Field(1024, gt=0, le=1_000_000, description="Rows per inference call.")
     thresholds: Thresholds = Field(
         default_factory=dict,
         description='Metric floors and ceilings, e.g. {auc: ">= 0.95", log_loss: "<= 0.2"}.',
@@ -212,7 +223,7 @@ class SmokeConfig(_Gate):
 
 
 class LatencySla(_Strict):
-    batch_size: int = Field(gt=0, description="Rows per call this SLA applies to.")
+    batch_size: int = Field(gt=0, le=1_000_000, description="Rows per call this SLA applies to.")
     p50: float | None = Field(None, gt=0, description="Median latency limit, ms.")
     p95: float | None = Field(None, gt=0, description="95th percentile limit, ms.")
     p99: float | None = Field(None, gt=0, description="99th percentile limit, ms.")
@@ -230,8 +241,8 @@ class LatencyConfig(_Gate):
         min_length=1,
         description="Limits per batch size, in milliseconds.",
     )
-    warmup: int = Field(20, ge=0, description="Untimed calls before measuring.")
-    iterations: int = Field(500, gt=0, description="Timed calls per batch size (at most).")
+    warmup: int = Field(20, ge=0, le=100_000, description="Untimed calls before measuring.")
+    iterations: int = Field(500, gt=0, le=1_000_000, description="Timed calls per batch size (at most).")
     time_budget: float | None = Field(
         10.0, gt=0, description="Seconds per batch size; stops early when spent (min 30 calls)."
     )
@@ -242,7 +253,7 @@ class LatencyConfig(_Gate):
         description="onnxruntime execution providers in priority order; unavailable ones are skipped.",
     )
     confidence: float = Field(0.95, gt=0.5, lt=1, description="Confidence level of the intervals.")
-    resamples: int = Field(1000, ge=100, description="Bootstrap resamples per interval.")
+    resamples: int = Field(1000, ge=100, le=100_000, description="Bootstrap resamples per interval.")
 
     @field_validator("sla")
     @classmethod
@@ -285,8 +296,8 @@ class RegressionLimit(_Strict):
 
 class CompareLatencyConfig(_Strict):
     enabled: bool = Field(True, description="Measure the candidate/baseline latency ratio.")
-    batch_size: int = Field(1, gt=0)
-    iterations: int = Field(300, gt=0, description="Interleaved call pairs (A B A B …).")
+    batch_size: int = Field(1, gt=0, le=1_000_000)
+    iterations: int = Field(300, gt=0, le=1_000_000, description="Interleaved call pairs (A B A B …).")
     max_ratio: float = Field(1.25, gt=0, description="Largest allowed candidate/baseline p50 ratio.")
 
 
@@ -311,7 +322,7 @@ class ServingConfig(_Gate):
     enabled: bool = Field(
         False, description="Run this gate (it starts KServe's model server: needs the `kserve` extra)."
     )
-    batch_size: int = Field(64, gt=0, description="Rows per HTTP request.")
+    batch_size: int = Field(64, gt=0, le=1_000_000, description="Rows per HTTP request.")
     max_abs_diff: float = Field(1e-6, ge=0, description="Largest allowed |served - offline| output difference.")
     startup_timeout: float = Field(60, gt=0, description="Seconds to wait for the server to be ready.")
 

@@ -17,6 +17,7 @@ from mlpipex.config import Config
 from mlpipex.errors import EXIT_EXTERNAL, MlpipexError
 from mlpipex.gates import compare, latency, schema, serving, skew, smoke, unit
 from mlpipex.gates._context import GateContext, Progress
+from mlpipex.gates.inputs import input_problems
 from mlpipex.gates.result import GateResult, Measurement, ModelInfo, Report, Status
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "ModelInfo",
     "Report",
     "Status",
+    "input_problems",
     "run_gates",
     "select_gates",
 ]

@@ -112,20 +112,27 @@ def file_digest(path: Path) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
-def run(ctx: GateContext) -> GateResult:
+def onnx_problem(path: Path) -> str | None:
+    """Why ``onnx.checker`` refuses the file (truncated, not ONNX, invalid graph), or None."""
     import onnx
 
+    try:
+        onnx.checker.check_model(str(path), full_check=False)
+    except Exception as exc:  # DecodeError, ValidationError, …: all mean "not valid ONNX"
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+        return f"not a valid ONNX model: {first}"
+    return None
+
+
+def run(ctx: GateContext) -> GateResult:
     config = ctx.config
     path = config.resolve(config.model.path)
     size, sha = file_digest(path)
     limit = config.gates.schema_.max_size_mb
     checks: list[Check] = []
-    try:
-        onnx.checker.check_model(str(path), full_check=False)
-        checks.append(Check("onnx.checker", True, "the graph is well-formed"))
-    except Exception as exc:  # DecodeError, ValidationError, …: all mean "not valid ONNX"
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
-        checks.append(Check("onnx.checker", False, f"not a valid ONNX model: {first}"))
+    problem = onnx_problem(path)
+    checks.append(Check("onnx.checker", problem is None, problem or "the graph is well-formed"))
+    if problem:
         return evaluate(checks, size_bytes=size, sha256=sha, max_size_mb=limit)
     try:
         model = ctx.candidate

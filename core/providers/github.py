@@ -22,6 +22,7 @@ from mlpipex.providers._base import CiContext, DeployEvent, Published
 from mlpipex.providers._text import fit
 from mlpipex.providers.local import write_dotenv
 from mlpipex.report import marker_for
+from mlpipex.secrets import redact_data
 
 __all__ = ["ANNOTATIONS_PER_REQUEST", "GitHubProvider", "conclusion_of"]
 
@@ -107,8 +108,8 @@ class GitHubProvider:
         from requests.exceptions import RequestException
         from urllib3.exceptions import HTTPError
 
-        try:
-            return fn(*args, **kwargs)
+        try:  # the edge to GitHub: no secret leaves in a comment or a check run
+            return fn(*redact_data(args), **redact_data(kwargs))
         except GithubException as exc:
             message = (exc.data or {}).get("message") if isinstance(exc.data, dict) else str(exc.data)
             if exc.status in (401, 403, 404):

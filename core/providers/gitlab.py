@@ -28,6 +28,7 @@ from mlpipex.providers._base import CiContext, DeployEvent, Published
 from mlpipex.providers._text import fit
 from mlpipex.providers.local import write_dotenv
 from mlpipex.report import marker_for
+from mlpipex.secrets import redact_data
 
 __all__ = ["NOTE_LIMIT", "GitLabProvider", "dotenv_key", "status_state"]
 
@@ -119,7 +120,7 @@ class GitLabProvider:
         problem = ""
         for attempt in range(self.retries + 1):
             try:
-                response = client.request(method, path, json=json, params=params)
+                response = client.request(method, path, json=redact_data(json), params=params)
             except httpx.TransportError as exc:
                 problem = f"{type(exc).__name__}: {exc}"
                 wait = self.backoff * 2**attempt
