@@ -67,7 +67,7 @@ def metrics_source(config: Config, env: EnvironmentConfig, monitor_url: str | No
 @register(KIND)
 def on_canary_step(payload: dict[str, Any], ctx: JobContext, *, rollouts: Rollouts | None = None,
                    source: MetricsSource | None = None) -> None:  # fmt: skip
-    from mlpipex.kserve.steps import canary_step
+    from mlpipex.rollouts._steps import canary_step
     from mlpipex.stats.canary import Action
 
     repository = payload["repository"]["full_name"]

@@ -132,7 +132,7 @@ class Rollouts:
     # -- the one place that applies -------------------------------------------------------
 
     def _step(self, action: str, config: Config, env: EnvironmentConfig, by: str, plan: Plan) -> Outcome:
-        from mlpipex.kserve.steps import apply_step, outcome
+        from mlpipex.rollouts._steps import apply_step, outcome
 
         name = config.deploy.name or config.model.name
         model = config.model.name

@@ -64,7 +64,7 @@ def apply_plan(args: Any, config: Config, env: EnvironmentConfig,
 
     Returns (what was applied, what the cluster reports).
     """
-    from mlpipex.kserve.steps import apply_step
+    from mlpipex.rollouts._steps import apply_step
 
     kube = cluster(env, args)
     return apply_step(kube, schema(args, kube), env.namespace, config.deploy.name or config.model.name, plan,
@@ -78,7 +78,7 @@ def roll_out(args: Any, config: Config, env: EnvironmentConfig, action: str,
     A failed step is reported too (then re-raised, so the exit code stays 2 or 3).
     """
     from mlpipex.kserve.rollout import state_of
-    from mlpipex.kserve.steps import outcome
+    from mlpipex.rollouts._steps import outcome
     from mlpipex.providers import DeployEvent, provider_for
 
     provider = provider_for(args.provider, strict=args.strict_report)

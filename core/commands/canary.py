@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from mlpipex.config import load_config
     from mlpipex.kserve.promotion import parse_duration
     from mlpipex.kserve.rollout import state_of
-    from mlpipex.kserve.steps import canary_step, traffic_line
+    from mlpipex.rollouts._steps import canary_step, traffic_line
     from mlpipex.providers import DeployEvent, provider_for
     from mlpipex.stats.canary import Action
 

@@ -87,7 +87,7 @@ def run_status(args: argparse.Namespace) -> int:
     from mlpipex.config import load_config
     from mlpipex.kserve.cluster import blockers, ready
     from mlpipex.kserve.rollout import state_of
-    from mlpipex.kserve.steps import traffic_line
+    from mlpipex.rollouts._steps import traffic_line
 
     config = load_config(args.config, check_files=False)
     env = environment(config, args.env)
