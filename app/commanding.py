@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from mlpipex.app.chatops import Actor, Command, authorize, help_text
 from mlpipex.app.forge import RepoForge
-from mlpipex.app.rollouts import Outcome, Rollouts, environment_named, stamp
+from mlpipex.app.rollouts import rollouts_for, stamp
 from mlpipex.errors import MlpipexError
 from mlpipex.report import render_deploy_markdown
+from mlpipex.rollouts import Outcome, Rollouts, environment
 
 if TYPE_CHECKING:
     from mlpipex.app.registry import JobContext
@@ -60,7 +61,7 @@ def choose_config(configs: list[Config], model: str | None) -> Config | str:
 def execute(request: Request, ctx: JobContext, *, rollouts: Rollouts | None = None,
             forge: RepoForge | None = None) -> Outcome | None:  # fmt: skip
     forge = forge or RepoForge(ctx.github(), request.repository)
-    rollouts = rollouts or Rollouts(ctx.settings)
+    rollouts = rollouts or rollouts_for(ctx.settings)
     progress = ctx.progress
     if request.comment_id and request.number and not progress.get("acked"):
         forge.react(request.number, request.comment_id, "eyes")
@@ -131,11 +132,11 @@ class _Runner:
         by = stamp(request.actor, self.ctx.job_id)
         try:
             if command.name == "promote" and command.target_env:
-                target = environment_named(config, command.target_env)
+                target = environment(config, command.target_env)
                 approvals = self.forge.approvals(pull.number, pull.head_sha) if pull else 0
                 outcome = self.rollouts.promote_into(config, target, approvals=approvals, by=by, percent=command.percent)
             else:
-                env = environment_named(config, command.env) if command.env else self.default_environment(config)
+                env = environment(config, command.env) if command.env else self.default_environment(config)
                 if command.name == "promote":
                     outcome = self.rollouts.promote(config, env, command.percent, by=by)
                 elif command.name == "canary":
@@ -158,14 +159,12 @@ class _Runner:
     def default_environment(self, config: Config) -> Any:
         """Without --env a command acts where the model last moved: the environment with a
         canary running, else the one changed most recently, else the first."""
-        from mlpipex.kserve.rollout import state_of
-
         environments = config.deploy.environments
         if len(environments) < 2:
-            return environment_named(config, None)
+            return environment(config, None)
         latest: tuple[str, Any] | None = None
         for env in environments:
-            state = state_of(self.rollouts.current(config, env))
+            state = self.rollouts.status(config, env).state
             if state.in_canary:
                 return env
             at = str(state.history[-1].get("at", "")) if state.history else ""
@@ -197,13 +196,11 @@ class _Runner:
             self.say(f"👎 `{model}` is locked by {current.holder}; only they or a maintainer can unlock it.", ok=False)
 
     def status(self, config: Config) -> str:
-        from mlpipex.kserve.rollout import state_of
-
         model = config.model.name
         lines = [f"### `{model}`", "", "| environment | serving | share | stable |", "|---|---|---|---|"]
         for env in config.deploy.environments:
             try:
-                state = state_of(self.rollouts.current(config, env))
+                state = self.rollouts.status(config, env).state
                 lines.append(f"| {env.name} | `{state.artifact or '—'}` | {state.traffic}% | `{state.stable or '—'}` |")
             except MlpipexError as exc:
                 lines.append(f"| {env.name} | unknown: {str(exc).splitlines()[0][:120]} | | |")

@@ -14,7 +14,8 @@ from typing import Any
 from mlpipex.app.commanding import lock_key, record, reply_text
 from mlpipex.app.forge import RepoForge, gate_check_name
 from mlpipex.app.registry import JobContext, register
-from mlpipex.app.rollouts import Rollouts, stamp
+from mlpipex.app.rollouts import rollouts_for, stamp
+from mlpipex.rollouts import Rollouts
 
 __all__ = ["on_merged"]
 
@@ -35,7 +36,7 @@ def on_merged(payload: dict[str, Any], ctx: JobContext, *, rollouts: Rollouts | 
                                 "A maintainer can run the gates and deploy from a branch of this repository.")  # fmt: skip
             ctx.save_progress({**done, "fork": True})
         return
-    rollouts = rollouts or Rollouts(ctx.settings)
+    rollouts = rollouts or rollouts_for(ctx.settings)
     head = pr["head"]["sha"]
     found = False
     for config in forge.configs(pr["base"]["ref"]):
