@@ -14,9 +14,9 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from mlpipex import __version__
 from mlpipex.commands import COMMANDS
 from mlpipex.errors import EXIT_BAD_INPUT, EXIT_EXTERNAL, MlpipexError
+from mlpipex.version import __version__
 
 __all__ = ["build_parser", "main"]
 
