@@ -31,7 +31,7 @@ KIND = "canary.step"
 def schedule_next_step(ctx: JobContext, repository: str, config: Config, env_name: str, outcome: Outcome,
                        *, step: int = 0) -> bool:  # fmt: skip
     """Queue the next judgement an interval from now; False when nobody analyses this canary."""
-    from mlpipex.kserve.promotion import parse_duration
+    from mlpipex.config.durations import parse_duration
 
     env = environment(config, env_name)
     if env.canary is None or not env.canary.metrics:

@@ -31,7 +31,7 @@ def register(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from mlpipex.config import load_config
-    from mlpipex.kserve.promotion import parse_duration
+    from mlpipex.config.durations import parse_duration
     from mlpipex.providers import provider_for
     from mlpipex.rollouts import environment, metrics_source
     from mlpipex.stats.canary import Action

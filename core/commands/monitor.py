@@ -45,7 +45,7 @@ def serve_command(args: argparse.Namespace) -> int:
         import uvicorn
     except ImportError:
         raise InputError("the monitor needs FastAPI and uvicorn", fix="pip install 'mlpipex[monitor]'") from None
-    from mlpipex.kserve.promotion import parse_duration
+    from mlpipex.config.durations import parse_duration
     from mlpipex.monitor import create_monitor_app, settings_from_configs
 
     configs = list(args.config) or (["mlpipex.yaml"] if Path("mlpipex.yaml").is_file() else [])

@@ -34,8 +34,8 @@ def metrics_source(config: Config, env: EnvironmentConfig, *, samples_file: Path
                    default_monitor: str | None = None) -> MetricsSource:  # fmt: skip
     """The canary's metrics source for ``env``, by the precedence above; InputError naming
     the settings when there is none."""
+    from mlpipex.config.durations import parse_duration
     from mlpipex.kserve.analysis import FileSource, PrometheusSource
-    from mlpipex.kserve.promotion import parse_duration
 
     if samples_file is not None:
         return FileSource(samples_file)
