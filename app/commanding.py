@@ -224,7 +224,7 @@ def record(ctx: JobContext, forge: RepoForge, repository: str, config: Config, o
         ctx.store.audit.record(actor=actor, action=event.action, outcome="succeeded" if event.ok else "failed",
                                repository=repository, model=config.model.name, environment=event.environment,
                                from_digest=outcome.from_digest, to_digest=outcome.to_digest, detail=event.message)  # fmt: skip
-    commit = sha or forge.repo.get_branch(forge.default_branch()).commit.sha
+    commit = sha or forge.branch_head(forge.default_branch())
     if event.ok and event.artifact:
         forge.record_deployment(sha=commit, environment=event.environment, artifact=event.artifact,
                                 state="success" if not outcome.in_canary else "in_progress",

@@ -98,12 +98,12 @@ def request_retraining(forge: RepoForge, config: Config, *, trigger: str, actor:
     forge.ensure_branch(branch, base)
     forge.put_file(record_path(model), text, branch=branch, message=f"mlpipex: retrain {model} ({trigger})")
     if existing is not None:
-        existing.edit(body=body)
-        existing.as_issue().create_comment(f"Updated by a new trigger: {cell(trigger)} — {cell(reason, 500)}")
-        return str(existing.html_url)
+        forge.update_pull_body(existing.number, body)
+        forge.reply(existing.number, f"Updated by a new trigger: {cell(trigger)} — {cell(reason, 500)}")
+        return existing.url
     pr = forge.open_pull(title=f"Retrain {model}: {reason[:80]}", body=body, head=branch, base=base,
                          labels=list(config.retraining.labels))  # fmt: skip
-    return str(pr.html_url)
+    return pr.url
 
 
 def config_for_alert(configs: list[Config], name: str) -> Config | str:
