@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mlpipex.app.commanding import choose_config, lock_key, record
 from mlpipex.app.forge import RepoForge
+from mlpipex.app.recording import choose_config, lock_key, record
 from mlpipex.app.registry import JobContext, PermanentJobError, register
 from mlpipex.app.rollouts import rollouts_for, stamp
 from mlpipex.errors import InputError

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlpipex.app.commanding import lock_key, record, reply_text
 from mlpipex.app.forge import RepoForge, gate_check_name
+from mlpipex.app.recording import lock_key, record, reply_text
 from mlpipex.app.registry import JobContext, register
 from mlpipex.app.rollouts import rollouts_for, stamp
 from mlpipex.rollouts import Rollouts

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from mlpipex.app.alerts import JOB_KIND, DriftAlert
-from mlpipex.app.commanding import choose_config
 from mlpipex.app.forge import RepoForge
+from mlpipex.app.recording import choose_config
 from mlpipex.app.registry import JobContext, PermanentJobError, register
 from mlpipex.kserve.manifests import service_name
 from mlpipex.report import cell

@@ -139,7 +139,7 @@ def test_a_rerun_job_never_repeats_its_step(world, quickstart):
 def test_concurrent_commands_on_one_model_are_serialised(world):
     import threading
 
-    from mlpipex.app.commanding import lock_key
+    from mlpipex.app.recording import lock_key
     from mlpipex.app.worker import Worker
     from mlpipex.kserve.rollout import state_of
 
