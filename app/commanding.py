@@ -1,5 +1,9 @@
 """Running one ChatOps command for one person: authorise, lock, act, record, answer.
 
+The parsed command's name picks its handler from two tables (WITHOUT_LOCK,
+WITH_LOCK); what every handler shares with the merge and canary jobs (config
+choice, lock key, audit and Deployment records, the reply) is app/recording.py.
+
 The comment handler and the check run's buttons both end here, so "Promote" on a
 check run goes through exactly the checks a `/promote` comment does. Order matters
 and is the point of this module: the configuration comes from the base branch;
@@ -10,6 +14,7 @@ person gets 🚀 or 👎 and a reply that says what now serves where.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +29,7 @@ if TYPE_CHECKING:
     from mlpipex.app.registry import JobContext
     from mlpipex.config import Config
 
-__all__ = ["Request", "execute"]
+__all__ = ["WITHOUT_LOCK", "WITH_LOCK", "Request", "execute"]
 
 LOCK_TTL = 900.0  # a command's own lock; a crashed job's lock frees itself after this
 
@@ -82,11 +87,9 @@ class _Runner:
                                         repository=request.repository, model=model, detail=verdict.reason)  # fmt: skip
             self.say(f"👎 `{command.line or command.name}` refused: {verdict.reason}", ok=False)
             return None
-        if command.name == "status":
-            self.say(self.status(config))
-            return None
-        if command.name in ("lock", "unlock"):
-            self.lock_command(model, actor)
+        without_lock = WITHOUT_LOCK.get(command.name)
+        if without_lock is not None:  # reads, or the lock itself: no per-model lock
+            without_lock(self, config, actor)
             return None
         key = lock_key(request.repository, model)
         holder = f"job:{self.ctx.job_id}"
@@ -102,29 +105,55 @@ class _Runner:
             self.ctx.store.locks.release(key, holder)
 
     def act(self, config: Config, pull: Any) -> Outcome | None:
+        handler = WITH_LOCK.get(self.command.name)
+        if handler is None:  # the parser knows no such command: nothing to do
+            self.say(f"👎 `{self.command.line or self.command.name}` is not a command here.", ok=False)
+            return None
+        return handler(self, config, pull)
+
+    # -- the commands (the tables below map each parsed command to one of these) ------------
+
+    def show_status(self, config: Config, actor: Actor) -> None:
+        self.say(self.status(config))
+
+    def lock_or_unlock(self, config: Config, actor: Actor) -> None:
+        self.lock_command(config.model.name, actor)
+
+    def retrain(self, config: Config, pull: Any) -> Outcome | None:
         from mlpipex.app import retraining
 
-        command, request = self.command, self.request
-        if command.name == "retrain":
-            url = retraining.request_retraining(self.forge, config, trigger="chatops", actor=request.actor,
-                                                reason=command.reason or f"requested by @{request.actor}")  # fmt: skip
-            self.say(f"🔁 Retraining pull request for `{config.model.name}`: {url}", ok=True)
-            return None
-        by = stamp(request.actor, self.ctx.job_id)
-        try:
-            if command.name == "promote" and command.target_env:
-                target = environment(config, command.target_env)
+        request = self.request
+        url = retraining.request_retraining(self.forge, config, trigger="chatops", actor=request.actor,
+                                            reason=self.command.reason or f"requested by @{request.actor}")  # fmt: skip
+        self.say(f"🔁 Retraining pull request for `{config.model.name}`: {url}", ok=True)
+        return None
+
+    def promote(self, config: Config, pull: Any) -> Outcome | None:
+        command = self.command
+        if command.target_env:  # /promote ENVIRONMENT: into it, under its rules
+            target = command.target_env
+
+            def into(by: str) -> Outcome:
                 approvals = self.forge.approvals(pull.number, pull.head_sha) if pull else 0
-                outcome = self.rollouts.promote_into(config, target, approvals=approvals, by=by, percent=command.percent)
-            else:
-                env = environment(config, command.env) if command.env else self.default_environment(config)
-                if command.name == "promote":
-                    outcome = self.rollouts.promote(config, env, command.percent, by=by)
-                elif command.name == "canary":
-                    assert command.percent is not None
-                    outcome = self.rollouts.canary(config, env, command.percent, by=by)
-                else:
-                    outcome = self.rollouts.rollback(config, env, by=by)
+                return self.rollouts.promote_into(config, environment(config, target), approvals=approvals, by=by,
+                                                  percent=command.percent)  # fmt: skip
+
+            return self.step(config, pull, into)
+        return self.step(config, pull, lambda by: self.rollouts.promote(config, self.env_of(config), command.percent, by=by))
+
+    def canary(self, config: Config, pull: Any) -> Outcome | None:
+        percent = self.command.percent
+        assert percent is not None  # the parser requires it
+        return self.step(config, pull, lambda by: self.rollouts.canary(config, self.env_of(config), percent, by=by))
+
+    def rollback(self, config: Config, pull: Any) -> Outcome | None:
+        return self.step(config, pull, lambda by: self.rollouts.rollback(config, self.env_of(config), by=by))
+
+    def step(self, config: Config, pull: Any, take: Callable[[str], Outcome]) -> Outcome | None:
+        """Take one rollout step as this job, record it, schedule the canary's analysis, answer."""
+        command, request = self.command, self.request
+        try:
+            outcome = take(stamp(request.actor, self.ctx.job_id))
         except MlpipexError as exc:  # e.g. an unknown environment: nothing was attempted
             self.say(f"👎 `{command.line or command.name}`: {str(exc).splitlines()[0]}", ok=False)
             return None
@@ -136,6 +165,9 @@ class _Runner:
             schedule_next_step(self.ctx, request.repository, config, outcome.event.environment, outcome)
         self.say(reply_text(outcome, request.actor, self.ctx.job_id), ok=outcome.ok)
         return outcome
+
+    def env_of(self, config: Config) -> Any:
+        return environment(config, self.command.env) if self.command.env else self.default_environment(config)
 
     def default_environment(self, config: Config) -> Any:
         """Without --env a command acts where the model last moved: the environment with a
@@ -195,3 +227,18 @@ class _Runner:
                       f"`{(e.to_digest or '—')[-19:]}` |" for e in entries]  # fmt: skip
         lines += ["", help_text(config.chatops.prefix, "status")]
         return "\n".join(lines)
+
+
+#: Commands that run without the model's lock (reads, and the lock itself), by parsed name.
+WITHOUT_LOCK: dict[str, Callable[[_Runner, Config, Actor], None]] = {
+    "status": _Runner.show_status,
+    "lock": _Runner.lock_or_unlock,
+    "unlock": _Runner.lock_or_unlock,
+}
+#: Commands that change the model, each under its lock, by parsed name.
+WITH_LOCK: dict[str, Callable[[_Runner, Config, Any], Outcome | None]] = {
+    "promote": _Runner.promote,
+    "canary": _Runner.canary,
+    "rollback": _Runner.rollback,
+    "retrain": _Runner.retrain,
+}
