@@ -121,6 +121,7 @@ def settings_from_configs(paths: Sequence[str], *, state_dir: Path, schedule: fl
     """Settings for one model per config file (at least one), CLI overrides applied."""
     from mlpipex.config import load_config
     from mlpipex.config.durations import parse_duration
+    from mlpipex.kserve.manifests import service_name
 
     models: dict[str, ModelInfo] = {}
     first: Any = None
@@ -128,7 +129,7 @@ def settings_from_configs(paths: Sequence[str], *, state_dir: Path, schedule: fl
         config = load_config(path, check_files=False)
         first = first or config
         monitoring = config.monitoring
-        service = config.deploy.name or config.model.name
+        service = service_name(config)
         source = (references or {}).get(service) or monitoring.reference
         blob = load_reference(source, base=config.source.parent) if source \
             else _local_package(config.model.name, config.model.version)  # fmt: skip
