@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PROFILE_FORMAT", "ProfileBuilder", "profile_chunks"]
+__all__ = ["PROFILE_FORMAT", "ProfileBuilder", "build_profile", "profile_chunks"]
 
 PROFILE_FORMAT = "mlpipex.profile/v1"
 MAX_CATEGORIES = 100  # beyond this many distinct values the rest are pooled as "other"
@@ -313,3 +313,13 @@ def profile_chunks(
             builder.refine(chunk)
     return builder.result()
 
+
+def build_profile(
+    columns: Chunk,
+    features: Iterable[str],
+    *,
+    categorical: Iterable[str] = (),
+    quantiles: int = DEFAULT_QUANTILES,
+) -> dict[str, Any]:
+    """Profile columns already in memory (one chunk)."""
+    return profile_chunks(lambda: [columns], features, categorical=categorical, quantiles=quantiles)

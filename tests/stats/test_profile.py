@@ -9,12 +9,7 @@ import numpy as np
 import pytest
 
 from mlpipex.runtime.data import iter_table_chunks
-from mlpipex.stats.profile import PROFILE_FORMAT, ProfileBuilder, profile_chunks
-
-
-def build_profile(columns, features, *, categorical=()):
-    """Columns already in memory, as one chunk (what the package builder streams)."""
-    return profile_chunks(lambda: [columns], features, categorical=categorical)
+from mlpipex.stats.profile import PROFILE_FORMAT, ProfileBuilder, build_profile, profile_chunks
 
 
 def profile_feature(values, *, categorical: bool, bins: int = 20):
