@@ -60,3 +60,42 @@ def test_the_cli_and_the_app_step_through_the_same_rollout_functions(world, call
     history = state_of(world.kube.objects[("ml-prod", "breast-cancer")]).history
     assert [(h["action"], h["traffic"], h["by"].split(" via job ")[0]) for h in history] == [
         ("deploy", 100, "ops"), ("deploy", 10, "lead"), ("promote", 50, "ops"), ("rollback", 100, "lead")]  # fmt: skip
+
+
+def _config(quickstart, deploy):
+    import yaml
+
+    from mlpipex.config import load_config
+
+    path = quickstart / "mlpipex.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["deploy"] = {**deploy, "environments": [{"name": "prod", "canary": {"steps": [50, 100], "metrics": [
+        {"name": "latency_p95", "margin": 0.2, "query": "q"}]}}]}  # fmt: skip
+    path.write_text(yaml.safe_dump(data))
+    config = load_config(path, check_files=False)
+    return config, config.deploy.environments[0]
+
+
+def test_one_metrics_source_precedence_for_the_cli_and_the_app(quickstart, tmp_path):
+    """Samples given > the config's monitor or Prometheus > the App's default monitor; none: exit 2
+    naming every setting. (The CLI had no default monitor, the App no --metrics-file.)"""
+    from mlpipex.errors import InputError
+    from mlpipex.kserve import FileSource, PrometheusSource
+    from mlpipex.monitor import MonitorSource
+    from mlpipex.rollouts import metrics_source
+
+    config, env = _config(quickstart, {"prometheus": {"url": "http://prometheus:9090"}})
+    assert isinstance(metrics_source(config, env, default_monitor="http://monitor:8090"), PrometheusSource)
+    samples = tmp_path / "s.json"
+    samples.write_text('{"canary": {}, "stable": {}}')
+    assert isinstance(metrics_source(config, env, samples_file=samples), FileSource)
+    config, env = _config(quickstart, {"monitor": {"url": "http://own-monitor:8090"}})
+    source = metrics_source(config, env, default_monitor="http://monitor:8090")
+    assert isinstance(source, MonitorSource) and source.url == "http://own-monitor:8090"
+    config, env = _config(quickstart, {})
+    source = metrics_source(config, env, default_monitor="http://monitor:8090")
+    assert isinstance(source, MonitorSource) and source.url == "http://monitor:8090"
+    with pytest.raises(InputError) as caught:
+        metrics_source(config, env)
+    assert caught.value.exit_code == 2
+    assert all(s in str(caught.value) for s in ("deploy.monitor.url", "deploy.prometheus.url", "--metrics-file", "MLPIPEX_METRICS_URL"))
