@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlpipex.app.chatops import PullFacts
 from mlpipex.errors import ConfigError
+from mlpipex.providers.checks import check_name
 
 if TYPE_CHECKING:
     from github import Github
@@ -24,15 +25,15 @@ if TYPE_CHECKING:
     from mlpipex.app.registry import JobContext
     from mlpipex.config import Config
 
-__all__ = ["CONFIG_NAME", "GateRun", "Pull", "RepoForge", "gate_check_name"]
+__all__ = ["CONFIG_NAME", "GateRun", "Pull", "PullLink", "RepoForge", "gate_check_name"]
 
 CONFIG_NAME = "mlpipex.yaml"
 MAX_CONFIGS = 50  # a monorepo may have a config per model; more than this is a mistake
 
 
 def gate_check_name(model: str) -> str:
-    """The check run `mlpipex gate` creates for ``model`` (see mlpipex.providers.github)."""
-    return f"mlpipex / {model}"
+    """The check run `mlpipex gate` creates for ``model`` (defined in mlpipex.providers.checks)."""
+    return check_name(model)
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,14 @@ class GateRun:
     conclusion: str | None  # success, failure, neutral, … or None while it runs
     artifact: str | None  # REF@DIGEST recorded by `mlpipex push` (the check run's external_id)
     url: str | None
+
+
+@dataclass(frozen=True)
+class PullLink:
+    """A pull request the App opened or found: enough to point people at it."""
+
+    number: int
+    url: str
 
 
 @dataclass(frozen=True)
@@ -201,12 +210,19 @@ class RepoForge:
 
     # -- retraining pull requests -------------------------------------------------------------
 
-    def open_pull_from(self, branch: str) -> Any | None:
+    def branch_head(self, branch: str) -> str:
+        """The commit ``branch`` points at."""
+        return str(self.repo.get_branch(branch).commit.sha)
+
+    def open_pull_from(self, branch: str) -> PullLink | None:
         """The open pull request whose head is ``branch`` of this repository, if any."""
         owner = self.full_name.split("/")[0]
         for pr in self.repo.get_pulls(state="open", head=f"{owner}:{branch}"):
-            return pr
+            return PullLink(int(pr.number), str(pr.html_url))
         return None
+
+    def update_pull_body(self, number: int, body: str) -> None:
+        self.repo.get_pull(number).edit(body=body)
 
     def ensure_branch(self, branch: str, from_branch: str) -> None:
         from github import GithubException
@@ -216,8 +232,7 @@ class RepoForge:
         except GithubException as exc:
             if exc.status != 404:
                 raise
-            sha = self.repo.get_branch(from_branch).commit.sha
-            self.repo.create_git_ref(ref=f"refs/heads/{branch}", sha=sha)
+            self.repo.create_git_ref(ref=f"refs/heads/{branch}", sha=self.branch_head(from_branch))
 
     def put_file(self, path: str, text: str, *, branch: str, message: str) -> None:
         """Create or replace ``path`` on ``branch`` in one commit."""
@@ -232,9 +247,9 @@ class RepoForge:
             return
         self.repo.update_file(path, message, text, current.sha, branch=branch)
 
-    def open_pull(self, *, title: str, body: str, head: str, base: str, labels: list[str]) -> Any:
+    def open_pull(self, *, title: str, body: str, head: str, base: str, labels: list[str]) -> PullLink:
         pr = self.repo.create_pull(title=title, body=body, head=head, base=base)
         if labels:  # the documented body is {"labels": [...]}; PyGithub's add_to_labels sends a bare list
             self.repo._requester.requestJsonAndCheck("POST", f"{self.repo.url}/issues/{pr.number}/labels",
                                                      input={"labels": labels})  # fmt: skip
-        return pr
+        return PullLink(int(pr.number), str(pr.html_url))

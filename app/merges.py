@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlpipex.app.commanding import lock_key, record, reply_text
 from mlpipex.app.forge import RepoForge, gate_check_name
 from mlpipex.app.policy_source import policy_for
+from mlpipex.app.recording import lock_key, record, reply_text
 from mlpipex.app.registry import JobContext, register
-from mlpipex.app.rollouts import Rollouts, stamp
+from mlpipex.app.rollouts import rollouts_for, stamp
+from mlpipex.rollouts import Rollouts
 
 __all__ = ["on_merged"]
 
@@ -45,7 +46,7 @@ def on_merged(payload: dict[str, Any], ctx: JobContext, *, rollouts: Rollouts | 
             forge.reply(number, f"⏭️ Nothing was deployed: {policy.reason}.")
             ctx.save_progress({**done, "untrusted": True})
         return
-    rollouts = rollouts or Rollouts(ctx.settings)
+    rollouts = rollouts or rollouts_for(ctx.settings)
     head = pr["head"]["sha"]
     found = False
     for config in policy.configs:

@@ -8,7 +8,7 @@ the value this returns, before anything runs). The grammar:
     /canary PERCENT [MODEL] [--env NAME]
     /status [MODEL] [--env NAME]
     /retrain [MODEL] [--reason TEXT]
-    /lock [MODEL] [--env NAME] [--reason TEXT]      /unlock [MODEL] [--env NAME]
+    /lock [MODEL] [--reason TEXT]      /unlock [MODEL]
     /help [COMMAND]
 
 Without ``--env`` a command acts where the model last moved (the environment with a
@@ -47,13 +47,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "canary": ("PERCENT [MODEL] [--env NAME]", "set the canary's traffic share"),
     "status": ("[MODEL] [--env NAME]", "what serves where, the traffic split and the recent actions"),
     "retrain": ("[MODEL] [--reason TEXT]", "open (or update) the retraining pull request"),
-    "lock": ("[MODEL] [--env NAME] [--reason TEXT]", "stop other commands from changing the model"),
-    "unlock": ("[MODEL] [--env NAME]", "release your lock"),
+    "lock": ("[MODEL] [--reason TEXT]", "stop other commands from changing the model (in every environment)"),
+    "unlock": ("[MODEL]", "release your lock"),
     "help": ("[COMMAND]", "this help"),
 }  # fmt: skip
 _OPTIONS = {
     "promote": {"--env"}, "rollback": {"--env"}, "canary": {"--env"}, "status": {"--env"},
-    "retrain": {"--reason"}, "lock": {"--env", "--reason"}, "unlock": {"--env"}, "help": set(),
+    "retrain": {"--reason"}, "lock": {"--reason"}, "unlock": set(), "help": set(),
 }  # fmt: skip
 
 

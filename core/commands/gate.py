@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mlpipex import __version__
 from mlpipex.commands import config_option, provider_options
 from mlpipex.errors import MlpipexError
+from mlpipex.version import __version__
 
 DEFAULT_REPORT_DIR = ".mlpipex/report"
 

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from mlpipex.config.durations import DURATION
 from mlpipex.config.thresholds import parse_threshold
 
 __all__ = [
@@ -372,7 +373,7 @@ class PackageConfig(_Strict):
     )
 
 
-_DURATION = r"^\d+(s|m|h|d)$"
+_DURATION = DURATION  # mlpipex.config.durations: the format and its parser
 
 
 class CanaryMetric(_Strict):

@@ -14,8 +14,7 @@ import math
 from dataclasses import dataclass
 
 from mlpipex.drift._detect import DriftReport, FeatureDrift
-from mlpipex.report._numbers import plain, significant
-from mlpipex.report._text import cell, mermaid_label
+from mlpipex.report import cell, mermaid_label, plain, significant
 
 __all__ = ["Sources", "render_console", "render_html", "render_json", "render_markdown"]
 

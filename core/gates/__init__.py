@@ -124,7 +124,9 @@ def _run_one(name: str, ctx: GateContext) -> GateResult:
 
 def _digest_or_none(path: Path) -> tuple[int, str] | None:
     try:
-        return schema.file_digest(path)
+        from mlpipex.digests import file_digest
+
+        return file_digest(path)
     except OSError:
         return None
 
@@ -134,7 +136,7 @@ def environment() -> dict[str, str]:
     import numpy
     import onnxruntime
 
-    from mlpipex import __version__
+    from mlpipex.version import __version__
 
     return {
         "mlpipex": __version__,

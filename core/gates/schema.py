@@ -6,12 +6,12 @@ runs ``onnx.checker`` and loads it into onnxruntime.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from mlpipex.config.model import TensorSpec
+from mlpipex.digests import file_digest
 from mlpipex.errors import InputError
 from mlpipex.gates._context import GateContext
 from mlpipex.gates.result import GateResult, Measurement, Status
@@ -99,17 +99,6 @@ def human_size(size: int) -> str:
             return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.3g} {unit}"
         value /= 1000
     raise AssertionError("unreachable")
-
-
-def file_digest(path: Path) -> tuple[int, str]:
-    """Size and sha256, streamed: a model can be larger than memory allows."""
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
-    return size, digest.hexdigest()
 
 
 def onnx_problem(path: Path) -> str | None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from mlpipex.errors import ExternalError, InputError
 from mlpipex.kserve.crd import CrdSchema
+from mlpipex.retry import backoff
 
 __all__ = ["FIELD_MANAGER", "Cluster"]
 
@@ -71,12 +72,12 @@ class Cluster:
             except ApiException as exc:
                 retryable = exc.status in (409, 429, 500, 502, 503, 504)
                 if retryable and attempt < self.retries:
-                    time.sleep(min(0.2 * 2**attempt, 3))
+                    time.sleep(backoff(attempt, base=0.2, cap=3))
                     continue
                 raise self._explain(what, exc) from None
             except HTTPError as exc:
                 if attempt < min(self.retries, 2):
-                    time.sleep(min(0.2 * 2**attempt, 3))
+                    time.sleep(backoff(attempt, base=0.2, cap=3))
                     continue
                 raise ExternalError(f"cannot reach the Kubernetes API server of {self.name} ({what}): {exc}",
                                     fix="check the kubeconfig context and that the cluster is up") from None  # fmt: skip

@@ -115,8 +115,9 @@ def test_the_check_run_buttons_take_the_same_path(world):
 
 
 def test_a_rerun_job_never_repeats_its_step(world, quickstart):
-    from mlpipex.app.rollouts import Rollouts, environment_named
+    from mlpipex.app.rollouts import rollouts_for
     from mlpipex.config import load_config
+    from mlpipex.rollouts import environment
 
     world.ship(5, A)
     world.ship(6, B, promote=True)
@@ -125,8 +126,8 @@ def test_a_rerun_job_never_repeats_its_step(world, quickstart):
     config_path = quickstart / "repo.yaml"
     config_path.write_text(world.github.files[world.github.branches["main"]]["mlpipex.yaml"])
     config = load_config(config_path, check_files=False)
-    rollouts = Rollouts(world.app.settings)
-    env = environment_named(config, "staging")
+    rollouts = rollouts_for(world.app.settings)
+    env = environment(config, "staging")
     first = rollouts.rollback(config, env, by="lead via job 999")
     again = rollouts.rollback(config, env, by="lead via job 999")  # the same job, re-run after a crash
     assert first.ok and not first.repeated and again.repeated
@@ -138,7 +139,7 @@ def test_a_rerun_job_never_repeats_its_step(world, quickstart):
 def test_concurrent_commands_on_one_model_are_serialised(world):
     import threading
 
-    from mlpipex.app.commanding import lock_key
+    from mlpipex.app.recording import lock_key
     from mlpipex.app.worker import Worker
     from mlpipex.kserve.rollout import state_of
 

@@ -1,7 +1,9 @@
 """``mlpipex app serve`` and ``mlpipex app manifest``: run the GitHub App, or describe it to GitHub.
 
-The App's code is imported only when a subcommand runs: the base install has no
-FastAPI, and ``mlpipex --help`` must not need it.
+The App brings its own command: the CLI finds this module through the
+``mlpipex.commands`` entry-point group (pyproject.toml), so the core never imports
+the App. The App's code is imported only when a subcommand runs: the base install
+has no FastAPI, and ``mlpipex --help`` must not need it.
 """
 
 from __future__ import annotations
