@@ -24,7 +24,9 @@ def register(commands: Any) -> None:
     parser.add_argument("--canary", type=int, metavar="PERCENT", help="traffic share for the new model")
     parser.add_argument("--mode", choices=("Standard", "Knative"), help="KServe deployment mode")
     parser.add_argument("--stable-artifact", metavar="REF@DIGEST", help="with --dry-run: the model now serving")
-    parser.add_argument("--dry-run", action="store_true", help="print the manifest; touch no cluster")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print the manifest; touch no cluster (with deploy.storage: modelcar it reads the "
+                             "artifact's manifest from the registry to name its modelcar image; fetch needs no registry)")  # fmt: skip
     parser.add_argument("--pull-request", type=int, metavar="N", help="recorded on the object")
     parser.set_defaults(handler=run)
 
@@ -42,15 +44,19 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _dry_run(args: argparse.Namespace, config: Any, env: Any) -> int:
-    """The manifest a deploy would apply (pure: no cluster is read)."""
+    """The manifest a deploy would apply, its models located as deploy locates them (no cluster is read)."""
     import yaml
 
     from mlpipex.kserve import Rollout
+    from mlpipex.kserve.manifests import with_storage_uris
     from mlpipex.kserve.preview import plan_dry_run
+    from mlpipex.rollouts import RegistryLocator
 
     rollout = Rollout(artifact=args.artifact, canary_percent=args.canary, git_sha=_commit(args),
                       pull_request=args.pull_request, deployed_by=actor())  # fmt: skip
-    service = plan_dry_run(config, env, rollout, args.stable_artifact)
+    locator = RegistryLocator()
+    service = with_storage_uris(plan_dry_run(config, env, rollout, args.stable_artifact),
+                                lambda artifact: locator.uri(config, artifact))  # fmt: skip
     crd = schema(args)
     if crd is not None:
         crd.check(service)

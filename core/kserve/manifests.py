@@ -39,6 +39,7 @@ __all__ = [
     "predictor_name",
     "predictor_spec",
     "service_name",
+    "with_storage_uris",
 ]
 
 API_VERSION = "serving.kserve.io/v1beta1"
@@ -143,6 +144,30 @@ def canary_predictor_spec(config: Config, artifact: str, storage_uri: StorageUri
     # the stable predictor only): KServe's own name for the model container.
     model["name"] = "kserve-container"
     return {"name": predictor_name(artifact), "model": model}
+
+
+def _models(service: dict[str, Any]) -> list[dict[str, Any]]:
+    spec = service.get("spec") or {}
+    models = [spec.get("predictor", {}).get("model")]
+    models += [entry.get("predictor", {}).get("model") for entry in spec.get("canary") or []]
+    return [m for m in models if isinstance(m, dict)]
+
+
+def with_storage_uris(service: dict[str, Any], uri_for: StorageUri) -> dict[str, Any]:
+    """A copy of ``service`` whose models load from ``uri_for(artifact)``: the stable predictor's
+    and each ``spec.canary[]`` predictor's.
+
+    The plans name each model by its artifact (the default ``oci://REPO@DIGEST`` built from
+    it); where KServe loads it from (a modelcar image, or the artifact through
+    ``oci+fetch://``) is the rollout flow's decision, made here for every object it sends.
+    """
+    result = copy.deepcopy(service)
+    for model in _models(result):
+        uri = str(model.get("storageUri", ""))
+        if not uri.startswith("oci://"):
+            raise ValueError(f"storageUri {uri!r} does not name an artifact: apply with_storage_uris to a plan only once")
+        model["storageUri"] = uri_for(uri.removeprefix("oci://"))
+    return result
 
 
 def build_inference_service(config: Config, environment: EnvironmentConfig, rollout: Rollout,

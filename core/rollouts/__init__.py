@@ -15,12 +15,15 @@ from mlpipex.rollouts._environments import environment
 from mlpipex.rollouts._flow import Outcome, Rollouts, Status, event_of
 from mlpipex.rollouts._sources import metrics_source
 from mlpipex.rollouts._steps import CanaryStep, outcome, traffic_line
+from mlpipex.rollouts._storage import RegistryLocator, StorageLocator
 
 __all__ = [
     "CanaryStep",
     "Outcome",
+    "RegistryLocator",
     "Rollouts",
     "Status",
+    "StorageLocator",
     "environment",
     "event_of",
     "metrics_source",

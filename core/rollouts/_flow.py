@@ -21,7 +21,15 @@ from mlpipex.kserve.manifests import service_name
 from mlpipex.kserve.rollout import State, state_of
 from mlpipex.rollouts._environments import environment
 from mlpipex.rollouts._sources import metrics_source
-from mlpipex.rollouts._steps import CanaryStep, apply_step, canary_step, outcome, traffic_line
+from mlpipex.rollouts._steps import (
+    CanaryStep,
+    UriFor,
+    apply_step,
+    canary_step,
+    outcome,
+    traffic_line,
+)
+from mlpipex.rollouts._storage import RegistryLocator, StorageLocator
 
 if TYPE_CHECKING:
     from mlpipex.config import Config
@@ -91,13 +99,17 @@ class Rollouts:
     ``metrics_source``). ``resumable``: each ``by`` names one job (the App's "octocat via
     job 42"), so a step already stamped with it is reported as done, not taken twice; a
     CLI's ``by`` is a person, who may promote twice in a row, so it is off there.
+    ``storage`` says where KServe loads each model from (default: ``deploy.storage`` through
+    the registry, see ``RegistryLocator``); every object sent carries its answer.
     """
 
     def __init__(self, *, kubeconfig: str | None = None, timeout: float = 300.0,
                  cluster_for: Callable[[EnvironmentConfig], Cluster] | None = None, crd: CrdSchema | None = None,
-                 default_monitor: str | None = None, resumable: bool = False) -> None:  # fmt: skip
+                 default_monitor: str | None = None, resumable: bool = False,
+                 storage: StorageLocator | None = None) -> None:  # fmt: skip
         self.kubeconfig, self.timeout, self.crd = kubeconfig, timeout, crd
         self.default_monitor, self.resumable = default_monitor, resumable
+        self.storage: StorageLocator = storage if storage is not None else RegistryLocator()
         self._cluster_for = cluster_for
         self._clusters: dict[str | None, Cluster] = {}
 
@@ -109,6 +121,10 @@ class Rollouts:
 
             self._clusters[env.context] = Cluster.connect(env.context, self.kubeconfig)
         return self._clusters[env.context]
+
+    def uri_for(self, config: Config) -> UriFor:
+        """``config``'s artifacts -> the storageUri KServe loads each from."""
+        return lambda artifact: self.storage.uri(config, artifact)
 
     def schema(self, kube: Cluster) -> CrdSchema:
         return self.crd if self.crd is not None else kube.crd()
@@ -194,7 +210,8 @@ class Rollouts:
             return Outcome(event_of("canary", model, env, name, True, current, "already done"),
                            to_digest=state.artifact, in_canary=state.in_canary, repeated=True)  # fmt: skip
         source = source or metrics_source(config, env, default_monitor=self.default_monitor)
-        step = canary_step(kube, self.schema(kube), config, env, source, current=current, timeout=self.timeout, by=by)
+        step = canary_step(kube, self.schema(kube), config, env, source, current=current, timeout=self.timeout,
+                           uri_for=self.uri_for(config), by=by)  # fmt: skip
         from mlpipex.stats.canary import Action
 
         action = step.decision.action
@@ -222,7 +239,8 @@ class Rollouts:
                 # this job already took this step before it was interrupted: report it, do not repeat it
                 return Outcome(event_of(action, model, env, name, True, current or {}, "already done"),
                                to_digest=before.artifact, in_canary=before.in_canary, repeated=True)  # fmt: skip
-            service, result = apply_step(kube, self.schema(kube), current, plan, timeout=self.timeout)
+            service, result = apply_step(kube, self.schema(kube), current, plan, timeout=self.timeout,
+                                         uri_for=self.uri_for(config), environment=env.name)  # fmt: skip
         except MlpipexError as exc:
             event = DeployEvent(action, model, env.name, name, ok=False, message=str(exc).splitlines()[0], by=by)
             return Outcome(event, error=exc)

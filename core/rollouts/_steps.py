@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mlpipex.kserve.analysis import MetricsSource, analyse, canary_record, with_decision
-from mlpipex.kserve.manifests import service_name
+from mlpipex.kserve.capabilities import capabilities, check_canary_split
+from mlpipex.kserve.manifests import service_name, with_storage_uris
 from mlpipex.kserve.rollout import plan_promote, plan_rollback, plan_same, state_of
 from mlpipex.stats.canary import Action, Decision
 
@@ -23,17 +24,41 @@ if TYPE_CHECKING:
     from mlpipex.kserve.cluster import Cluster
     from mlpipex.kserve.crd import CrdSchema
 
-__all__ = ["CanaryStep", "apply_step", "canary_step", "outcome", "traffic_line"]
+__all__ = ["CanaryStep", "UriFor", "apply_step", "canary_step", "check_split", "outcome", "prepared", "traffic_line"]
 
 Plan = Callable[[dict[str, Any] | None], dict[str, Any]]
+UriFor = Callable[[str], str]  # an artifact -> the storageUri KServe loads it from (a StorageLocator's, for one config)
+
+
+def check_split(kube: Cluster, service: dict[str, Any], *, environment: str) -> None:
+    """Refuse a Standard-mode ``spec.canary[]`` the cluster's KServe would give no traffic.
+
+    Only an object that splits (a canary entry below 100%) needs the cluster's facts, read
+    once here; a first rollout, a full cutover and a rollback to 100% carry no canary entry.
+    Knative canaries (``canaryTrafficPercent``) split by revision on every KServe.
+    """
+    canary = (service.get("spec") or {}).get("canary") or []
+    if not canary:
+        return
+    mode = service["metadata"]["annotations"].get("serving.kserve.io/deploymentMode", "Standard")
+    check_canary_split(capabilities(*kube.kserve_facts()), mode, int(canary[0]["trafficPercent"]), environment=environment)
+
+
+def prepared(kube: Cluster, crd: CrdSchema, service: dict[str, Any], uri_for: UriFor, *,
+             environment: str) -> dict[str, Any]:  # fmt: skip
+    """What is sent for a planned object: models located, the split checked, the CRD checked."""
+    service = with_storage_uris(service, uri_for)
+    check_split(kube, service, environment=environment)
+    crd.check(service)
+    return service
 
 
 def apply_step(kube: Cluster, crd: CrdSchema, current: dict[str, Any] | None, plan: Plan,
-               *, timeout: float) -> tuple[dict[str, Any], dict[str, Any]]:  # fmt: skip
-    """Plan the object's next state from ``current`` (as just read), validate it, apply it,
-    wait for Ready. Returns (what was applied, what the cluster reports)."""
-    service = plan(current)
-    crd.check(service)
+               *, timeout: float, uri_for: UriFor, environment: str) -> tuple[dict[str, Any], dict[str, Any]]:  # fmt: skip
+    """Plan the object's next state from ``current`` (as just read), locate its models, check
+    the cluster can split it, validate it, apply it, wait for Ready. Returns (what was
+    applied, what the cluster reports)."""
+    service = prepared(kube, crd, plan(current), uri_for, environment=environment)
     kube.apply(service)
     meta = service["metadata"]
     return service, kube.wait_ready(meta["namespace"], meta["name"], timeout=timeout)
@@ -54,7 +79,7 @@ class CanaryStep:
 
 
 def canary_step(kube: Cluster, crd: CrdSchema, config: Config, env: EnvironmentConfig, source: MetricsSource,
-                *, current: dict[str, Any], timeout: float, by: str = "mlpipex canary") -> CanaryStep:  # fmt: skip
+                *, current: dict[str, Any], timeout: float, uri_for: UriFor, by: str = "mlpipex canary") -> CanaryStep:  # fmt: skip
     """Judge the canary running on ``current`` (as just read) once and advance, hold or roll back.
 
     The decision and the failure count are recorded on the object, so whoever runs the
@@ -75,7 +100,7 @@ def canary_step(kube: Cluster, crd: CrdSchema, config: Config, env: EnvironmentC
         service = plan_same(config, env, current)
     traffic = int(service["metadata"]["annotations"]["mlpipex.dev/traffic"])
     with_decision(service, record, decision, traffic=traffic, now=now)
-    crd.check(service)
+    service = prepared(kube, crd, service, uri_for, environment=env.name)
     kube.apply(service)
     result = kube.wait_ready(env.namespace, name, timeout=timeout)
     return CanaryStep(decision, state.traffic, traffic, service, result)

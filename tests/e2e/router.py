@@ -36,10 +36,10 @@ class Router:
     def _split(self) -> list[tuple[str, str, int]]:
         """(artifact, endpoint, percent) from the object's spec, as KServe's ingress would route."""
         spec = self.service()["spec"]
-        stable = spec["predictor"]["model"]["storageUri"].removeprefix("oci://")
+        stable = spec["predictor"]["model"]["storageUri"].split("://", 1)[1]
         if spec.get("canary"):
             canary = spec["canary"][0]
-            uri = canary["predictor"]["model"]["storageUri"].removeprefix("oci://")
+            uri = canary["predictor"]["model"]["storageUri"].split("://", 1)[1]
             return [(uri, "canary", canary["trafficPercent"]), (stable, "default", 100 - canary["trafficPercent"])]
         return [(stable, "default", 100)]
 

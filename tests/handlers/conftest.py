@@ -15,7 +15,7 @@ pytest.importorskip("fastapi", reason="the App's tests need the app extra (pip i
 
 from fastapi.testclient import TestClient
 from github import Auth, Github
-from kube.fake_apiserver import CRD_PATH, FakeKubernetes
+from kube.fake_apiserver import CRD_PATH, WEIGHTING, FakeKubernetes
 from providers.fake_github import SPEC_PATH
 from providers.fake_github_app import FakeGitHubApp
 from providers.github_webhooks import webhook
@@ -36,7 +36,8 @@ def repo_config(quickstart: Path, *, canary_metrics: bool = False) -> str:
     canary: dict[str, Any] = {"steps": [10, 50, 100]}
     if canary_metrics:
         canary.update(interval="1s", min_samples=5, metrics=[{"name": "latency_p95", "margin": 0.2, "query": "q"}])
-    data["deploy"] = {"environments": [
+    # fetch: the made-up digests name no modelcar image; WEIGHTING (below): production's Standard-mode canary splits
+    data["deploy"] = {"storage": "fetch", "environments": [
         {"name": "staging", "context": "fake", "namespace": "ml-staging", "auto_deploy": True},
         {"name": "production", "context": "fake", "namespace": "ml-prod", "rules": {"after": "staging"}, "canary": canary},
     ]}  # fmt: skip
@@ -148,7 +149,7 @@ def world(quickstart: Path, tmp_path: Path, request: pytest.FixtureRequest) -> I
     option = getattr(request, "param", False)  # True: canary metrics; "postgres": the store on PostgreSQL
     metrics = option is True
     database = request.getfixturevalue("postgres").database() if option == "postgres" else f"sqlite:///{tmp_path / 'app.db'}"
-    with FakeGitHubApp(REPO) as github, FakeKubernetes() as kube:
+    with FakeGitHubApp(REPO) as github, FakeKubernetes(kserve=WEIGHTING) as kube:
         github.commit("main", {"mlpipex.yaml": repo_config(quickstart, canary_metrics=metrics)})
         kubeconfig = kube.kubeconfig(tmp_path / "kubeconfig", context="fake")
         settings = Settings(webhook_secret=SECRET, database_url=database, worker_threads=0, app_id=OUR_APP_ID,

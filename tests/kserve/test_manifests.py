@@ -3,6 +3,7 @@ admitted by KServe's own webhook code (tests/kube/kserve_admission.py)."""
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ STABLE = "ghcr.io/acme/models/bc@sha256:" + "a" * 64
 
 DEPLOY = {
     "mode": "Standard",
+    "storage": "fetch",  # made-up digests on ghcr.io: a modelcar dry run would read the registry
     "gpu": {"count": 1},
     "cpu": "2",
     "memory": "4Gi",
@@ -165,5 +167,23 @@ def test_dry_run_prints_what_deploy_sends_the_first_canary_step(config, capsys):
     service = yaml.safe_load(capsys.readouterr().out)
     assert [c["trafficPercent"] for c in service["spec"]["canary"]] == [10]
     assert service["metadata"]["annotations"]["mlpipex.dev/traffic"] == "10"
-    assert service["spec"]["predictor"]["model"]["storageUri"] == f"oci://{STABLE}"
+    assert service["spec"]["predictor"]["model"]["storageUri"] == f"oci+fetch://{STABLE}"  # as deploy locates it
     assert_admitted(service)
+
+
+def test_with_storage_uris_locates_every_model_and_leaves_the_plan_alone(config):
+    """Pure: each model's storageUri from the artifact it names (stable and canary); names and state unchanged."""
+    from mlpipex.kserve.manifests import with_storage_uris
+
+    planned = build_inference_service(config, env(config, "production"), Rollout(ARTIFACT, 10, STABLE))
+    before = copy.deepcopy(planned)
+    asked: list[str] = []
+    located = with_storage_uris(planned, lambda artifact: asked.append(artifact) or f"oci://cars.example/{artifact[-6:]}")
+    assert planned == before  # a copy: the plan is not touched
+    assert asked == [STABLE, ARTIFACT.replace(":1.1.0", "")]  # stable first, then the canary; by digest
+    assert located["spec"]["predictor"]["model"]["storageUri"] == f"oci://cars.example/{STABLE[-6:]}"
+    assert located["spec"]["canary"][0]["predictor"]["model"]["storageUri"] == f"oci://cars.example/{ARTIFACT[-6:]}"
+    assert located["spec"]["canary"][0]["predictor"]["name"] == planned["spec"]["canary"][0]["predictor"]["name"]
+    assert located["metadata"] == planned["metadata"]
+    with pytest.raises(ValueError, match="only once"):
+        with_storage_uris({"spec": {"predictor": {"model": {"storageUri": "oci+fetch://x@sha256:" + "a" * 64}}}}, str)

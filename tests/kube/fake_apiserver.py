@@ -4,7 +4,14 @@ No cluster can run on these machines, so this plays both the API server and
 KServe's controller, for InferenceServices only, through the real `kubernetes`
 Python client:
 
-- serves the InferenceService CRD (apiextensions.k8s.io/v1) read from ../shared/kserve;
+- serves the InferenceService CRD (apiextensions.k8s.io/v1) read from ../shared/kserve,
+  with the labels and annotation a KServe install puts on it, and what mlpipex reads
+  to learn what the cluster's KServe can do (``Cluster.kserve_facts``): the controller
+  Deployment ``kserve/kserve-controller-manager`` (its ``manager`` image carries the
+  release) and the ``inferenceservice-config`` ConfigMap in ``kserve`` (the one the
+  admission oracle runs with, as a default install ships it). Which KServe it plays is
+  a :class:`KServeInstall`: ``V0_20_0`` (the default: the latest release) or
+  ``WEIGHTING`` (a KServe that weights Standard-mode canary traffic);
 - validates every written object against that CRD's OpenAPI schema (422 Invalid);
 - then admits it with KServe's own webhook code (tests/kube/kserve_admission.py: the
   InferenceService defaulter and validator of the pinned KServe release, create or
@@ -16,8 +23,11 @@ Python client:
   apply (PATCH application/apply-patch+yaml: the manager's fields are replaced, so
   fields it leaves out are removed, as apply does), merge patch, delete, 404;
 - controller stand-in: bumps generation, sets status (Ready condition, URL,
-  traffic per mode: Knative revisions with canaryTrafficPercent, Standard
-  ``spec.canary[]``), and never marks Ready a model whose storageUri contains
+  traffic per mode: Knative revisions with canaryTrafficPercent; Standard
+  ``spec.canary[]`` split only on a KServe that weights it, else all traffic to the
+  stable predictor, as v0.20.0 does; an object without the deploymentMode annotation
+  runs in the ConfigMap's ``deploy.defaultDeploymentMode``, as KServe's controller
+  does), and never marks Ready a model whose storageUri contains
   ``never-ready`` (a revision that never becomes ready);
 - fault injection: ``fail_next`` queues status codes (409, 503, 403, …) for the
   next writes.
@@ -32,6 +42,7 @@ import functools
 import json
 import re
 import threading
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -46,6 +57,44 @@ CRD_PATH = Path(__file__).resolve().parents[3] / "shared" / "kserve" / "serving.
 _ITEM = re.compile(rf"^/apis/{GROUP}/{VERSION}/namespaces/([^/]+)/{PLURAL}(?:/([^/?]+))?(?:/status)?$")
 
 
+KSERVE_NAMESPACE = "kserve"
+CONFIGMAP_PATH = f"/api/v1/namespaces/{KSERVE_NAMESPACE}/configmaps/inferenceservice-config"
+CONTROLLER_PATH = f"/apis/apps/v1/namespaces/{KSERVE_NAMESPACE}/deployments/kserve-controller-manager"
+# KServe's config/default/kustomization.yaml labels every object it installs; the CRD's
+# conversion webhook gets its CA from cert-manager (config/default/cainjection_conversion_webhook.yaml).
+INSTALL_LABELS = {"app.kubernetes.io/name": "kserve", "app.kubernetes.io/component": "kserve"}
+CRD_ANNOTATIONS = {"cert-manager.io/inject-ca-from": f"{KSERVE_NAMESPACE}/serving-cert"}
+_MODES = {"Serverless": "Knative", "RawDeployment": "Standard"}  # legacy names, as KServe normalises them
+
+
+@dataclass(frozen=True)
+class KServeInstall:
+    """The KServe the fake plays: its release (the controller's image tag) and the ConfigMap's switches.
+
+    Standard-mode ``spec.canary[]`` traffic is weighted only by a KServe after v0.20.0, through
+    Gateway API HTTPRoutes (``ingress.enableGatewayApi``); v0.20.0 creates the canary's
+    Deployment and routes it nothing (KServe issues #5335, #4074).
+    """
+
+    version: str = "v0.20.0"
+    gateway_api: bool = False  # ingress.enableGatewayApi; shipped false
+    default_mode: str | None = None  # deploy.defaultDeploymentMode; None: as shipped (Serverless)
+
+    @property
+    def image(self) -> str:
+        return f"kserve/kserve-controller:{self.version}"
+
+    @property
+    def weights_standard_canary(self) -> bool:
+        major, minor = (int(p) for p in self.version.lstrip("v").split(".")[:2])
+        return self.gateway_api and (major, minor) > (0, 20)
+
+
+V0_20_0 = KServeInstall()
+# KServe's master after v0.20.0 (HTTPRoute weighting), played as the first release that would carry it.
+WEIGHTING = KServeInstall(version="v0.21.0", gateway_api=True)
+
+
 @functools.lru_cache(maxsize=2)
 def _load_crd(path: Path) -> dict[str, Any]:
     loaded: dict[str, Any] = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
@@ -54,13 +103,17 @@ def _load_crd(path: Path) -> dict[str, Any]:
 
 class FakeKubernetes:
     def __init__(self, crd_path: Path = CRD_PATH, *, admission: kserve_admission.KServeAdmission | None = None,
-                 admit: bool = True) -> None:  # fmt: skip
+                 admit: bool = True, kserve: KServeInstall = V0_20_0) -> None:  # fmt: skip
         # KServe's admission runs on every write unless a test says admit=False (and why).
         self.admission = (admission or kserve_admission.shared()) if admit else None
+        self.kserve = kserve
         self.crd = copy.deepcopy(_load_crd(crd_path))
+        self.crd["metadata"].setdefault("labels", {}).update(INSTALL_LABELS)
+        self.crd["metadata"].setdefault("annotations", {}).update(CRD_ANNOTATIONS)
         self.validator = jsonschema.Draft7Validator(self.crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"])
         self.objects: dict[tuple[str, str], dict[str, Any]] = {}
         self.extra: dict[str, dict[str, Any]] = {}  # other objects served at their GET path (KServe's ConfigMap, …)
+        self.play(kserve)
         self.revisions: dict[tuple[str, str], list[str]] = {}
         self.requests: list[tuple[str, str]] = []
         self.fail_next: list[int] = []
@@ -93,6 +146,14 @@ class FakeKubernetes:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def play(self, kserve: KServeInstall) -> None:
+        """Be ``kserve`` from now on (an upgrade or a ConfigMap edit between two steps): its controller
+        image and, where the oracle's shipped ConfigMap is at hand, its ConfigMap."""
+        self.kserve = kserve
+        self.extra[CONTROLLER_PATH] = _controller_deployment(kserve)
+        if self.admission is not None:
+            self.extra[CONFIGMAP_PATH] = _configmap(self.admission.folder / "inferenceservice.yaml", kserve)
 
     def __enter__(self) -> FakeKubernetes:
         self.thread.start()
@@ -217,7 +278,7 @@ class FakeKubernetes:
         uris = [predictor["model"].get("storageUri", "")] + [c["predictor"]["model"].get("storageUri", "")
                                                              for c in spec.get("canary", [])]  # fmt: skip
         ready = not any("never-ready" in u for u in uris)
-        knative = obj["metadata"].get("annotations", {}).get("serving.kserve.io/deploymentMode") == "Knative"
+        knative = self._mode(obj) == "Knative"
         old_spec = previous["spec"]["predictor"] if previous else None
         if old_spec is None or _model(old_spec) != _model(predictor) or (spec.get("canary") and not previous):
             revisions.append(f"{key[1]}-predictor-{len(revisions) + 1:05d}")
@@ -226,6 +287,9 @@ class FakeKubernetes:
             percent = predictor["canaryTrafficPercent"]
             traffic = [{"revisionName": revisions[-1], "percent": percent, "latestRevision": True, "tag": "latest"},
                        {"revisionName": revisions[-2], "percent": 100 - percent, "latestRevision": False, "tag": "prev"}]  # fmt: skip
+        elif spec.get("canary") and not self.kserve.weights_standard_canary:
+            # v0.20.0: the canary's Deployment runs, the Service still selects the stable predictor only
+            traffic = [{"revisionName": "stable", "percent": 100, "storageUri": uris[0]}]
         elif spec.get("canary"):
             canary = spec["canary"][0]
             traffic = [{"revisionName": "canary", "percent": canary["trafficPercent"], "storageUri": uris[1]},
@@ -243,6 +307,41 @@ class FakeKubernetes:
                                          **({"latestReadyRevision": revisions[-1]} if ready else {})}},
             "deploymentMode": "Knative" if knative else "Standard",
         }
+
+
+    def _mode(self, obj: dict[str, Any]) -> str:
+        """The object's deployment mode as KServe's controller reads it: the annotation, else the
+        ConfigMap's default (shipped: Serverless, i.e. Knative)."""
+        mode = obj["metadata"].get("annotations", {}).get("serving.kserve.io/deploymentMode")
+        if not mode:
+            configmap = self.extra.get(CONFIGMAP_PATH) or {}
+            deploy = json.loads((configmap.get("data") or {}).get("deploy") or "{}")
+            mode = deploy.get("defaultDeploymentMode", "Serverless")
+        return _MODES.get(str(mode), str(mode))
+
+
+def _controller_deployment(kserve: KServeInstall) -> dict[str, Any]:
+    """KServe's controller as config/manager/manager.yaml installs it, with a released image."""
+    labels = {"app.kubernetes.io/name": "kserve-controller-manager", "control-plane": "kserve-controller-manager",
+              "controller-tools.k8s.io": "1.0"}  # fmt: skip
+    return {
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "kserve-controller-manager", "namespace": KSERVE_NAMESPACE, "labels": {**labels, **INSTALL_LABELS}},
+        "spec": {"selector": {"matchLabels": {k: labels[k] for k in ("control-plane", "controller-tools.k8s.io")}},
+                 "template": {"metadata": {"labels": labels},
+                              "spec": {"containers": [{"name": "manager", "image": kserve.image, "command": ["/manager"]}]}}},
+    }  # fmt: skip
+
+
+def _configmap(path: Path, kserve: KServeInstall) -> dict[str, Any]:
+    """The shipped ``inferenceservice-config`` with ``kserve``'s switches set in its JSON sections."""
+    configmap: dict[str, Any] = yaml.safe_load(path.read_text())
+    data = configmap["data"]
+    for section, key, value in (("ingress", "enableGatewayApi", kserve.gateway_api),
+                                ("deploy", "defaultDeploymentMode", kserve.default_mode)):  # fmt: skip
+        if value is not None:
+            data[section] = json.dumps({**json.loads(data.get(section) or "{}"), key: value})
+    return configmap
 
 
 def _model(predictor: dict[str, Any]) -> Any:

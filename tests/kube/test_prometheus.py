@@ -23,7 +23,7 @@ from mlpipex.cli import main
 from mlpipex.errors import ExternalError, InputError
 from mlpipex.kserve.analysis import PrometheusSource
 
-from .fake_apiserver import CRD_PATH, FakeKubernetes
+from .fake_apiserver import CRD_PATH, WEIGHTING, FakeKubernetes
 
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 QUERY = 'mlpipex_test_latency_ms{service="$service", role="$role"}'
@@ -119,11 +119,12 @@ def test_bad_query_and_unreachable(prometheus):
 @pytest.mark.skipif(not CRD_PATH.exists(), reason=f"the KServe CRD is not here ({CRD_PATH}); it ships in ../shared/kserve")
 def test_canary_run_from_prometheus(prometheus, quickstart, tmp_path, monkeypatch, capsys):
     url, exporter = prometheus
-    with FakeKubernetes() as fake:
+    with FakeKubernetes(kserve=WEIGHTING) as fake:  # a Standard-mode canary needs a KServe that weights it
         monkeypatch.setenv("KUBECONFIG", str(fake.kubeconfig(tmp_path / "kubeconfig")))
         path = quickstart / "mlpipex.yaml"
         data = yaml.safe_load(path.read_text())
         data["deploy"] = {
+            "storage": "fetch",  # made-up digests: no modelcar image to look up
             "prometheus": {"url": url, "step_seconds": 0.2},
             "environments": [{"name": "production", "namespace": "ml", "canary": {
                 "steps": [20, 100], "interval": "6s", "min_samples": 20,

@@ -277,3 +277,94 @@ def test_inference_service_takes_the_storage_uri_as_given(quickstart):
     canary = service["spec"]["canary"][0]["predictor"]["model"]["storageUri"]
     assert canary == "oci://ghcr.io/acme/bc@sha256:" + "b" * 64
     assert service["metadata"]["annotations"]["mlpipex.dev/artifact"] == new  # the state stays the gated artifact
+
+
+# -- `mlpipex deploy` sends what KServe loads (issue 14, the last mile): the flow locates every model it sends --
+
+
+def _deploy_to_fake(project: Path, storage: str | None) -> None:
+    config = yaml.safe_load((project / "mlpipex.yaml").read_text())
+    config["deploy"] = {"environments": [{"name": "production", "context": "fake", "namespace": "ml-prod",
+                                          "canary": {"steps": [10, 100]}}]}  # fmt: skip
+    if storage:
+        config["deploy"]["storage"] = storage
+    (project / "mlpipex.yaml").write_text(yaml.safe_dump(config))
+
+
+def _next_version(project: Path, capsys) -> None:
+    config = yaml.safe_load((project / "mlpipex.yaml").read_text())
+    config["model"]["version"] = "1.2.0"  # another artifact, so another modelcar image
+    (project / "mlpipex.yaml").write_text(yaml.safe_dump(config))
+    assert main(["package"]) == 0
+    capsys.readouterr()
+
+
+def _models(obj: dict) -> tuple[str, list[str]]:
+    spec = obj["spec"]
+    return spec["predictor"]["model"]["storageUri"], [c["predictor"]["model"]["storageUri"] for c in spec.get("canary", [])]
+
+
+def test_deploy_sends_each_models_modelcar_image_across_a_canary_step(with_modelcar, registry, capsys, tmp_path,
+                                                                      monkeypatch):  # fmt: skip
+    """deploy.storage: modelcar (the default): the stable and the new model each load from their own image,
+    ``oci://REPO@<image digest>``, read from the real registry; the fake API server admits them with KServe's code."""
+    from kube.fake_apiserver import WEIGHTING, FakeKubernetes
+
+    first, first_image = _push(capsys, registry)
+    _next_version(with_modelcar, capsys)
+    second, second_image = _push(capsys, registry)
+    assert first.split("@")[1] != second.split("@")[1] and first_image != second_image
+    repo = f"{registry.address}/models/bc"
+    _deploy_to_fake(with_modelcar, None)
+    with FakeKubernetes(kserve=WEIGHTING) as fake:  # a KServe that splits Standard-mode canaries
+        monkeypatch.setenv("KUBECONFIG", str(fake.kubeconfig(tmp_path / "kubeconfig")))
+        c = ["--env", "production", "--timeout", "5"]
+        assert main(["deploy", *c, "--artifact", first]) == 0
+        stored = fake.objects[("ml-prod", "breast-cancer")]
+        assert _models(stored) == (f"oci://{repo}@{first_image.split('@')[1]}", [])
+        capsys.readouterr()
+        assert main(["deploy", "--env", "production", "--artifact", second, "--stable-artifact", first, "--dry-run"]) == 0
+        printed = yaml.safe_load(capsys.readouterr().out)
+        assert main(["deploy", *c, "--artifact", second]) == 0
+        stored = fake.objects[("ml-prod", "breast-cancer")]
+        assert _models(stored) == (f"oci://{repo}@{first_image.split('@')[1]}", [f"oci://{repo}@{second_image.split('@')[1]}"])
+        assert _models(printed) == _models(stored)  # the dry run printed the models deploy sent
+        notes = stored["metadata"]["annotations"]
+        assert notes["mlpipex.dev/artifact"] == second and notes["mlpipex.dev/stable-artifact"] == first  # state: artifacts
+        assert main(["promote", *c]) == 0
+        assert _models(fake.objects[("ml-prod", "breast-cancer")]) == (f"oci://{repo}@{second_image.split('@')[1]}", [])
+
+
+def test_deploy_in_fetch_mode_sends_the_artifact_digest(packaged, registry, capsys, tmp_path, monkeypatch):
+    """deploy.storage: fetch: ``oci+fetch://REPO@<artifact digest>`` — the package needs no modelcar image."""
+    from kube.fake_apiserver import FakeKubernetes
+
+    artifact, _ = _push_plain(capsys, registry)
+    _deploy_to_fake(packaged, "fetch")
+    with FakeKubernetes() as fake:
+        monkeypatch.setenv("KUBECONFIG", str(fake.kubeconfig(tmp_path / "kubeconfig")))
+        assert main(["deploy", "--env", "production", "--timeout", "5", "--artifact", artifact]) == 0
+        ref = parse_reference(artifact)
+        assert _models(fake.objects[("ml-prod", "breast-cancer")]) == (f"oci+fetch://{ref.name}@{ref.digest}", [])
+
+
+def _push_plain(capsys, registry) -> tuple[str, str]:
+    assert main(["push", "--to", f"{registry.address}/models/bc"]) == 0
+    captured = capsys.readouterr()
+    return captured.out.strip(), captured.err
+
+
+def test_deploy_of_a_package_without_a_modelcar_image_is_exit_2_with_the_fix(packaged, registry, capsys, tmp_path,
+                                                                              monkeypatch):  # fmt: skip
+    from kube.fake_apiserver import FakeKubernetes
+
+    artifact, _ = _push_plain(capsys, registry)
+    _deploy_to_fake(packaged, "modelcar")
+    with FakeKubernetes() as fake:
+        monkeypatch.setenv("KUBECONFIG", str(fake.kubeconfig(tmp_path / "kubeconfig")))
+        assert main(["deploy", "--env", "production", "--timeout", "5", "--artifact", artifact]) == 2
+        err = capsys.readouterr().err
+        assert "has no modelcar image, which deploy.storage `modelcar` needs" in err and "Traceback" not in err
+        assert "set package.modelcar.base" in err and "deploy.storage: fetch" in err
+        assert ("ml-prod", "breast-cancer") not in fake.objects
+        assert main(["deploy", "--env", "production", "--artifact", artifact, "--dry-run"]) == 2
