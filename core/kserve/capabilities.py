@@ -49,6 +49,7 @@ class Capabilities:
     gateway_api: bool  # ingress.enableGatewayApi: HTTPRoutes, the only Standard-mode traffic weighting
     default_mode: str  # Knative or Standard (or ModelMesh): for objects without the annotation
     oci_mode: str | None  # what a bare oci:// means: modelcar, fetch, native, or None (OCI off)
+    unread: tuple[str, ...] = ()  # the reads that failed (no RBAC, not there): their facts are guesses
 
     @property
     def version_text(self) -> str:
@@ -112,18 +113,24 @@ def capabilities(crd: dict[str, Any] | None, controller_image: str | None, confi
         gateway_api=_truthy(_section(configmap, "ingress").get("enableGatewayApi")),
         default_mode=_MODES.get(str(mode), "Knative"),
         oci_mode=str(oci_mode) if oci_mode else None,
-    )
+        unread=tuple(what for what, fact in (("the InferenceService CRD", crd),
+                                             ("the kserve-controller-manager Deployment", controller_image),
+                                             ("the inferenceservice-config ConfigMap", configmap)) if fact is None),
+    )  # fmt: skip
 
 
 def check_canary_split(caps: Capabilities, mode: str, percent: int | None, *, environment: str) -> None:
     """Refuse a canary step the cluster cannot split; a 100% step (or none) needs no split."""
     if percent is None or percent >= 100 or mode != "Standard":
         return
+    unread = (f" (mlpipex could not read {' or '.join(caps.unread)} in KServe's namespace, so this is what it "
+              "cannot rule out)" if caps.unread else "")  # fmt: skip
+    grant = (f"; or let mlpipex read {', '.join(caps.unread)} (get) if the cluster does have it" if caps.unread else "")
     if not caps.has_canary_field:
         raise InputError(
             f"environment {environment}: KServe {caps.version_text} has no spec.canary (Standard-mode canaries "
-            f"came in v0.20.0), so a {percent}% canary cannot be rolled out there",
-            fix="use mode: Knative for this environment (revision traffic split), or upgrade KServe",
+            f"came in v0.20.0), so a {percent}% canary cannot be rolled out there{unread}",
+            fix="use mode: Knative for this environment (revision traffic split), or upgrade KServe" + grant,
         )
     if caps.standard_canary_split:
         return
@@ -132,7 +139,7 @@ def check_canary_split(caps: Capabilities, mode: str, percent: int | None, *, en
            else f"KServe {caps.version_text} creates the canary's Deployment but weights no traffic to it "
                 "(HTTPRoute weighting is newer than v0.20)")  # fmt: skip
     raise InputError(
-        f"environment {environment}: a {percent}% Standard-mode canary would get no traffic: {why}",
+        f"environment {environment}: a {percent}% Standard-mode canary would get no traffic: {why}{unread}",
         fix="use mode: Knative for this environment (it splits by revision), or a KServe newer than v0.20 "
-            "with ingress.enableGatewayApi: true; a canary without steps (100%) needs no split",
+            "with ingress.enableGatewayApi: true; a canary without steps (100%) needs no split" + grant,
     )

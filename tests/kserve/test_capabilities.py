@@ -109,3 +109,15 @@ def test_kserve_facts_reads_the_cluster(crd, shipped_configmap):
         assert caps.version == (0, 20, 0) and caps.has_canary_field and caps.oci_mode == "modelcar"
         del fake.extra["/api/v1/namespaces/kserve/configmaps/inferenceservice-config"]
         assert cluster.kserve_facts()[2] is None  # unreadable: unknown, not a failure
+
+
+def test_a_refusal_says_which_facts_could_not_be_read(crd):
+    """Facts mlpipex may not read (RBAC) are named, with the grant that would settle them."""
+    caps = capabilities(crd, "kserve/kserve-controller:v0.21.0", None)
+    assert caps.unread == ("the inferenceservice-config ConfigMap",)
+    with pytest.raises(InputError) as refused:
+        check_canary_split(caps, "Standard", 10, environment="prod")
+    assert "could not read the inferenceservice-config ConfigMap" in str(refused.value)
+    assert "let mlpipex read the inferenceservice-config ConfigMap (get)" in str(refused.value)
+    with pytest.raises(InputError, match="could not read the InferenceService CRD or the kserve-controller"):
+        check_canary_split(capabilities(None, None, None), "Standard", 10, environment="prod")
