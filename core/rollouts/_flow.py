@@ -242,7 +242,9 @@ class Rollouts:
             service, result = apply_step(kube, self.schema(kube), current, plan, timeout=self.timeout,
                                          uri_for=self.uri_for(config), environment=env.name)  # fmt: skip
         except MlpipexError as exc:
-            event = DeployEvent(action, model, env.name, name, ok=False, message=str(exc).splitlines()[0], by=by)
+            # One line with the fix: the App's reply, check runs and commit statuses show only this.
+            fix = f" (fix: {' '.join(exc.fix.split())})" if exc.fix else ""
+            event = DeployEvent(action, model, env.name, name, ok=False, message=str(exc).splitlines()[0] + fix, by=by)
             return Outcome(event, error=exc)
         after = state_of(service)
         event = event_of(action, model, env, name, True, service, outcome(env, service, result))

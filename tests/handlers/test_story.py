@@ -185,3 +185,18 @@ def test_a_pull_request_cannot_loosen_its_own_rules(world):
     world.github.open_pull(9, head="loosen", author="dev", files={"mlpipex.yaml": head_config})
     world.comment(9, "reader", "/promote production")  # the head says read may promote; the base says maintain
     assert "needs `maintain`" in world.last_reply(9) and world.serving("ml-prod") == (None, 0)
+
+
+def test_on_kserve_v0_20_0_a_standard_canary_is_refused_in_the_reply(world):
+    """The App runs the same check as the CLI: a /promote that would start a Standard-mode canary on a
+    KServe that routes it nothing is answered with why and the fix, and production keeps its model."""
+    from kube.fake_apiserver import V0_20_0
+
+    world.kube.play(V0_20_0)
+    world.ship(5, A, promote=True)
+    assert world.serving("ml-prod") == (A, 100)  # a first rollout needs no split
+    world.ship(6, B, promote=True)
+    reply = world.last_reply(6)
+    assert "a 10% Standard-mode canary would get no traffic" in reply and "KServe v0.20.0" in reply, reply
+    assert "use mode: Knative for this environment" in reply, reply
+    assert world.serving("ml-prod") == (A, 100)
