@@ -1,0 +1,155 @@
+"""mlpipex's InferenceServices against KServe v0.20.0's own webhooks and controller.
+
+The objects come from mlpipex's manifest builder (mlpipex.kserve.build_inference_service);
+admission is KServe's defaulting and validating webhooks, called by the real API server;
+the Deployment, Service and HPA are the ones KServe's controller makes; the scheduler puts
+the predictor pod on the GPU pool and KWOK runs it.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from kubernetes import client
+from kubernetes.client.rest import ApiException
+
+from mlpipex.config import load_config
+from mlpipex.kserve import Rollout, build_inference_service
+
+from .controlplane import ControlPlane
+from .kserve import KServeController
+
+pytestmark = pytest.mark.timeout(300)
+
+ARTIFACT = "registry.invalid/acme/models/bc@sha256:" + "b" * 64
+GROUP, VERSION, PLURAL = "serving.kserve.io", "v1beta1", "inferenceservices"
+NAME_REFUSED = "the 'name' field is not allowed in standard predictor"  # KServe v0.20.0, inference_service_validation.go
+
+
+def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+        except ApiException as error:
+            if error.status != 404:
+                raise
+            last = None
+        if last:
+            return last
+        time.sleep(0.3)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")
+
+
+@pytest.fixture
+def namespace(control_plane: ControlPlane, kserve: KServeController) -> Iterator[str]:
+    name = f"isvc-{uuid.uuid4().hex[:8]}"
+    core = client.CoreV1Api(control_plane.api_client())
+    core.create_namespace({"metadata": {"name": name}})
+    wait_for(lambda: any(a.metadata.name == "default" for a in core.list_namespaced_service_account(name).items),
+             30, "the default ServiceAccount")  # fmt: skip
+    yield name
+    core.delete_namespace(name)
+
+
+def mlpipex_service(quickstart: Path, namespace: str) -> dict[str, Any]:
+    """The first rollout `mlpipex deploy` would send: Standard mode, one GPU, tolerating the GPU taint."""
+    path = quickstart / "mlpipex.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["deploy"] = {
+        "mode": "Standard", "gpu": {"count": 1}, "cpu": "1", "memory": "2Gi",
+        "node_selector": {"mlpipex.test/pool": "gpu"},
+        "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
+        "replicas": {"min": 1, "max": 2},
+        "environments": [{"name": "staging", "namespace": namespace}],
+    }  # fmt: skip
+    path.write_text(yaml.safe_dump(data))
+    config = load_config(path)
+    return build_inference_service(config, config.deploy.environments[0], Rollout(ARTIFACT))
+
+
+def create(plane: ControlPlane, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
+    api = client.CustomObjectsApi(plane.api_client())
+    return api.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, body)  # type: ignore[no-any-return]
+
+
+def test_kserve_refuses_a_named_predictor_model_with_its_own_message(control_plane: ControlPlane, namespace: str,
+                                                                     quickstart: Path) -> None:  # fmt: skip
+    service = mlpipex_service(quickstart, namespace)
+    service["spec"]["predictor"]["model"]["name"] = "kserve-container"
+    with pytest.raises(ApiException) as refused:
+        create(control_plane, namespace, service)
+    status = json.loads(refused.value.body)
+    assert status["message"] == ('admission webhook "inferenceservice.kserve-webhook-server.validator" denied the request: '
+                                 + NAME_REFUSED), status  # fmt: skip
+    assert refused.value.status == 403  # controller-runtime's admission.Denied
+
+
+def test_kserve_refuses_an_autoscaler_class_it_does_not_know(control_plane: ControlPlane, namespace: str,
+                                                             quickstart: Path) -> None:  # fmt: skip
+    service = mlpipex_service(quickstart, namespace)
+    service["spec"]["predictor"]["model"].pop("name", None)
+    service["metadata"]["annotations"]["serving.kserve.io/autoscalerClass"] = "kpa"
+    with pytest.raises(ApiException) as refused:
+        create(control_plane, namespace, service)
+    assert "[kpa] is not a supported autoscaler class type" in refused.value.body
+
+
+def test_mlpipex_first_rollout_is_reconciled_into_a_running_predictor_on_the_gpu_pool(
+        control_plane: ControlPlane, kserve: KServeController, namespace: str, quickstart: Path) -> None:  # fmt: skip
+    service = mlpipex_service(quickstart, namespace)
+    name = service["metadata"]["name"]
+    model = service["spec"]["predictor"]["model"]
+    if "name" in model:
+        # Issue 14 item 1, until the manifest fix lands: KServe refuses what mlpipex builds today.
+        with pytest.raises(ApiException) as refused:
+            create(control_plane, namespace, copy.deepcopy(service))
+        assert NAME_REFUSED in refused.value.body
+        del model["name"]
+    created = create(control_plane, namespace, service)
+    # The defaulting webhook ran: Standard stays Standard, and the controller picks a runtime later.
+    assert created["metadata"]["annotations"]["serving.kserve.io/deploymentMode"] == "Standard"
+
+    api = control_plane.api_client()
+    apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
+    autoscaling = client.AutoscalingV2Api(api)
+    deployment = wait_for(lambda: apps.read_namespaced_deployment(f"{name}-predictor", namespace), 60,
+                          f"KServe's Deployment {name}-predictor\n{kserve.log_tail()}")  # fmt: skip
+    container = next(c for c in deployment.spec.template.spec.containers if c.name == "kserve-container")
+    assert container.resources.limits["nvidia.com/gpu"] == "1"
+    assert deployment.spec.template.spec.node_selector == {"mlpipex.test/pool": "gpu"}
+    service_object = wait_for(lambda: core.read_namespaced_service(f"{name}-predictor", namespace), 30, "the predictor Service")
+    assert service_object.spec.selector
+    hpa = wait_for(lambda: autoscaling.read_namespaced_horizontal_pod_autoscaler(f"{name}-predictor", namespace), 30,
+                   "the predictor HPA")  # fmt: skip
+    assert (hpa.spec.min_replicas, hpa.spec.max_replicas) == (1, 2)
+
+    def running_pod() -> Any:
+        pods = core.list_namespaced_pod(namespace, label_selector=f"serving.kserve.io/inferenceservice={name}").items
+        return next((p for p in pods if p.status.phase == "Running"), None)
+
+    pod = wait_for(running_pod, 90, "a Running predictor pod")
+    assert pod.spec.node_name == "kwok-gpu-0"
+    # KServe's pod webhook made it a modelcar pod: the oci:// image runs next to the server.
+    assert "modelcar" in {c.name for c in pod.spec.containers} | {c.name for c in (pod.spec.init_containers or [])}
+
+    custom = client.CustomObjectsApi(api)
+
+    def ready() -> Any:
+        isvc = custom.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
+        conditions = {c["type"]: c["status"] for c in isvc.get("status", {}).get("conditions", [])}
+        return isvc if conditions.get("Ready") == "True" else None
+
+    isvc = wait_for(ready, 90, f"the InferenceService to be Ready\n{kserve.log_tail()}")
+    conditions = {c["type"]: c["status"] for c in isvc["status"]["conditions"]}
+    assert conditions["PredictorReady"] == "True"
+    assert isvc["status"]["deploymentMode"] == "Standard"
