@@ -36,8 +36,22 @@ def _documents(path: Path) -> list[dict[str, Any]]:
     return [d for d in yaml.load_all(path.read_text(encoding="utf-8"), Loader=loader) if d]
 
 
+def _kustomize_resources(folder: Path) -> list[Path]:
+    """The files a kustomization lists, folders followed (KServe's CRD kustomizations have no generators)."""
+    (kustomization,) = _documents(folder / "kustomization.yaml")
+    files: list[Path] = []
+    for entry in kustomization.get("resources", []):
+        path = (folder / entry).resolve()
+        files += _kustomize_resources(path) if path.is_dir() else [path]
+    return files
+
+
 def crds(source: Path) -> list[dict[str, Any]]:
-    files = sorted(p for p in (source / "config" / "crd" / "full").rglob("serving.kserve.io_*.yaml"))
+    """The CRDs KServe's default install applies (config/crd -> full/): the InferenceService,
+    ServingRuntime, ClusterServingRuntime, InferenceGraph, TrainedModel and ClusterStorageContainer.
+    LLMInferenceService and LocalModel CRDs belong to other controllers and are not installed.
+    (config/crd's JSON patches target apiextensions.k8s.io/v1beta1 and do not apply to these v1 CRDs.)"""
+    files = _kustomize_resources(source / "config" / "crd" / "full")
     return [d for f in files for d in _documents(f) if d.get("kind") == "CustomResourceDefinition"]
 
 

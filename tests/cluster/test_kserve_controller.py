@@ -153,3 +153,6 @@ def test_mlpipex_first_rollout_is_reconciled_into_a_running_predictor_on_the_gpu
     conditions = {c["type"]: c["status"] for c in isvc["status"]["conditions"]}
     assert conditions["PredictorReady"] == "True"
     assert isvc["status"]["deploymentMode"] == "Standard"
+    # KServe's runtime choice as its controller makes it: onnx + protocol v2 with no runtime named gets
+    # kserve-openvino (its onnx priority is 2) over kserve-tritonserver (priority 1) on a default install.
+    assert isvc["status"]["clusterServingRuntimeName"] == "kserve-openvino"
