@@ -10,71 +10,30 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from mlpipex.config import load_config
-from mlpipex.kserve import Rollout, build_inference_service
-
 from .controlplane import ControlPlane
 from .kserve import KServeController
+from .objects import GROUP, PLURAL, VERSION, create_namespace, mlpipex_service, wait_for
 
 pytestmark = pytest.mark.timeout(300)
 
-ARTIFACT = "registry.invalid/acme/models/bc@sha256:" + "b" * 64
-GROUP, VERSION, PLURAL = "serving.kserve.io", "v1beta1", "inferenceservices"
 NAME_REFUSED = "the 'name' field is not allowed in standard predictor"  # KServe v0.20.0, inference_service_validation.go
-
-
-def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except ApiException as error:
-            if error.status != 404:
-                raise
-            last = None
-        if last:
-            return last
-        time.sleep(0.3)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")
 
 
 @pytest.fixture
 def namespace(control_plane: ControlPlane, kserve: KServeController) -> Iterator[str]:
     name = f"isvc-{uuid.uuid4().hex[:8]}"
-    core = client.CoreV1Api(control_plane.api_client())
-    core.create_namespace({"metadata": {"name": name}})
-    wait_for(lambda: any(a.metadata.name == "default" for a in core.list_namespaced_service_account(name).items),
-             30, "the default ServiceAccount")  # fmt: skip
+    create_namespace(control_plane.api_client(), name)
     yield name
-    core.delete_namespace(name)
-
-
-def mlpipex_service(quickstart: Path, namespace: str) -> dict[str, Any]:
-    """The first rollout `mlpipex deploy` would send: Standard mode, one GPU, tolerating the GPU taint."""
-    path = quickstart / "mlpipex.yaml"
-    data = yaml.safe_load(path.read_text())
-    data["deploy"] = {
-        "mode": "Standard", "gpu": {"count": 1}, "cpu": "1", "memory": "2Gi",
-        "node_selector": {"mlpipex.test/pool": "gpu"},
-        "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
-        "replicas": {"min": 1, "max": 2},
-        "environments": [{"name": "staging", "namespace": namespace}],
-    }  # fmt: skip
-    path.write_text(yaml.safe_dump(data))
-    config = load_config(path)
-    return build_inference_service(config, config.deploy.environments[0], Rollout(ARTIFACT))
+    client.CoreV1Api(control_plane.api_client()).delete_namespace(name)
 
 
 def create(plane: ControlPlane, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
