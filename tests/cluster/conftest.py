@@ -8,8 +8,10 @@ build or start fails the tests; on a machine without Go they skip and say why.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -62,3 +64,20 @@ def kserve(control_plane: ControlPlane) -> Iterator[object]:
     except ControlPlaneError as error:
         _unavailable(f"KServe's controller did not start: {error}")
     yield controller
+
+
+@pytest.fixture(scope="session")
+def helm(control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., subprocess.CompletedProcess[str]]]:
+    """Helm v3 built from its module, talking to the control plane; its state in a temp folder."""
+    try:
+        binary = build_all(["helm"], log=_log)["helm"].binary("helm")
+    except BuildError as error:
+        _unavailable(str(error))
+    home = tmp_path_factory.mktemp("helm")
+    env = dict(os.environ, KUBECONFIG=str(control_plane.kubeconfig), HELM_CACHE_HOME=str(home / "cache"),
+               HELM_CONFIG_HOME=str(home / "config"), HELM_DATA_HOME=str(home / "data"))  # fmt: skip
+
+    def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(binary), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=180, check=False)
+
+    yield run

@@ -108,6 +108,20 @@ def manager_rbac(source: Path) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
+def manager_deployment(source: Path, version: str) -> list[dict[str, Any]]:
+    """KServe's own controller Deployment (config/manager) with the release image of ``version``.
+
+    The manager really runs outside the cluster (the process KServeController starts); this
+    Deployment, whose pod KWOK "runs", is what a real install shows, so a client that asks the
+    cluster which KServe it has (the controller's image tag) gets the answer it would get there."""
+    (deployment,) = [d for d in _documents(source / "config" / "manager" / "manager.yaml") if d["kind"] == "Deployment"]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    container["image"] = f"kserve/kserve-controller:{version}"  # config/default's image patch sets :latest
+    (account,) = _documents(source / "config" / "rbac" / "service_account.yaml")
+    account["metadata"]["namespace"] = NAMESPACE
+    return [account, deployment]
+
+
 def apply(plane: ControlPlane, objects: list[dict[str, Any]], manager: str = "mlpipex-test-kserve") -> None:
     from kubernetes.dynamic import DynamicClient
 
@@ -171,6 +185,7 @@ class KServeController:
         apply(plane, webhook_configurations(self.source, self.webhook_port, plane.ca.cert_pem))
         # Through the ClusterServingRuntime validating webhook just registered: the webhook path works end to end.
         apply(plane, cluster_serving_runtimes(self.source))
+        apply(plane, manager_deployment(self.source, self.manager.version))
         self.timings["total"] = round(time.monotonic() - started, 2)
         return self
 

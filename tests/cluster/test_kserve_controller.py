@@ -115,3 +115,16 @@ def test_mlpipex_first_rollout_is_reconciled_into_a_running_predictor_on_the_gpu
     # KServe's runtime choice as its controller makes it: onnx + protocol v2 with no runtime named gets
     # kserve-openvino (its onnx priority is 2) over kserve-tritonserver (priority 1) on a default install.
     assert isvc["status"]["clusterServingRuntimeName"] == "kserve-openvino"
+
+
+def test_the_cluster_shows_kserves_controller_deployment_at_the_built_version(control_plane: ControlPlane,
+                                                                            kserve: KServeController) -> None:  # fmt: skip
+    apps = client.AppsV1Api(control_plane.api_client())
+
+    def available() -> Any:
+        deployment = apps.read_namespaced_deployment("kserve-controller-manager", "kserve")
+        return deployment if deployment.status.available_replicas == 1 else None
+
+    deployment = wait_for(available, 60, "KServe's controller Deployment (run by KWOK)")
+    (container,) = deployment.spec.template.spec.containers
+    assert (container.name, container.image) == ("manager", "kserve/kserve-controller:v0.20.0")
