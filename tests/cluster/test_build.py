@@ -46,3 +46,14 @@ def test_a_second_build_reuses_the_cache() -> None:
     assert again.cached and again.seconds == 0
     assert time.monotonic() - started < 5
     assert again.folder.name == "etcd@v3.6.4" and again.binary("etcd").is_file()
+
+
+def test_an_unavailable_control_plane_fails_under_ci_and_skips_elsewhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    from . import conftest
+
+    monkeypatch.setattr(conftest, "IN_CI", False)
+    with pytest.raises(pytest.skip.Exception, match="go is not installed"):
+        conftest._unavailable("go is not installed")
+    monkeypatch.setattr(conftest, "IN_CI", True)
+    with pytest.raises(pytest.fail.Exception, match="CI=true: the test control plane is required: go is not installed"):
+        conftest._unavailable("go is not installed")

@@ -94,9 +94,9 @@ def test_an_unschedulable_predictor_times_out_with_kserves_real_conditions(contr
     name = service["metadata"]["name"]
     cluster.apply(service)
     with pytest.raises(ExternalError) as waiting:
-        cluster.wait_ready(namespace, name, timeout=15, poll=0.5)
+        cluster.wait_ready(namespace, name, timeout=5, poll=0.5)
     message = str(waiting.value)
-    assert f"{namespace}/{name} is not Ready after 15 s" in message
+    assert f"{namespace}/{name} is not Ready after 5 s" in message
     # What KServe's controller really reports for a pod the scheduler cannot place. The reason itself
     # ("untolerated taint(s)") is only on the pod and its FailedScheduling event, not on the ISVC.
     assert "PredictorReady is False (MinimumReplicasUnavailable: Deployment does not have minimum availability.)" in message
