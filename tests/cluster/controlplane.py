@@ -91,6 +91,9 @@ class Process:
     name: str
     popen: subprocess.Popen[bytes]
     log: Path
+    argv: list[str]
+    env: dict[str, str]
+    ready: tuple[Callable[[], bool], float, str] | None = None  # (check, timeout, what), kept for restarts
 
     def tail(self, lines: int = 40) -> str:
         try:
@@ -152,21 +155,42 @@ class ControlPlane:
         return config.new_client_from_config(config_file=str(kubeconfig or self.kubeconfig))
 
     # ---- processes ----------------------------------------------------------------------------
+    def _popen(self, argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+        with log.open("ab") as handle:
+            kwargs: dict[str, Any] = {"process_group": 0 if self.pgid is None else self.pgid}  # one group: killpg at teardown
+            return subprocess.Popen(argv, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self.dir,
+                                    env=env, preexec_fn=_die_with_parent, **kwargs)  # fmt: skip
+
     def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Process:
         log = self.dir / "logs" / f"{name}.log"
-        handle = log.open("wb")
-        kwargs: dict[str, Any] = {"process_group": 0 if self.pgid is None else self.pgid}  # one group: killpg at teardown
-        popen = subprocess.Popen(argv, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self.dir,
-                                 env=env or dict(os.environ), preexec_fn=_die_with_parent, **kwargs)  # fmt: skip
-        handle.close()
+        env = env or dict(os.environ)
+        popen = self._popen(argv, env, log)
         if self.pgid is None:
             self.pgid = popen.pid
             (self.dir / "owner").write_text(f"{os.getpid()} {self.pgid}\n")
-        process = Process(name, popen, log)
+        process = Process(name, popen, log, argv, env)
         self.processes.append(process)
         return process
 
+    # ---- faults -------------------------------------------------------------------------------
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Stop one component the hard way (a crash, an OOM kill, a node going away)."""
+        process = self.process(name)
+        if process.popen.poll() is None:
+            process.popen.send_signal(sig)
+            process.popen.wait(timeout=15)
+
+    def restart(self, name: str) -> None:
+        """Start a killed (or running: it is killed first) component again with the same flags and
+        ports, and wait until it is ready as at first start. etcd keeps its data, so does the cluster."""
+        process = self.process(name)
+        self.kill(name)
+        process.popen = self._popen(process.argv, process.env, process.log)
+        if process.ready:
+            self._wait(process, *process.ready)
+
     def _wait(self, process: Process, ready: Callable[[], bool], timeout: float, what: str) -> None:
+        process.ready = (ready, timeout, what)
         started = time.monotonic()
         deadline = started + timeout
         while time.monotonic() < deadline:
