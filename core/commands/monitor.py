@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Any
 
 from mlpipex.errors import EXIT_OK, InputError
+
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+# Literals, not imports: `mlpipex --help` must not load numpy (mlpipex.monitor); a test checks they agree.
+SYNC_POLICIES = ("os", "always")
+UNKNOWN_WINDOWS = 8
 
 
 def register(commands: Any) -> None:
@@ -27,6 +33,18 @@ def register(commands: Any) -> None:
                        help="show each InferenceService's rollout history on the dashboard (needs the kserve extra)")  # fmt: skip
     serve.add_argument("--context", metavar="NAME", help="kubeconfig context for --cluster (default: in-cluster or current)")
     serve.add_argument("--kubeconfig", metavar="FILE", help="kubeconfig file for --cluster")
+    serve.add_argument("--tokens", metavar="FILE",
+                       help="YAML list of bearer tokens with scopes (default $MLPIPEX_MONITOR_TOKENS_FILE); "
+                            "$MLPIPEX_MONITOR_TOKEN adds one with every scope")  # fmt: skip
+    serve.add_argument("--no-auth", action="store_true",
+                       help="serve without tokens on a non-loopback address (behind a proxy that authenticates)")  # fmt: skip
+    serve.add_argument("--metrics-auth", action="store_true", help="require a token with the metrics scope for /metrics")
+    serve.add_argument("--journal-sync", choices=SYNC_POLICIES, default="os",
+                       help="os (default): an event is acknowledged once written to the OS (survives a killed process); "
+                            "always: once fsynced (survives power loss; group-committed)")  # fmt: skip
+    serve.add_argument("--unknown-models", type=int, default=UNKNOWN_WINDOWS, metavar="N",
+                       help="windows kept for InferenceServices without a config or reference "
+                            f"(default {UNKNOWN_WINDOWS}; 0 refuses their events)")  # fmt: skip
     serve.set_defaults(handler=serve_command)
 
 
@@ -45,8 +63,9 @@ def serve_command(args: argparse.Namespace) -> int:
         import uvicorn
     except ImportError:
         raise InputError("the monitor needs FastAPI and uvicorn", fix="pip install 'mlpipex[monitor]'") from None
-    from mlpipex.kserve.promotion import parse_duration
+    from mlpipex.config.durations import parse_duration
     from mlpipex.monitor import create_monitor_app, settings_from_configs
+    from mlpipex.monitor._auth import load_auth
 
     configs = list(args.config) or (["mlpipex.yaml"] if Path("mlpipex.yaml").is_file() else [])
     schedule = None
@@ -60,10 +79,22 @@ def serve_command(args: argparse.Namespace) -> int:
         from mlpipex.monitor import cluster_history
 
         deployments = cluster_history(args.context, args.kubeconfig)
+    if args.unknown_models < 0:
+        raise InputError(f"--unknown-models {args.unknown_models} is negative", fix="0 refuses unknown models")
+    auth = load_auth(args.tokens, open_metrics=not args.metrics_auth)
+    if not auth.enabled and args.host not in LOOPBACK and not args.no_auth:
+        raise InputError(f"the monitor would accept events and labels from anyone who reaches {args.host}",
+                         fix="pass --tokens FILE or set MLPIPEX_MONITOR_TOKEN (see docs/monitoring.md), "
+                             "or --no-auth when a proxy in front authenticates")  # fmt: skip
+    if args.metrics_auth and not auth.enabled:
+        raise InputError("--metrics-auth needs tokens", fix="pass --tokens FILE or set MLPIPEX_MONITOR_TOKEN")
     settings = settings_from_configs(configs, state_dir=Path(args.state), schedule=schedule,
                                      references=_references(args.reference), deployments=deployments)  # fmt: skip
+    settings = dataclasses.replace(settings, auth=auth, journal_sync=args.journal_sync,
+                                   limits=dataclasses.replace(settings.limits, unknown_windows=args.unknown_models))  # fmt: skip
     app = create_monitor_app(settings)
     print(f"mlpipex monitor on http://{args.host}:{args.port} ({len(settings.models)} models with a reference; "
-          f"drift every {settings.schedule_seconds:g} s; state in {settings.state_dir})", file=sys.stderr)  # fmt: skip
+          f"drift every {settings.schedule_seconds:g} s; state in {settings.state_dir}; "
+          f"{len(auth.tokens)} tokens; journal sync {settings.journal_sync})", file=sys.stderr)  # fmt: skip
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
     return EXIT_OK

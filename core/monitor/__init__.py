@@ -2,10 +2,13 @@
 
 ``create_monitor_app(settings)`` (FastAPI, imported lazily) serves it;
 ``Ingestor`` is the ingestion path without HTTP; ``MonitorSource`` lets the
-canary analysis read per-revision samples from a running monitor.
+canary analysis read per-revision samples from a running monitor;
+``EventJournal`` is the durability seam (``FileJournal`` here, a Kafka consumer
+later); ``MonitorAuth`` / ``load_auth`` say who may call which endpoint.
 """
 
 from mlpipex.monitor._alerts import Hysteresis, alert_body, step
+from mlpipex.monitor._auth import MonitorAuth, Token, load_auth
 from mlpipex.monitor._canary import MonitorSource, samples_for
 from mlpipex.monitor._events import (
     Event,
@@ -16,6 +19,7 @@ from mlpipex.monitor._events import (
     revision_of,
 )
 from mlpipex.monitor._ingest import Ingestor, Limits, ModelInfo
+from mlpipex.monitor._journal import EventJournal, FileJournal
 from mlpipex.monitor._metrics import render_metrics
 from mlpipex.monitor._settings import (
     DeploymentHistory,
@@ -31,6 +35,8 @@ from mlpipex.monitor._windows import Ring, Window, WindowKey
 __all__ = [
     "DeploymentHistory",
     "Event",
+    "EventJournal",
+    "FileJournal",
     "Hysteresis",
     "Ingestor",
     "Limits",
@@ -38,9 +44,11 @@ __all__ = [
     "ModelAlerts",
     "ModelInfo",
     "Monitor",
+    "MonitorAuth",
     "MonitorSettings",
     "MonitorSource",
     "Ring",
+    "Token",
     "Window",
     "WindowKey",
     "alert_body",
@@ -48,6 +56,7 @@ __all__ = [
     "create_monitor_app",
     "decode_request",
     "decode_response",
+    "load_auth",
     "load_reference",
     "model_info",
     "monitor_router",

@@ -14,6 +14,7 @@ the one before it is stable. Samples per metric:
 from __future__ import annotations
 
 import json
+import os
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -21,6 +22,7 @@ import urllib.request
 import numpy as np
 
 from mlpipex.errors import ExternalError, InputError
+from mlpipex.monitor._auth import TOKEN_ENV
 from mlpipex.monitor._ingest import Ingestor
 from mlpipex.monitor._windows import Window
 
@@ -67,17 +69,25 @@ def samples_for(ingestor: Ingestor, *, namespace: str, service: str, role: str, 
 class MonitorSource:
     """The canary analysis's ``MetricsSource`` over the monitor's HTTP API (``GET /api/v1/samples``)."""
 
-    def __init__(self, url: str, *, timeout: float = 10.0) -> None:
+    def __init__(self, url: str, *, timeout: float = 10.0, token: str | None = None) -> None:
         self.url = url.rstrip("/")
         self.timeout = timeout
+        # A token with the `read` scope; by default the one the monitor itself reads from the environment.
+        self._token = token if token is not None else os.environ.get(TOKEN_ENV)
 
     def samples(self, *, namespace: str, service: str, role: str, metric: str) -> np.ndarray:
         query = urllib.parse.urlencode({"namespace": namespace, "service": service, "role": role, "metric": metric})
+        request = urllib.request.Request(f"{self.url}/api/v1/samples?{query}")
+        if self._token:
+            request.add_header("Authorization", f"Bearer {self._token}")
         try:
-            with urllib.request.urlopen(f"{self.url}/api/v1/samples?{query}", timeout=self.timeout) as response:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 body = json.loads(response.read())
         except urllib.error.HTTPError as exc:
             detail = exc.read()[:300].decode("utf-8", "replace")
+            if exc.code in (401, 403):
+                raise InputError(f"the monitor at {self.url} refused the canary analysis: HTTP {exc.code}",
+                                 fix=f"set {TOKEN_ENV} to a monitor token with the read scope") from None  # fmt: skip
             if 400 <= exc.code < 500:
                 raise InputError(f"the monitor refused samples of `{metric}` ({role}): {detail}",
                                  fix="check deploy.environments[].canary.metrics names") from None  # fmt: skip

@@ -176,7 +176,11 @@ def _v2_tensor(item: Any, where: str) -> tuple[str, np.ndarray]:
         raise MalformedEvent("payload", f"{where}[{item['name']}].shape must be a list of sizes")
     size = math.prod(shape)
     if datatype not in _V2_NUMERIC:
-        # BYTES and friends carry text: not a number the windows can hold.
+        # BYTES and friends carry text: not a number the windows can hold. The values must
+        # be there: memory follows what was received, never what a shape declares.
+        received = _leaves(data)
+        if received != size:
+            raise MalformedEvent("payload", f"{where}[{item['name']}]: {received} values for shape {shape}")
         return item["name"], np.full(size, np.nan).reshape(shape or [1])
     try:
         array = np.asarray(data, dtype=np.float64)
@@ -185,6 +189,18 @@ def _v2_tensor(item: Any, where: str) -> tuple[str, np.ndarray]:
     if array.size != size:
         raise MalformedEvent("payload", f"{where}[{item['name']}]: {array.size} values for shape {shape}")
     return item["name"], array.reshape(shape or [1])
+
+
+def _leaves(data: Any) -> int:
+    """How many values a (nested) JSON list holds: work and memory in proportion to the body."""
+    count, stack = 0, [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        else:
+            count += 1
+    return count
 
 
 def _number(value: Any) -> float:
@@ -210,6 +226,8 @@ def decode_request(payload: Mapping[str, Any], features: Sequence[str] | None) -
             raise MalformedEvent("payload", "instances must be a non-empty list")
         if isinstance(rows[0], Mapping):
             names = list(features) if features else [str(k) for k in rows[0]]
+            if features:
+                _require_some_feature(rows, names)
             matrix = np.array([[_number(r.get(n)) if isinstance(r, Mapping) else math.nan for n in names]
                                for r in rows], dtype=np.float64)  # fmt: skip
             return names, matrix
@@ -232,12 +250,25 @@ def decode_request(payload: Mapping[str, Any], features: Sequence[str] | None) -
         return names, array
     by_name = {name: array.reshape(-1) for name, array in tensors}
     names = list(features) if features else list(by_name)
+    if features and not any(n in by_name for n in names):
+        raise MalformedEvent("features", f"none of the model's features {names[:5]} is an input tensor of the "
+                                         f"request (it sent {list(by_name)[:5]}): send them by name")  # fmt: skip
     lengths = {by_name[n].size for n in names if n in by_name}
     if len(lengths) > 1:
         raise MalformedEvent("payload", "input tensors have different lengths")
     rows = lengths.pop() if lengths else 0
     matrix = np.column_stack([by_name.get(n, np.full(rows, np.nan)) for n in names]) if names else np.empty((rows, 0))
     return names, matrix
+
+
+def _require_some_feature(rows: list[Any], names: list[str]) -> None:
+    """A row with none of the model's features is not the model's input: an all-NaN row would poison drift."""
+    wanted = set(names)
+    for index, row in enumerate(rows):
+        if not isinstance(row, Mapping) or wanted.isdisjoint(row):
+            sent = list(row)[:5] if isinstance(row, Mapping) else type(row).__name__
+            raise MalformedEvent("features", f"instances[{index}] has none of the model's features {names[:5]} "
+                                             f"(it sent {sent}): send the features by name")  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -58,10 +58,11 @@ def _window_labels(window: Window) -> dict[str, str]:
             "revision": key.revision, "endpoint": window.endpoint}  # fmt: skip
 
 
-def render_metrics(ingestor: Ingestor, outbox: Mapping[str, int] | None = None) -> str:
+def render_metrics(ingestor: Ingestor, outbox: Mapping[str, int] | None = None, journal_bytes: int | None = None) -> str:
     f = {name: _Family(name, kind, text) for name, kind, text in (
         ("events_total", "counter", "CloudEvents accepted, by type."),
-        ("malformed_events_total", "counter", "CloudEvents rejected with 400, by reason."),
+        ("malformed_events_total", "counter", "CloudEvents rejected with 400 (413 for size), by reason."),
+        ("refused_requests_total", "counter", "Requests refused before reading them (no or wrong token, busy)."),
         ("joins_total", "counter", "Requests joined with their response by ce-id."),
         ("unjoined_total", "counter", "Events whose partner never came (timeout or overflow), by kind and reason."),
         ("pending_joins", "gauge", "Events waiting for their partner."),
@@ -79,22 +80,29 @@ def render_metrics(ingestor: Ingestor, outbox: Mapping[str, int] | None = None) 
         ("quality", "gauge", "Model quality from delayed ground truth over the window, by metric."),
         ("labels_total", "gauge", "Labelled predictions in the window."),
         ("alerts", "gauge", "Alerts in the durable outbox, by state."),
+        ("state_bytes", "gauge", "Bytes held for windows and kept predictions (grows with what was sent, bounded)."),
+        ("journal_bytes", "gauge", "Journal bytes appended since the last checkpoint (what a restart replays)."),
     )}  # fmt: skip
     with ingestor.lock:
         for kind, n in sorted(ingestor.events.items()):
             f["events_total"].add({"type": kind}, n)
         for reason, n in sorted(ingestor.malformed.items()):
             f["malformed_events_total"].add({"reason": reason}, n)
+        for reason, n in sorted(ingestor.refused.items()):
+            f["refused_requests_total"].add({"reason": reason}, n)
         f["joins_total"].add({}, ingestor.joined)
         for what, n in sorted(ingestor.expired.items()):
             kind, reason = what.split("_", 1)
             f["unjoined_total"].add({"kind": kind, "reason": reason}, n)
         f["pending_joins"].add({}, len(ingestor.pending))
         f["windows"].add({}, len(ingestor.windows))
+        f["state_bytes"].add({}, ingestor.state_bytes())
         for window in ingestor.windows.values():
             _window_metrics(f, window)
     for state, n in sorted((outbox or {}).items()):
         f["alerts"].add({"state": state}, n)
+    if journal_bytes is not None:
+        f["journal_bytes"].add({}, journal_bytes)
     lines = [line for family in f.values() for line in family.render()]
     return "\n".join(lines) + "\n"
 

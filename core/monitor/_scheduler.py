@@ -27,6 +27,8 @@ from mlpipex.monitor._quality import judge_quality
 from mlpipex.monitor._settings import MonitorSettings
 from mlpipex.monitor._store import Store
 from mlpipex.monitor._windows import Window
+from mlpipex.retry import backoff
+from mlpipex.retry import retry_after as parse_retry_after
 
 __all__ = ["DriftFunction", "Scheduler", "run_drift"]
 
@@ -58,8 +60,13 @@ def _drift_settings(cls: Any, monitoring: Mapping[str, Any]) -> Any:
 
 class Scheduler:
     def __init__(self, ingestor: Ingestor, store: Store, settings: MonitorSettings, *,
-                 drift: DriftFunction = run_drift, clock: Callable[[], float] = time.time) -> None:  # fmt: skip
+                 drift: DriftFunction = run_drift, clock: Callable[[], float] = time.time,
+                 checkpoint: Callable[[], None] | None = None,
+                 maintain: Callable[[float], None] | None = None) -> None:  # fmt: skip
         self.ingestor, self.store, self.settings = ingestor, store, settings
+        # How windows are saved after each check and on stop (the monitor's journal checkpoint).
+        self.checkpoint = checkpoint or (lambda: store.save_windows(self._windows()))
+        self.maintain = maintain
         self.drift, self.clock = drift, clock
         self.last_check: float | None = None
         self.checks = 0
@@ -76,7 +83,7 @@ class Scheduler:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
-        self.store.save_windows(self._windows())
+        self.checkpoint()
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -91,6 +98,8 @@ class Scheduler:
         self.ingestor.expire(now)
         if self.last_check is None or now - self.last_check >= self.settings.schedule_seconds:
             self.check(now)
+        elif self.maintain is not None:
+            self.maintain(now)
         self.deliver(now)
 
     # -- checks --------------------------------------------------------------------------
@@ -112,7 +121,7 @@ class Scheduler:
                 self._check_drift(window, model, columns, now)
             if quality.shape[0]:
                 self._check_quality(window, model, quality, now)
-        self.store.save_windows(self._windows())
+        self.checkpoint()
 
     def _check_drift(self, window: Window, model: ModelInfo, columns: Mapping[str, np.ndarray], now: float) -> None:
         assert model.profile is not None
@@ -202,22 +211,15 @@ class Scheduler:
                     self.store.mark_failed(pending.id, now, f"HTTP {exc.code}: {detail}")
                     continue
                 error = f"HTTP {exc.code}"
-                retry_after = _retry_after(exc.headers.get("Retry-After"))
+                retry_after = parse_retry_after(exc.headers.get("Retry-After"))
             except (OSError, ValueError) as exc:
                 error = f"{type(exc).__name__}: {exc}"
-            delay = min(BACKOFF_MAX, 2.0 ** pending.attempts)
+            delay = backoff(pending.attempts, base=1.0, cap=BACKOFF_MAX)
             if retry_after is not None:
                 delay = max(delay, min(retry_after, BACKOFF_MAX * 4))
             log.warning("alert %s not delivered (%s); retry in %.0f s", pending.id, error, delay)
             self.store.mark_retry(pending.id, now + delay, error)
         return sent
-
-
-def _retry_after(value: str | None) -> float | None:
-    try:
-        return float(value) if value else None
-    except ValueError:
-        return None
 
 
 def _host(url: str) -> str:

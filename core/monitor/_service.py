@@ -1,4 +1,4 @@
-"""The monitor's HTTP service: a ``Monitor`` (state, store, scheduler) and its FastAPI routes.
+"""The monitor's HTTP service: a ``Monitor`` (state, journal, store, scheduler) and its FastAPI routes.
 
 ``create_monitor_app(settings)`` makes a standalone app; ``monitor_router(monitor)``
 gives the routes alone, so the GitHub App can mount them in its own process
@@ -6,49 +6,121 @@ gives the routes alone, so the GitHub App can mount them in its own process
 
 Routes: ``POST /`` and ``POST /events`` (KServe's logger URL, binary-mode
 CloudEvents), ``GET /metrics``, ``GET /healthz``, ``POST /api/v1/labels``,
-``GET /api/v1/samples``, ``GET /api/v1/windows``, ``GET /dashboard``.
+``GET /api/v1/samples``, ``GET /api/v1/windows``, ``GET /dashboard``; which token
+scope each needs is in ``mlpipex.monitor._auth``.
+
+An event is answered 200 only once it is in the journal (durable under the sync
+policy); windows are checkpointed with the journal position they include, and a
+start replays the journal from there: an acknowledged event is counted once after
+a crash. Bodies are read in chunks and refused with 413 as soon as they pass the
+limit, before the rest is read.
 """
 
 # No `from __future__ import annotations`: FastAPI reads the route functions' annotations
 # (Request) at runtime, and they are imported inside monitor_router (FastAPI is optional).
+import json
 import logging
 import math
+import threading
+import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from mlpipex.errors import MlpipexError
+from mlpipex.monitor._auth import Token, presented_token
 from mlpipex.monitor._canary import samples_for
 from mlpipex.monitor._events import MAX_BODY, MalformedEvent
 from mlpipex.monitor._ingest import Ingestor
+from mlpipex.monitor._journal import EventJournal, FileJournal
 from mlpipex.monitor._metrics import CONTENT_TYPE, render_metrics
 from mlpipex.monitor._scheduler import DriftFunction, Scheduler, run_drift
 from mlpipex.monitor._settings import MonitorSettings
 from mlpipex.monitor._store import Store
 
 if TYPE_CHECKING:
-    from fastapi import APIRouter, FastAPI
+    from fastapi import APIRouter, FastAPI, Request
 
 __all__ = ["Monitor", "create_monitor_app", "monitor_router"]
 
 log = logging.getLogger("mlpipex.monitor")
 MAX_LABELS = 10_000  # per POST
+MAX_LABEL_BODY = 8 << 20
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class Busy(Exception):
+    """The bodies being received together already hold the in-flight budget."""
+
+
+class InFlight:
+    """Bytes of request bodies being received at once (one event loop: no lock needed)."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget, self.used = budget, 0
 
 
 class Monitor:
-    """Everything one monitor process holds; windows come back from the store on open."""
+    """Everything one monitor process holds; windows come back from the last checkpoint plus the journal."""
 
-    def __init__(self, settings: MonitorSettings, *, drift: DriftFunction = run_drift) -> None:
+    def __init__(self, settings: MonitorSettings, *, drift: DriftFunction = run_drift,
+                 journal: EventJournal | None = None) -> None:  # fmt: skip
         self.settings = settings
         self.ingestor = Ingestor(settings.limits, settings.models)
         self.store = Store(settings.state_dir / "monitor.sqlite")
+        position, joins = self.store.load_checkpoint()
         for window in self.store.load_windows():
             if window.capacity == settings.limits.window:
-                self.ingestor.windows[window.key] = window
-        self.scheduler = Scheduler(self.ingestor, self.store, settings, drift=drift)
+                self.ingestor.add_window(window)
+        self.ingestor.restore_join_state(joins)
+        self.journal = journal or FileJournal(settings.state_dir / "journal", sync=settings.journal_sync)
+        if self.journal.position() < position:
+            # A journal newer than the checkpoint (its directory was lost): all it holds came after it.
+            log.warning("the journal ends before the checkpoint's position %d: replaying all of it", position)
+            position = 0
+        started = time.perf_counter()
+        self.replayed = self.ingestor.replay(self.journal, position)
+        if self.replayed:
+            log.info("replayed %d journal records after the checkpoint in %.2f s", self.replayed,
+                     time.perf_counter() - started)  # fmt: skip
+        self.ingestor.journal = self.journal
+        self.checkpointed = position
+        self._checkpoint_lock = threading.Lock()
+        self.scheduler = Scheduler(self.ingestor, self.store, settings, drift=drift, checkpoint=self.checkpoint,
+                                   maintain=self._maintain)  # fmt: skip
         self.started = False
         # (namespace, service) -> (when, the cluster's rollout history or an error): see _dashboard
         self.history_cache: dict[tuple[str, str], tuple[float, Any]] = {}
+
+    def checkpoint(self) -> None:
+        """Save what changed since the last checkpoint with the journal position it includes; drop older journal."""
+        with self._checkpoint_lock:
+            saved = self.store.saved_windows()
+            with self.ingestor.lock:  # copies only: compression and the write happen outside the lock
+                position = self.journal.position()
+                changed, self.ingestor.changed = self.ingestor.changed, set()
+                dropped, self.ingestor.dropped = self.ingestor.dropped, set()
+                states = [(w.key.label(), w.meta_state(),
+                           w.array_state() if w.key in changed or w.key.label() not in saved else None)
+                          for w in self.ingestor.windows.values()]  # fmt: skip
+                joins_snapshot = self.ingestor.join_snapshot()
+            joins = self.ingestor.join_state(joins_snapshot)
+            try:
+                self.store.save_checkpoint(position, states, [k.label() for k in dropped], joins)
+            except BaseException:
+                with self.ingestor.lock:
+                    self.ingestor.changed |= changed
+                    self.ingestor.dropped |= dropped
+                raise
+            self.journal.release(position)
+            self.checkpointed = position
+
+    def _maintain(self, now: float) -> None:
+        if self.journal.pending_bytes(self.checkpointed) >= self.settings.checkpoint_bytes:
+            self.checkpoint()  # bounds the journal on disk and the replay after a crash
 
     def start(self) -> None:
         if not self.started:
@@ -60,10 +132,11 @@ class Monitor:
             self.scheduler.stop()
             self.started = False
         else:
-            self.store.save_windows(list(self.ingestor.windows.values()))
+            self.checkpoint()
 
     def close(self) -> None:
         self.stop()
+        self.journal.close()
         self.store.close()
 
 
@@ -89,21 +162,85 @@ def _truth(item: Mapping[str, Any]) -> list[float]:
     return [float(v) for v in values]
 
 
+async def _read_body(request: "Request", limit: int, inflight: InFlight) -> bytes:
+    """The body, refused as soon as it passes ``limit`` (by Content-Length, else while streaming).
+
+    ``Busy`` when the bodies received concurrently would pass the in-flight budget: many
+    slow senders cannot make the monitor buffer more than that, whatever each one sends.
+    """
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        raise BodyTooLarge()
+    chunks, total = [], 0
+    try:
+        async for chunk in request.stream():
+            total += len(chunk)
+            if total > limit:
+                raise BodyTooLarge()
+            if inflight.used + len(chunk) > inflight.budget:
+                raise Busy()
+            inflight.used += len(chunk)
+            chunks.append(chunk)
+    finally:
+        inflight.used -= sum(len(c) for c in chunks)
+    return b"".join(chunks)
+
+
 def monitor_router(monitor: "Monitor") -> "APIRouter":
     from fastapi import APIRouter, HTTPException, Request
     from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
     router = APIRouter()
+    auth = monitor.settings.auth
+    inflight = InFlight(monitor.settings.limits.inflight_bytes)
+    busy = {"error": "the monitor is receiving too much at once; retry", "reason": "busy"}
+
+    def _refuse(status: int, message: str, *, basic: bool = False) -> Response:
+        with monitor.ingestor.lock:  # a logger with a missing or wrong token shows up in /metrics
+            monitor.ingestor.refused["unauthenticated" if status == 401 else "forbidden"] += 1
+        challenge = 'Basic realm="mlpipex monitor"' if basic else 'Bearer realm="mlpipex monitor"'
+        headers = {"WWW-Authenticate": challenge} if status == 401 else {}
+        # Close the connection: an unauthenticated sender's body is not read.
+        return JSONResponse({"error": message}, status_code=status, headers={**headers, "Connection": "close"})
+
+    def authorise(request: Request, scope: str, *, basic: bool = False) -> "Token | Response | None":
+        """The caller's token (None when authentication is off), or the 401/403 to answer."""
+        if not auth.enabled:
+            return None
+        token = auth.identify(presented_token(request.headers.get("authorization")))
+        if token is None:
+            return _refuse(401, "a valid monitor token is required (Authorization: Bearer TOKEN)", basic=basic)
+        if scope not in token.scopes:
+            return _refuse(403, f"token {token.name!r} may not {scope}")
+        return token
 
     async def receive(request: Request) -> Response:
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            monitor.ingestor.malformed["size"] += 1
-            return JSONResponse({"error": "payload too large"}, status_code=400)
+        token = authorise(request, "ingest")
+        if isinstance(token, Response):
+            return token
+        if token is not None and not token.may_send(request.headers.get("ce-inferenceservicename", "").strip()):
+            return _refuse(403, f"token {token.name!r} may not send events of this InferenceService")
         try:
-            monitor.ingestor.ingest(request.headers, body)
+            body = await _read_body(request, MAX_BODY, inflight)
+        except Busy:
+            with monitor.ingestor.lock:
+                monitor.ingestor.refused["busy"] += 1
+            return JSONResponse(busy, status_code=503, headers={"Retry-After": "1", "Connection": "close"})
+        except BodyTooLarge:
+            with monitor.ingestor.lock:
+                monitor.ingestor.malformed["size"] += 1
+            return JSONResponse({"error": f"payload larger than {MAX_BODY} bytes", "reason": "size"}, status_code=413,
+                                headers={"Connection": "close"})  # fmt: skip
+        try:
+            # The CloudEvent attributes once as a dict: parsing and journaling read them several times.
+            attributes = {k: v for k, v in request.headers.items() if k.startswith("ce-")}
+            _, position = monitor.ingestor.accept(attributes, body)
+            await monitor.journal.wait_async(position)
         except MalformedEvent as exc:
             return JSONResponse({"error": str(exc), "reason": exc.reason}, status_code=400)
+        except OSError as exc:  # the journal could not take it: not acknowledged, the logger may retry
+            log.error("event not journaled: %s", exc)
+            return JSONResponse({"error": "the monitor cannot store events now"}, status_code=503)
         except Exception as exc:  # never crash on an event: count it and say so
             log.exception("event could not be ingested")
             with monitor.ingestor.lock:
@@ -115,33 +252,51 @@ def monitor_router(monitor: "Monitor") -> "APIRouter":
     router.add_api_route("/events", receive, methods=["POST"], summary="KServe payload-logger CloudEvents (binary mode)")
 
     @router.get("/metrics", include_in_schema=False)
-    def metrics() -> PlainTextResponse:
-        return PlainTextResponse(render_metrics(monitor.ingestor, monitor.store.alert_counts()), media_type=CONTENT_TYPE)
+    def metrics(request: Request) -> Response:
+        if not auth.open_metrics:
+            token = authorise(request, "metrics")
+            if isinstance(token, Response):
+                return token
+        return PlainTextResponse(render_metrics(monitor.ingestor, monitor.store.alert_counts(),
+                                                journal_bytes=monitor.journal.pending_bytes(monitor.checkpointed)), media_type=CONTENT_TYPE)
 
     @router.get("/healthz")
     def healthz() -> dict[str, Any]:
         return {"status": "ok", "windows": len(monitor.ingestor.windows), "checks": monitor.scheduler.checks}
 
     @router.post("/api/v1/labels", summary="Delayed ground truth: labels and business outcome values by request id")
-    async def labels(request: Request) -> dict[str, Any]:
+    async def labels(request: Request) -> Any:
+        token = authorise(request, "labels")
+        if isinstance(token, Response):
+            return token
         try:
-            items = _label_items(await request.json())
+            raw = await _read_body(request, MAX_LABEL_BODY, inflight)
+        except Busy:
+            return JSONResponse(busy, status_code=503, headers={"Retry-After": "1", "Connection": "close"})
+        except BodyTooLarge:
+            return JSONResponse({"error": f"labels body larger than {MAX_LABEL_BODY} bytes"}, status_code=413,
+                                headers={"Connection": "close"})  # fmt: skip
+        try:
+            items = _label_items(json.loads(raw))
             parsed = [(str(i["id"]), _truth(i), i.get("value")) for i in items]
             for _, _, value in parsed:
                 if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
                     raise ValueError("`value` (the business outcome) must be a number")
-            joined, unknown = 0, []
-            for event_id, truth, value in parsed:
-                if monitor.ingestor.add_truth(event_id, truth, value):
-                    joined += 1
-                else:
-                    unknown.append(event_id)
-        except ValueError as exc:
+            joined, position = monitor.ingestor.add_truths(parsed)
+            await monitor.journal.wait_async(position)
+        except OSError as exc:
+            log.error("labels not journaled: %s", exc)
+            return JSONResponse({"error": "the monitor cannot store labels now"}, status_code=503)
+        except (ValueError, UnicodeDecodeError) as exc:
             raise HTTPException(400, str(exc)) from None
-        return {"joined": joined, "unknown": unknown[:100]}
+        done = set(joined)
+        return {"joined": len(joined), "unknown": [i for i, _, _ in parsed if i not in done][:100]}
 
     @router.get("/api/v1/samples", summary="Per-revision samples for the canary analysis")
-    def samples(namespace: str, service: str, role: str, metric: str) -> dict[str, Any]:
+    def samples(request: Request, namespace: str, service: str, role: str, metric: str) -> Any:
+        token = authorise(request, "read")
+        if isinstance(token, Response):
+            return token
         try:
             values = samples_for(monitor.ingestor, namespace=namespace, service=service, role=role, metric=metric)
         except MlpipexError as exc:
@@ -150,7 +305,10 @@ def monitor_router(monitor: "Monitor") -> "APIRouter":
                 "samples": _finite(values)}  # fmt: skip
 
     @router.get("/api/v1/windows", summary="What each window holds, with its last drift and quality checks")
-    def windows() -> dict[str, Any]:
+    def windows(request: Request) -> Any:
+        token = authorise(request, "read")
+        if isinstance(token, Response):
+            return token
         with monitor.ingestor.lock:
             items = [{"key": w.key._asdict(), "endpoint": w.endpoint, "features": w.features,
                       "requests": w.requests, "responses": w.responses, "errors": w.errors, "samples": w.samples,
@@ -160,7 +318,10 @@ def monitor_router(monitor: "Monitor") -> "APIRouter":
         return {"windows": items, "alerts": monitor.store.alert_counts()}
 
     @router.get("/dashboard", response_class=HTMLResponse)
-    def dashboard() -> HTMLResponse:
+    def dashboard(request: Request) -> Response:
+        token = authorise(request, "read", basic=True)  # a browser asks for Basic: any user name, the token
+        if isinstance(token, Response):
+            return token
         from mlpipex.monitor._dashboard import render_dashboard
 
         return HTMLResponse(render_dashboard(monitor))

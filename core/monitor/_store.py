@@ -1,4 +1,8 @@
-"""Durable state in SQLite (stdlib): the alert outbox, window snapshots, hysteresis.
+"""Durable state in SQLite (stdlib): the alert outbox, window checkpoints, hysteresis.
+
+A checkpoint is one transaction: the windows whose buffers changed (compressed),
+every window's counters and last checks, the join state, and the journal position
+they include; replaying the journal from that position gives back the rest.
 
 An alert is written to the outbox in the same transaction that records the
 hysteresis step which fired it, and marked sent only after the receiver answered
@@ -20,7 +24,7 @@ from typing import Any
 
 from mlpipex.errors import InputError
 from mlpipex.monitor._alerts import Hysteresis
-from mlpipex.monitor._windows import Window
+from mlpipex.monitor._windows import Window, pack_arrays
 
 __all__ = ["PendingAlert", "Store"]
 
@@ -31,6 +35,8 @@ CREATE TABLE IF NOT EXISTS alerts (
 );
 CREATE TABLE IF NOT EXISTS windows (key TEXT PRIMARY KEY, meta TEXT NOT NULL, arrays BLOB NOT NULL, saved REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS hysteresis (key TEXT PRIMARY KEY, state TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), position INTEGER NOT NULL,
+    joins TEXT NOT NULL, saved REAL NOT NULL);
 """
 
 
@@ -126,13 +132,40 @@ class Store:
     # -- windows -------------------------------------------------------------------------
 
     def save_windows(self, windows: list[Window]) -> None:
-        states = [(w.key.label(), *w.to_state()) for w in windows]
+        """Every window in full (no journal position): for callers without a journal."""
+        self.save_checkpoint(None, [(w.key.label(), w.meta_state(), w.array_state()) for w in windows], [], None)
+
+    def save_checkpoint(self, position: int | None, windows: list[tuple[str, dict[str, Any], dict[str, Any] | None]],
+                        dropped: list[str], joins: dict[str, Any] | None) -> None:  # fmt: skip
+        """Windows (arrays ``None``: unchanged, counters only), dropped windows and the journal position, at once."""
+        packed = [(label, json.dumps(meta, default=float), None if arrays is None else pack_arrays(arrays))
+                  for label, meta, arrays in windows]  # fmt: skip — compression outside the lock
+        joins_text = json.dumps(joins, default=float) if joins is not None else None
         now = time.time()
         with self._tx() as db:
-            for label, meta, arrays in states:
-                db.execute("INSERT INTO windows(key, meta, arrays, saved) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE "
-                           "SET meta = excluded.meta, arrays = excluded.arrays, saved = excluded.saved",
-                           (label, json.dumps(meta, default=float), arrays, now))  # fmt: skip
+            for label, meta, blob in packed:
+                if blob is None:
+                    db.execute("UPDATE windows SET meta = ?, saved = ? WHERE key = ?", (meta, now, label))
+                else:
+                    db.execute("INSERT INTO windows(key, meta, arrays, saved) VALUES (?, ?, ?, ?) ON CONFLICT(key) "
+                               "DO UPDATE SET meta = excluded.meta, arrays = excluded.arrays, saved = excluded.saved",
+                               (label, meta, blob, now))  # fmt: skip
+            for label in dropped:
+                db.execute("DELETE FROM windows WHERE key = ?", (label,))
+            if position is not None:
+                db.execute("INSERT INTO checkpoint(id, position, joins, saved) VALUES (1, ?, ?, ?) ON CONFLICT(id) "
+                           "DO UPDATE SET position = excluded.position, joins = excluded.joins, saved = excluded.saved",
+                           (position, joins_text or "{}", now))  # fmt: skip
+
+    def saved_windows(self) -> set[str]:
+        with self._lock:
+            return {row[0] for row in self._db.execute("SELECT key FROM windows")}
+
+    def load_checkpoint(self) -> tuple[int, dict[str, Any]]:
+        """The journal position the saved windows include (0: none yet) and the join state."""
+        with self._lock:
+            row = self._db.execute("SELECT position, joins FROM checkpoint WHERE id = 1").fetchone()
+        return (int(row[0]), json.loads(row[1])) if row else (0, {})
 
     def load_windows(self) -> list[Window]:
         with self._lock:

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-__all__ = ["CONFIDENCE_BUCKETS", "Ring", "Window", "WindowKey"]
+__all__ = ["CONFIDENCE_BUCKETS", "Ring", "Window", "WindowKey", "pack_arrays"]
 
 # Upper bounds of the confidence histogram buckets (Prometheus `le`), +Inf implied.
 CONFIDENCE_BUCKETS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
@@ -34,29 +34,51 @@ class WindowKey(NamedTuple):
 
 
 class Ring:
-    """The last ``capacity`` rows of a fixed width, oldest first on read."""
+    """The last ``capacity`` rows of a fixed width, oldest first on read.
+
+    Memory follows what was received: the buffer starts small and doubles up to
+    ``capacity`` (it cannot wrap before it is full size, so ``next == size`` until then).
+    """
+
+    INITIAL = 64
 
     def __init__(self, capacity: int, width: int = 1) -> None:
-        self.data = np.full((capacity, width), np.nan)
+        self._capacity = int(capacity)
+        self.data = np.full((min(self._capacity, self.INITIAL), width), np.nan)
         self.next = 0  # where the next row goes
         self.size = 0
 
     @property
     def capacity(self) -> int:
-        return int(self.data.shape[0])
+        return self._capacity
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.data.nbytes)
+
+    def _reserve(self, rows: int) -> None:
+        allocated = self.data.shape[0]
+        if allocated >= self._capacity or self.size + rows <= allocated:
+            return
+        grown = np.full((min(self._capacity, max(self.size + rows, 2 * allocated)), self.data.shape[1]), np.nan)
+        grown[: self.size] = self.data[: self.size]
+        self.data = grown
 
     def add_row(self, *values: float) -> None:
+        if self.next >= self.data.shape[0]:
+            self._reserve(1)
         self.data[self.next] = values
-        self.next = (self.next + 1) % self.data.shape[0]
-        if self.size < self.data.shape[0]:
+        self.next = (self.next + 1) % self._capacity
+        if self.size < self._capacity:
             self.size += 1
 
     def add(self, rows: np.ndarray) -> None:
         rows = np.asarray(rows, dtype=np.float64).reshape(-1, self.data.shape[1])
+        self._reserve(min(rows.shape[0], self._capacity))
         if rows.shape[0] == 1:
             self.data[self.next] = rows[0]
-            self.next = (self.next + 1) % self.data.shape[0]
-            self.size = min(self.size + 1, self.data.shape[0])
+            self.next = (self.next + 1) % self._capacity
+            self.size = min(self.size + 1, self._capacity)
             return
         if rows.shape[0] >= self.capacity:  # only the newest fit
             self.data[:] = rows[-self.capacity:]
@@ -71,6 +93,16 @@ class Ring:
             self.data[: end - self.capacity] = rows[split:]
         self.next = end % self.capacity
         self.size = min(self.capacity, self.size + rows.shape[0])
+
+    def restore(self, data: np.ndarray, next_row: int, size: int) -> bool:
+        """Put back a saved buffer (any allocated length up to capacity); False if it does not fit."""
+        if data.ndim != 2 or data.shape[1] != self.data.shape[1] or not size <= data.shape[0] <= self._capacity:
+            return False
+        if data.shape[0] < self._capacity and next_row != size:
+            return False
+        self.data = np.array(data, dtype=np.float64)
+        self.next, self.size = int(next_row) % self._capacity, int(size)
+        return True
 
     def values(self) -> np.ndarray:
         if self.size < self.capacity:
@@ -160,15 +192,27 @@ class Window:
     _SCALARS = ("endpoint", "first_seen", "last_seen", "requests", "responses", "errors", "samples",
                 "confidence_sum")  # fmt: skip
 
-    def to_state(self) -> tuple[dict[str, Any], bytes]:
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the ring buffers: what a window costs, by what it was sent."""
+        return sum(getattr(self, name).nbytes for name in self._RINGS) + int(self.confidence_counts.nbytes)
+
+    def meta_state(self) -> dict[str, Any]:
+        """The small part of a checkpoint (JSON): counters, the last checks, where each ring stands."""
         meta = {name: getattr(self, name) for name in self._SCALARS}
         meta.update(key=list(self.key), features=self.features, capacity=self.capacity, drift=self.drift,
-                    history=self.history, quality_metrics=self.quality_metrics,
+                    history=list(self.history), quality_metrics=dict(self.quality_metrics),
                     rings={name: [getattr(self, name).next, getattr(self, name).size] for name in self._RINGS})  # fmt: skip
-        buffer = io.BytesIO()
-        np.savez_compressed(buffer, confidence_counts=self.confidence_counts,
-                            **{name: getattr(self, name).data for name in self._RINGS})  # fmt: skip
-        return meta, buffer.getvalue()
+        return meta
+
+    def array_state(self) -> dict[str, np.ndarray]:
+        """Copies of the buffers (fast, under the ingest lock); ``pack_arrays`` compresses them outside it."""
+        arrays = {name: getattr(self, name).data.copy() for name in self._RINGS}
+        arrays["confidence_counts"] = self.confidence_counts.copy()
+        return arrays
+
+    def to_state(self) -> tuple[dict[str, Any], bytes]:
+        return self.meta_state(), pack_arrays(self.array_state())
 
     @classmethod
     def from_state(cls, meta: dict[str, Any], arrays: bytes) -> Window:
@@ -181,7 +225,11 @@ class Window:
             window.confidence_counts = stored["confidence_counts"].astype(np.int64)
             for name in cls._RINGS:
                 ring: Ring = getattr(window, name)
-                if stored[name].shape == ring.data.shape:
-                    ring.data[:] = stored[name]
-                    ring.next, ring.size = meta["rings"][name]
+                ring.restore(stored[name], *meta["rings"][name])
         return window
+
+
+def pack_arrays(arrays: dict[str, np.ndarray]) -> bytes:
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)  # type: ignore[arg-type]
+    return buffer.getvalue()

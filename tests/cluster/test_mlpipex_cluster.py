@@ -73,8 +73,6 @@ def test_missing_rights_are_an_outside_failure_naming_the_permission(control_pla
     assert 'User "ci-deployer" cannot patch resource "inferenceservices" in API group "serving.kserve.io"' in str(refused.value)
 
 
-@pytest.mark.xfail(reason="on this branch a KServe webhook denial (HTTP 403) is read as missing RBAC (exit 3); "
-                          "branch `admission` makes it bad input (exit 2) with KServe's message", strict=False)  # fmt: skip
 def test_a_kserve_refusal_is_bad_input_with_kserves_message(control_plane: ControlPlane, namespace: str,
                                                             quickstart: Path) -> None:  # fmt: skip
     cluster = Cluster.connect(kubeconfig=str(control_plane.kubeconfig))

@@ -1,7 +1,12 @@
-"""Fixtures for the monitor: a real server on loopback (uvicorn in a thread)."""
+"""Fixtures for the monitor: a real server on loopback (uvicorn in a thread), and KServe's own logger."""
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import os
+import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -61,3 +66,38 @@ def serve_monitor() -> Iterator[Callable[..., RunningMonitor]]:
     yield start
     for server in running:
         server.stop()
+
+
+LOGGER_MODULE = Path(__file__).resolve().parent / "kserve_logger"
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def kserve_logger() -> Path:
+    """KServe's payload logger (pkg/logger, the version in kserve_logger/go.mod) as a program.
+
+    Built once into .cache-go/kserve-logger@VERSION/ (about 45 s on a fresh machine with
+    Go's module cache warm, a few minutes cold), keyed by the program's sources and the Go
+    version; later runs reuse it.
+    """
+    go = shutil.which("go")
+    if go is None:
+        pytest.fail("Go is needed to run KServe's logger code (the machines have it: see TOOLING.md)")
+    env = {**os.environ, "GOFLAGS": "-buildvcs=false"}
+    version = subprocess.run([go, "list", "-m", "-f", "{{.Version}}", "github.com/kserve/kserve"], cwd=LOGGER_MODULE,
+                             env=env, capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    go_version = subprocess.run([go, "version"], capture_output=True, text=True, check=True).stdout
+    stamp = hashlib.sha256(go_version.encode() + b"".join(
+        (LOGGER_MODULE / name).read_bytes() for name in ("go.mod", "go.sum", "main.go"))).hexdigest()[:16]  # fmt: skip
+    out = REPO / ".cache-go" / f"kserve-logger@{version}"
+    out.mkdir(parents=True, exist_ok=True)
+    binary = out / "kserve-logger"
+    with open(out / ".lock", "w") as lock:  # one build when several test processes start at once
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (binary.exists() and (out / ".stamp").exists() and (out / ".stamp").read_text() == stamp):
+            built = subprocess.run([go, "build", "-trimpath", "-o", str(binary), "."], cwd=LOGGER_MODULE, env=env,
+                                   capture_output=True, text=True, timeout=1200)  # fmt: skip
+            if built.returncode != 0:
+                pytest.fail(f"building KServe's logger failed:\n{built.stderr[-3000:]}")
+            (out / ".stamp").write_text(stamp)
+    return binary

@@ -61,7 +61,7 @@ def test_request_only_logging_counts_no_errors() -> None:
 
 
 def test_windows_per_revision_and_a_least_recently_used_limit() -> None:
-    ingestor = Ingestor(Limits(max_windows=2))
+    ingestor = Ingestor(Limits(max_windows=2), models={"fraud": ModelInfo("fraud")})
     for revision in ("00001", "00002", "00003"):
         pod = f"fraud-predictor-{revision}-deployment-5d8f7c9b4-x7k2p"
         ingestor.ingest(headers(f"id-{revision}", "request", when=1.0, pod=pod), v1_request([[1.0]]), now=1.0)
