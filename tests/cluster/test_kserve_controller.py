@@ -8,7 +8,6 @@ the predictor pod on the GPU pool and KWOK runs it.
 
 from __future__ import annotations
 
-import copy
 import json
 import uuid
 from collections.abc import Iterator
@@ -67,13 +66,10 @@ def test_mlpipex_first_rollout_is_reconciled_into_a_running_predictor_on_the_gpu
         control_plane: ControlPlane, kserve: KServeController, namespace: str, quickstart: Path) -> None:  # fmt: skip
     service = mlpipex_service(quickstart, namespace)
     name = service["metadata"]["name"]
-    model = service["spec"]["predictor"]["model"]
-    if "name" in model:
-        # Issue 14 item 1, until the manifest fix lands: KServe refuses what mlpipex builds today.
-        with pytest.raises(ApiException) as refused:
-            create(control_plane, namespace, copy.deepcopy(service))
-        assert NAME_REFUSED in refused.value.body
-        del model["name"]
+    # A named predictor (mlpipex names each after its model's digest, so a full promotion keeps the
+    # canary's Deployment) gets KServe's Deployment, Service and HPA `{isvc}-{predictor}-predictor`.
+    predictor = service["spec"]["predictor"].get("name")
+    workload = f"{name}-{predictor}-predictor" if predictor else f"{name}-predictor"
     created = create(control_plane, namespace, service)
     # The defaulting webhook ran: Standard stays Standard, and the controller picks a runtime later.
     assert created["metadata"]["annotations"]["serving.kserve.io/deploymentMode"] == "Standard"
@@ -81,14 +77,14 @@ def test_mlpipex_first_rollout_is_reconciled_into_a_running_predictor_on_the_gpu
     api = control_plane.api_client()
     apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
     autoscaling = client.AutoscalingV2Api(api)
-    deployment = wait_for(lambda: apps.read_namespaced_deployment(f"{name}-predictor", namespace), 60,
-                          f"KServe's Deployment {name}-predictor\n{kserve.log_tail()}")  # fmt: skip
+    deployment = wait_for(lambda: apps.read_namespaced_deployment(workload, namespace), 60,
+                          f"KServe's Deployment {workload}\n{kserve.log_tail()}")  # fmt: skip
     container = next(c for c in deployment.spec.template.spec.containers if c.name == "kserve-container")
     assert container.resources.limits["nvidia.com/gpu"] == "1"
     assert deployment.spec.template.spec.node_selector == {"mlpipex.test/pool": "gpu"}
-    service_object = wait_for(lambda: core.read_namespaced_service(f"{name}-predictor", namespace), 30, "the predictor Service")
+    service_object = wait_for(lambda: core.read_namespaced_service(workload, namespace), 30, "the predictor Service")
     assert service_object.spec.selector
-    hpa = wait_for(lambda: autoscaling.read_namespaced_horizontal_pod_autoscaler(f"{name}-predictor", namespace), 30,
+    hpa = wait_for(lambda: autoscaling.read_namespaced_horizontal_pod_autoscaler(workload, namespace), 30,
                    "the predictor HPA")  # fmt: skip
     assert (hpa.spec.min_replicas, hpa.spec.max_replicas) == (1, 2)
 
