@@ -12,6 +12,7 @@ __all__ = ["COMMANDS", "config_option", "provider_options"]
 
 # Import paths of the command modules, in the order ``mlpipex --help`` lists them.
 COMMANDS = (
+    "mlpipex.commands.init",
     "mlpipex.commands.gate",
     "mlpipex.commands.validate",
     "mlpipex.commands.schema",
@@ -27,6 +28,7 @@ COMMANDS = (
     "mlpipex.commands.app",
     "mlpipex.commands.drift",
     "mlpipex.commands.monitor",
+    "mlpipex.commands.completion",
 )
 
 

@@ -16,7 +16,7 @@ def register(commands: Any) -> None:
     parser.add_argument("package", nargs="?", metavar="PACKAGE",
                         help="a pulled directory, REF@sha256:…, or NAME:VERSION in the local store (default: the config's model)")  # fmt: skip
     config_option(parser)
-    parser.add_argument("--http-port", type=int, default=8080, metavar="PORT")
+    parser.add_argument("--http-port", type=int, default=8080, metavar="PORT", help="HTTP port of the model server (default 8080)")
     parser.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads")
     parser.add_argument("--cache", default=".mlpipex/serve", metavar="DIR", help="where pulled packages are kept")
     parser.add_argument("--access-log", action="store_true",
