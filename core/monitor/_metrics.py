@@ -14,20 +14,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
-
-from prometheus_client.core import (
-    CounterMetricFamily,
-    GaugeMetricFamily,
-    HistogramMetricFamily,
-    Metric,
-    SummaryMetricFamily,
-)
-from prometheus_client.exposition import choose_encoder, generate_latest
-from prometheus_client.registry import Collector, CollectorRegistry
+from typing import TYPE_CHECKING, Any
 
 from mlpipex.monitor._ingest import Ingestor
 from mlpipex.monitor._windows import CONFIDENCE_BUCKETS, Window
+
+if TYPE_CHECKING:  # prometheus-client comes with the `monitor` extra: importing mlpipex.monitor must not need it
+    from prometheus_client.core import Metric
+    from prometheus_client.registry import CollectorRegistry
 
 __all__ = ["CONTENT_TYPE", "MonitorCollector", "encode_metrics", "metrics_registry", "render_metrics"]
 
@@ -50,6 +44,13 @@ class _Families:
     """The families of one scrape, created empty so that every scrape lists them all (with HELP and TYPE)."""
 
     def __init__(self) -> None:
+        from prometheus_client.core import (
+            CounterMetricFamily,
+            GaugeMetricFamily,
+            HistogramMetricFamily,
+            SummaryMetricFamily,
+        )
+
         w = WINDOW_LABELS
         feature = (*w, "feature", "test")
         self.events = CounterMetricFamily(PREFIX + "events", "CloudEvents accepted, by type.", labels=["type"])
@@ -138,8 +139,8 @@ def collect(ingestor: Ingestor, outbox: Mapping[str, int] | None = None, journal
     return f.all()
 
 
-class MonitorCollector(Collector):
-    """A custom collector: the series are built from the windows at each scrape, nothing is kept."""
+class MonitorCollector:
+    """A custom collector (prometheus-client's Collector protocol): series built from the windows at each scrape."""
 
     def __init__(self, ingestor: Ingestor, outbox: Callable[[], Mapping[str, int]] | None = None,
                  journal_bytes: Callable[[], int | None] | None = None) -> None:  # fmt: skip
@@ -153,8 +154,10 @@ class MonitorCollector(Collector):
         return []  # registering must not scrape (the ingestor may not be ready); names are fixed anyway
 
 
-def metrics_registry(collector: Collector) -> CollectorRegistry:
+def metrics_registry(collector: MonitorCollector) -> CollectorRegistry:
     """A registry of its own for one monitor (never ``prometheus_client.REGISTRY``)."""
+    from prometheus_client.registry import CollectorRegistry
+
     registry = CollectorRegistry(auto_describe=False)
     registry.register(collector)
     return registry
@@ -162,6 +165,8 @@ def metrics_registry(collector: Collector) -> CollectorRegistry:
 
 def encode_metrics(registry: CollectorRegistry, accept: str | None) -> tuple[bytes, str]:
     """The exposition Prometheus asked for: OpenMetrics when its Accept header says so, else text 0.0.4."""
+    from prometheus_client.exposition import choose_encoder, generate_latest
+
     encoder, content_type = choose_encoder(accept or "")
     if not content_type.startswith("application/openmetrics-text"):
         return generate_latest(registry), CONTENT_TYPE
@@ -170,5 +175,7 @@ def encode_metrics(registry: CollectorRegistry, accept: str | None) -> tuple[byt
 
 def render_metrics(ingestor: Ingestor, outbox: Mapping[str, int] | None = None, journal_bytes: int | None = None) -> str:
     """The text exposition (0.0.4) of one ingestor, without a service around it."""
+    from prometheus_client.exposition import generate_latest
+
     registry = metrics_registry(MonitorCollector(ingestor, (lambda: outbox or {}), (lambda: journal_bytes)))
     return generate_latest(registry).decode()

@@ -143,3 +143,12 @@ def test_a_real_prometheus_scrapes_the_monitor_and_evaluates_the_rules(tmp_path:
     finally:
         process.terminate()
         process.wait(timeout=15)
+
+
+def test_importing_the_monitor_package_does_not_need_prometheus_client() -> None:
+    """The canary CLI and the App import MonitorSource from mlpipex.monitor without the `monitor` extra."""
+    import sys
+
+    probe = "import sys, mlpipex.monitor; from mlpipex.monitor import MonitorSource; print('prometheus_client' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert (out.returncode, out.stdout.strip()) == (0, "False"), out.stderr
