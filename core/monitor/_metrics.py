@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mlpipex.monitor._ingest import Ingestor
 from mlpipex.monitor._windows import CONFIDENCE_BUCKETS, Window
@@ -80,25 +80,49 @@ class _Families:
         return list(vars(self).values())
 
 
-def _window_metrics(f: _Families, window: Window) -> None:
-    labels = _window_values(window)
-    f.requests.add_metric(labels, window.requests)
-    f.errors.add_metric(labels, window.errors)
-    f.samples.add_metric(labels, window.samples)
-    ratio = window.error_rate()
-    if ratio is not None:
-        f.error_ratio.add_metric(labels, ratio)
+class _Numbers(NamedTuple):
+    """What one window's series need, copied under the ingest lock; the families are built after it is released."""
+
+    labels: list[str]
+    requests: int
+    errors: int
+    samples: int
+    error_ratio: float | None
+    percentiles: dict[str, float]
+    latency_count: int
+    latency_sum_ms: float
+    confidence_counts: list[int]
+    confidence_sum: float
+    drift_features: list[dict[str, Any]]  # the last report's, replaced (never changed) by the next check
+    labelled: int
+    quality: dict[str, float]
+
+
+def _numbers(window: Window) -> _Numbers:
+    report: dict[str, Any] = window.drift or {}
+    return _Numbers(_window_values(window), window.requests, window.errors, window.samples, window.error_rate(),
+                    window.latency_percentiles(), window.latency_count, window.latency_sum_ms,
+                    window.confidence_counts.tolist(), window.confidence_sum, list(report.get("features") or []),
+                    window.quality.size, dict(window.quality_metrics))  # fmt: skip
+
+
+def _window_metrics(f: _Families, n: _Numbers) -> None:
+    labels = n.labels
+    f.requests.add_metric(labels, n.requests)
+    f.errors.add_metric(labels, n.errors)
+    f.samples.add_metric(labels, n.samples)
+    if n.error_ratio is not None:
+        f.error_ratio.add_metric(labels, n.error_ratio)
     named = dict(zip(WINDOW_LABELS, labels))
-    for name, milliseconds in window.latency_percentiles().items():
+    for name, milliseconds in n.percentiles.items():
         f.latency.add_sample(f.latency.name, {**named, "quantile": QUANTILES[name]}, milliseconds / 1000.0)
-    f.latency.add_metric(labels, window.latency_count, window.latency_sum_ms / 1000.0)
+    f.latency.add_metric(labels, n.latency_count, n.latency_sum_ms / 1000.0)
     cumulative, buckets = 0, []
-    for bound, count in zip([*CONFIDENCE_BUCKETS, math.inf], window.confidence_counts.tolist()):
+    for bound, count in zip([*CONFIDENCE_BUCKETS, math.inf], n.confidence_counts):
         cumulative += count
         buckets.append((_bound(bound), cumulative))
-    f.confidence.add_metric(labels, buckets, window.confidence_sum)
-    report: dict[str, Any] = window.drift or {}
-    for feature in report.get("features") or []:
+    f.confidence.add_metric(labels, buckets, n.confidence_sum)
+    for feature in n.drift_features:
         tags = [*labels, str(feature.get("name")), str(feature.get("test"))]
         for family, field in ((f.drift_statistic, "statistic"), (f.drift_p_value, "adjusted_p_value"), (f.drift_psi, "psi")):
             value = feature.get(field)
@@ -107,33 +131,38 @@ def _window_metrics(f: _Families, window: Window) -> None:
             if isinstance(value, (int, float)):
                 family.add_metric(tags, float(value))
         f.drift_detected.add_metric(tags, 1.0 if feature.get("drifted") else 0.0)
-    if window.quality.size:
-        f.labelled.add_metric(labels, window.quality.size)
-    for metric, value in window.quality_metrics.items():
+    if n.labelled:
+        f.labelled.add_metric(labels, n.labelled)
+    for metric, value in n.quality.items():
         if isinstance(value, (int, float)):
             f.quality.add_metric([*labels, metric], float(value))
 
 
 def collect(ingestor: Ingestor, outbox: Mapping[str, int] | None = None, journal_bytes: int | None = None) -> list[Metric]:
-    """Every family of one scrape, read under the ingest lock (pure apart from the lock)."""
-    f = _Families()
+    """Every family of one scrape. Only copying the numbers holds the ingest lock: ingestion waits for that alone."""
     with ingestor.lock:
-        for kind, n in sorted(ingestor.events.items()):
-            f.events.add_metric([kind], n)
-        for reason, n in sorted(ingestor.malformed.items()):
-            f.malformed.add_metric([reason], n)
-        for reason, n in sorted(ingestor.refused.items()):
-            f.refused.add_metric([reason], n)
-        f.joins.add_metric([], ingestor.joined)
-        for what, n in sorted(ingestor.expired.items()):
-            f.unjoined.add_metric(what.split("_", 1), n)
-        f.pending.add_metric([], len(ingestor.pending))
-        f.windows.add_metric([], len(ingestor.windows))
-        f.state_bytes.add_metric([], ingestor.state_bytes())
-        for window in ingestor.windows.values():
-            _window_metrics(f, window)
-    for state, n in sorted((outbox or {}).items()):
-        f.alerts.add_metric([state], n)
+        counters = (sorted(ingestor.events.items()), sorted(ingestor.malformed.items()), sorted(ingestor.refused.items()),
+                    ingestor.joined, sorted(ingestor.expired.items()), len(ingestor.pending), len(ingestor.windows),
+                    ingestor.state_bytes())  # fmt: skip
+        windows = [_numbers(window) for window in ingestor.windows.values()]
+    events, malformed, refused, joined, expired, pending, count, state_bytes = counters
+    f = _Families()
+    for kind, value in events:
+        f.events.add_metric([kind], value)
+    for reason, value in malformed:
+        f.malformed.add_metric([reason], value)
+    for reason, value in refused:
+        f.refused.add_metric([reason], value)
+    f.joins.add_metric([], joined)
+    for what, value in expired:
+        f.unjoined.add_metric(what.split("_", 1), value)
+    f.pending.add_metric([], pending)
+    f.windows.add_metric([], count)
+    f.state_bytes.add_metric([], state_bytes)
+    for numbers in windows:
+        _window_metrics(f, numbers)
+    for state, value in sorted((outbox or {}).items()):
+        f.alerts.add_metric([state], value)
     if journal_bytes is not None:
         f.journal_bytes.add_metric([], journal_bytes)
     return f.all()
