@@ -96,3 +96,20 @@ def test_init_never_overwrites_without_force(quickstart, monkeypatch, capsys):
     assert "model file not found" in capsys.readouterr().err
     assert main(["init", "--model", "models/model.onnx", "--holdout", "data/holdout.csv", "--force", "--name", "Breast Cancer!"]) == 0
     assert yaml.safe_load((quickstart / "mlpipex.yaml").read_text())["model"]["name"] == "breast-cancer"
+
+
+@pytest.mark.parametrize(("values", "outputs", "task"), [
+    (np.array([0.5, 1.25, 3.0] * 10), [("variable", "float32")], "regression"),
+    (np.array([0.0, 1.0] * 15), [("probabilities", "float32")], "classification"),  # integral and few: classes
+    (np.array([f"plan-{i}" for i in range(30)]), [("probabilities", "float32")], "classification"),  # words: classes
+    (np.arange(30.0), [("variable", "float32")], "regression"),  # integral but many: a count
+    (np.arange(30.0), [("label", "int64"), ("probabilities", "float32")], "classification"),  # the model says labels
+])  # fmt: skip
+def test_the_task_follows_the_outputs_and_the_label(values, outputs, task):
+    from mlpipex.commands.init import Tensor, infer
+
+    inputs = [Tensor("features", "float32", (None, 2))]
+    outs = [Tensor(name, dtype, (None,)) for name, dtype in outputs]
+    label, features, found, why = infer(inputs=inputs, outputs=outs, columns=["a", "b", "y"], label_values=lambda c: values,
+                                        label=None, features=None, task=None)  # fmt: skip
+    assert (label, features, found) == ("y", ["a", "b"], task) and "named `y`" in why

@@ -127,10 +127,11 @@ def infer(*, inputs: Sequence[Tensor], outputs: Sequence[Tensor], columns: Seque
                          fix="name the label with --label and the features with --features a,b,c")  # fmt: skip
     if task is None:
         values = label_values(label)
-        integral = values.dtype.kind in "iub" or values.dtype.kind in "OUS" or \
-            (values.dtype.kind == "f" and bool((values[~_nan(values)] % 1 == 0).all()))  # fmt: skip
+        textual = values.dtype.kind in "OUSb"  # words or booleans are classes, however many
+        integral = values.dtype.kind in "iu" or (values.dtype.kind == "f" and bool((values[~_nan(values)] % 1 == 0).all()))
         few = len(set(values.tolist())) <= MAX_CLASSES
-        task = "classification" if any(_is_discrete(o) for o in outputs) or (integral and few) else "regression"
+        discrete_output = any(_is_discrete(o) for o in outputs)
+        task = "classification" if discrete_output or textual or (integral and few) else "regression"
     return label, chosen, task, why
 
 
