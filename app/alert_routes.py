@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from mlpipex.app.alerts import AlertmanagerNotification, DriftAlert, from_alertmanager
+from mlpipex.app.alerts import JOB_KIND, AlertmanagerNotification, DriftAlert, from_alertmanager
 from mlpipex.app.auth import bearer_matches, signature_matches
 from mlpipex.app.webhooks import Problem, read_body
 
@@ -22,7 +22,7 @@ __all__ = ["router"]
 
 router = APIRouter()
 
-ALERT_KIND = "alert.drift"
+ALERT_KIND = JOB_KIND
 ALERT_BODY_LIMIT = 5 * 1024 * 1024
 
 

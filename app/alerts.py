@@ -1,28 +1,23 @@
 """Drift alerts the App accepts, as data: mlpipex's own format and Alertmanager's.
 
-Pure (pydantic only): the monitor builds ``DriftAlert`` to send one, the App
-validates it, and an Alertmanager notification is turned into the same shape, so
-the retraining handler (job kind ``alert.drift``) reads one format whatever the
-source. The job payload is ``{"source": "mlpipex"|"alertmanager", "alert": DriftAlert
+Pure (pydantic only). mlpipex's format is defined once, in ``mlpipex.alerts`` (the
+monitor builds it there, the App parses ``DriftAlert`` from it); an Alertmanager
+notification is turned into the same shape, so the retraining handler (job kind
+:data:`JOB_KIND`) reads one format whatever the source. The job payload is ``{"source": "mlpipex"|"alertmanager", "alert": DriftAlert
 as JSON, "repository": {"full_name": …}}``.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    Strict,
-    StrictBool,
-    ValidationError,
-)
+from pydantic import BaseModel, Field, ValidationError
+
+from mlpipex.alerts import Count, DriftAlert, DriftWindow, FeatureDrift, Timestamp
 
 __all__ = [
+    "JOB_KIND",
     "AlertmanagerAlert",
     "AlertmanagerNotification",
     "DriftAlert",
@@ -31,62 +26,8 @@ __all__ = [
     "from_alertmanager",
 ]
 
-
-
-def _json_number(value: object) -> object:
-    if isinstance(value, (str, bool)):
-        raise ValueError("must be a JSON number")
-    return value
-
-
-# Exactly the JSON types the schema names: no number read as a Unix timestamp, no
-# "0.5" read as a number, no 0 read as false (pydantic's lax mode would).
-Timestamp = Annotated[datetime, Strict()]
-Number = Annotated[float, BeforeValidator(_json_number)]
-OptionalNumber = Annotated[float | None, BeforeValidator(_json_number)]  # (this form keeps ge/le in the JSON Schema)
-Count = Annotated[int, BeforeValidator(_json_number)]
-
-_REPOSITORY = r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"
-_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
-
-
-class FeatureDrift(BaseModel):
-    """One feature's drift test against the reference profile."""
-
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200)
-    test: Literal["ks", "psi", "chi2"] = Field(description="ks: two-sample Kolmogorov–Smirnov (continuous); psi: population stability index (categorical)")
-    statistic: Number = Field(description="the test statistic (KS D, or the PSI value)", allow_inf_nan=False)
-    p_value: OptionalNumber = Field(None, ge=0, le=1, description="p-value after multiple-testing correction (KS)")
-    psi: OptionalNumber = Field(None, ge=0, allow_inf_nan=False, description="population stability index (PSI tests)")
-    drifted: StrictBool
-
-
-class DriftWindow(BaseModel):
-    """The production data the drift was measured on."""
-
-    model_config = ConfigDict(extra="forbid")
-    start: Timestamp
-    end: Timestamp
-    samples: Count = Field(ge=0)
-
-
-class DriftAlert(BaseModel):
-    """mlpipex's drift alert (``POST /alerts/drift``). ``id`` makes delivery idempotent:
-    the same id sent twice queues one job."""
-
-    model_config = ConfigDict(extra="forbid")
-    id: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.:@/-]+$")
-    model: str = Field(min_length=1, max_length=200, pattern=_NAME)
-    repository: str = Field(max_length=300, pattern=_REPOSITORY, description="owner/name of the model's repository")
-    environment: str = Field("production", min_length=1, max_length=100, pattern=_NAME)
-    window: DriftWindow | None = None
-    features: list[FeatureDrift] = Field(default_factory=list, max_length=10_000)
-    verdict: Literal["drift", "no_drift"] = "drift"
-    severity: Literal["info", "warning", "critical"] = "warning"
-    fired_at: Timestamp
-    summary: str | None = Field(None, max_length=10_000)
-    report_url: str | None = Field(None, max_length=2000)
+#: The job a drift alert becomes (the intake queues it, mlpipex.app.retraining handles it).
+JOB_KIND = "alert.drift"
 
 
 class AlertmanagerAlert(BaseModel):

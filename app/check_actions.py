@@ -11,11 +11,11 @@ from typing import Any
 from mlpipex.app.chatops import Command
 from mlpipex.app.commanding import Request, execute
 from mlpipex.app.registry import JobContext, register
+from mlpipex.providers.checks import CHECK_ACTIONS, model_of_check
 
 __all__ = ["ACTIONS", "on_requested_action"]
 
-ACTIONS = {"mlpipex-promote": "promote", "mlpipex-rollback": "rollback"}  # see mlpipex.providers.github.ACTIONS
-_PREFIX = "mlpipex / "
+ACTIONS = {a.identifier: a.command for a in CHECK_ACTIONS}  # the buttons `mlpipex gate` puts on its check run
 
 
 @register("check_run.requested_action")
@@ -23,9 +23,16 @@ def on_requested_action(payload: dict[str, Any], ctx: JobContext) -> None:
     identifier = (payload.get("requested_action") or {}).get("identifier")
     run = payload.get("check_run") or {}
     name = str(run.get("name", ""))
-    if identifier not in ACTIONS or not name.startswith(_PREFIX):
+    model = model_of_check(name)
+    if identifier not in ACTIONS or model is None:
         return  # another app's check run, or a button we do not have
-    model = name[len(_PREFIX):]
+    trusted = ctx.settings.trusted_gate_apps() if ctx.settings else frozenset()
+    if (run.get("app") or {}).get("id") not in trusted:
+        # GitHub sends a button press to the App that created the run, but a run named like
+        # ours by another App is no gate of ours: its buttons deploy nothing.
+        ctx.log.warning("check run %s is not by the App (app id %s): its button is ignored", run.get("id"),
+                        (run.get("app") or {}).get("id"))  # fmt: skip
+        return
     pulls = run.get("pull_requests") or []
     number = int(pulls[0]["number"]) if pulls else None
     command = Command(ACTIONS[identifier], model=model, line=f"{ACTIONS[identifier]} (the check run's button)")

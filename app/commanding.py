@@ -1,8 +1,13 @@
 """Running one ChatOps command for one person: authorise, lock, act, record, answer.
 
+The parsed command's name picks its handler from two tables (WITHOUT_LOCK,
+WITH_LOCK); what every handler shares with the merge and canary jobs (config
+choice, lock key, audit and Deployment records, the reply) is app/recording.py.
+
 The comment handler and the check run's buttons both end here, so "Promote" on a
 check run goes through exactly the checks a `/promote` comment does. Order matters
-and is the point of this module: the configuration comes from the base branch;
+and is the point of this module: the configuration comes from the default branch
+(or a protected base, mlpipex.app.policy_source);
 authorisation happens before anything else; a per-model lock serialises commands
 across replicas; the audit log and GitHub's Deployments record what happened; the
 person gets 🚀 or 👎 and a reply that says what now serves where.
@@ -10,20 +15,23 @@ person gets 🚀 or 👎 and a reply that says what now serves where.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mlpipex.app.chatops import Actor, Command, authorize, help_text
 from mlpipex.app.forge import RepoForge
-from mlpipex.app.rollouts import Outcome, Rollouts, environment_named, stamp
+from mlpipex.app.policy_source import policy_for
+from mlpipex.app.recording import choose_config, holder_run_key, lock_key, record, reply_text
+from mlpipex.app.rollouts import rollouts_for, stamp
 from mlpipex.errors import MlpipexError
-from mlpipex.report import render_deploy_markdown
+from mlpipex.rollouts import Outcome, Rollouts, environment
 
 if TYPE_CHECKING:
     from mlpipex.app.registry import JobContext
     from mlpipex.config import Config
 
-__all__ = ["Request", "choose_config", "execute", "lock_key"]
+__all__ = ["WITHOUT_LOCK", "WITH_LOCK", "Request", "execute"]
 
 LOCK_TTL = 900.0  # a command's own lock; a crashed job's lock frees itself after this
 
@@ -38,29 +46,10 @@ class Request:
     comment_id: int | None = None  # gets the 👀 / 🚀 / 👎 reactions
 
 
-def lock_key(repository: str, model: str) -> str:
-    return f"{repository}#{model}"
-
-
-def choose_config(configs: list[Config], model: str | None) -> Config | str:
-    """The model's configuration, or a reply saying which models there are."""
-    names = [c.model.name for c in configs]
-    if not configs:
-        return "This repository has no mlpipex.yaml on its base branch."
-    if model is None:
-        if len(configs) == 1:
-            return configs[0]
-        return f"Which model? This repository has {', '.join(f'`{n}`' for n in names)}: add its name to the command."
-    for config in configs:
-        if config.model.name == model:
-            return config
-    return f"There is no model `{model}` here; models: {', '.join(f'`{n}`' for n in names)}."
-
-
 def execute(request: Request, ctx: JobContext, *, rollouts: Rollouts | None = None,
             forge: RepoForge | None = None) -> Outcome | None:  # fmt: skip
-    forge = forge or RepoForge(ctx.github(), request.repository)
-    rollouts = rollouts or Rollouts(ctx.settings)
+    forge = forge or RepoForge.for_job(ctx, request.repository)
+    rollouts = rollouts or rollouts_for(ctx.settings)
     progress = ctx.progress
     if request.comment_id and request.number and not progress.get("acked"):
         forge.react(request.number, request.comment_id, "eyes")
@@ -83,33 +72,35 @@ class _Runner:
     def run(self) -> Outcome | None:
         request, command = self.request, self.command
         pull = self.forge.pull(request.number) if request.is_pull and request.number else None
-        base = pull.base_ref if pull else self.forge.default_branch()
-        chosen = choose_config(self.forge.configs(base), command.model)  # the base branch's, never the head's
+        policy = policy_for(self.forge, pull.base_ref if pull else None)  # never the head's; see policy_source
+        chosen = choose_config(policy.configs, command.model)
         if isinstance(chosen, str):
             self.say(chosen, ok=False)
             return None
         config = chosen
         model = config.model.name
-        policy = config.chatops
         actor = Actor(request.actor, self.forge.permission(request.actor),
-                      self.forge.teams_of(request.actor, policy.teams.get(command.name, [])))  # fmt: skip
+                      self.forge.teams_of(request.actor, config.chatops.teams.get(command.name, [])))  # fmt: skip
         facts = self.forge.facts(pull.number, model)[1] if pull else None
-        verdict = authorize(command, actor, policy, facts)
+        verdict = authorize(command, actor, config.chatops, facts, untrusted_base=policy.reason)
         if not verdict.allowed:
             self.ctx.store.audit.record(actor=request.actor, action=command.name, outcome="refused",
                                         repository=request.repository, model=model, detail=verdict.reason)  # fmt: skip
             self.say(f"👎 `{command.line or command.name}` refused: {verdict.reason}", ok=False)
             return None
-        if command.name == "status":
-            self.say(self.status(config))
-            return None
-        if command.name in ("lock", "unlock"):
-            self.lock_command(model, actor)
+        without_lock = WITHOUT_LOCK.get(command.name)
+        if without_lock is not None:  # reads, or the lock itself: no per-model lock
+            without_lock(self, config, actor)
             return None
         key = lock_key(request.repository, model)
-        holder = f"job:{self.ctx.job_id}"
-        lock = self.ctx.store.locks.acquire(key, holder, reason=f"{command.name} by @{request.actor}", ttl_seconds=LOCK_TTL)
-        if not lock.acquired and lock.holder != f"@{request.actor}":
+        holder, reason = f"job:{self.ctx.job_id}", f"{command.name} by @{request.actor}"
+        lock = self.ctx.store.locks.acquire(key, holder, reason=reason, ttl_seconds=LOCK_TTL)
+        if not lock.acquired and lock.holder == f"@{request.actor}":
+            # The model is /lock-ed by this person: their own commands pass the /lock, but still
+            # run one at a time, under a lock of their own beside it.
+            key = holder_run_key(key)
+            lock = self.ctx.store.locks.acquire(key, holder, reason=reason, ttl_seconds=LOCK_TTL)
+        if not lock.acquired:
             since = lock.acquired_at.strftime("%Y-%m-%d %H:%M UTC")
             self.say(f"⏳ `{model}` is locked by {lock.holder} since {since}"
                      + (f" ({lock.reason})" if lock.reason else "") + ". Try again when it is released.", ok=False)  # fmt: skip
@@ -120,29 +111,55 @@ class _Runner:
             self.ctx.store.locks.release(key, holder)
 
     def act(self, config: Config, pull: Any) -> Outcome | None:
+        handler = WITH_LOCK.get(self.command.name)
+        if handler is None:  # the parser knows no such command: nothing to do
+            self.say(f"👎 `{self.command.line or self.command.name}` is not a command here.", ok=False)
+            return None
+        return handler(self, config, pull)
+
+    # -- the commands (the tables below map each parsed command to one of these) ------------
+
+    def show_status(self, config: Config, actor: Actor) -> None:
+        self.say(self.status(config))
+
+    def lock_or_unlock(self, config: Config, actor: Actor) -> None:
+        self.lock_command(config.model.name, actor)
+
+    def retrain(self, config: Config, pull: Any) -> Outcome | None:
         from mlpipex.app import retraining
 
-        command, request = self.command, self.request
-        if command.name == "retrain":
-            url = retraining.request_retraining(self.forge, config, trigger="chatops", actor=request.actor,
-                                                reason=command.reason or f"requested by @{request.actor}")  # fmt: skip
-            self.say(f"🔁 Retraining pull request for `{config.model.name}`: {url}", ok=True)
-            return None
-        by = stamp(request.actor, self.ctx.job_id)
-        try:
-            if command.name == "promote" and command.target_env:
-                target = environment_named(config, command.target_env)
+        request = self.request
+        url = retraining.request_retraining(self.forge, config, trigger="chatops", actor=request.actor,
+                                            reason=self.command.reason or f"requested by @{request.actor}")  # fmt: skip
+        self.say(f"🔁 Retraining pull request for `{config.model.name}`: {url}", ok=True)
+        return None
+
+    def promote(self, config: Config, pull: Any) -> Outcome | None:
+        command = self.command
+        if command.target_env:  # /promote ENVIRONMENT: into it, under its rules
+            target = command.target_env
+
+            def into(by: str) -> Outcome:
                 approvals = self.forge.approvals(pull.number, pull.head_sha) if pull else 0
-                outcome = self.rollouts.promote_into(config, target, approvals=approvals, by=by, percent=command.percent)
-            else:
-                env = environment_named(config, command.env) if command.env else self.default_environment(config)
-                if command.name == "promote":
-                    outcome = self.rollouts.promote(config, env, command.percent, by=by)
-                elif command.name == "canary":
-                    assert command.percent is not None
-                    outcome = self.rollouts.canary(config, env, command.percent, by=by)
-                else:
-                    outcome = self.rollouts.rollback(config, env, by=by)
+                return self.rollouts.promote_into(config, environment(config, target), approvals=approvals, by=by,
+                                                  percent=command.percent)  # fmt: skip
+
+            return self.step(config, pull, into)
+        return self.step(config, pull, lambda by: self.rollouts.promote(config, self.env_of(config), command.percent, by=by))
+
+    def canary(self, config: Config, pull: Any) -> Outcome | None:
+        percent = self.command.percent
+        assert percent is not None  # the parser requires it
+        return self.step(config, pull, lambda by: self.rollouts.canary(config, self.env_of(config), percent, by=by))
+
+    def rollback(self, config: Config, pull: Any) -> Outcome | None:
+        return self.step(config, pull, lambda by: self.rollouts.rollback(config, self.env_of(config), by=by))
+
+    def step(self, config: Config, pull: Any, take: Callable[[str], Outcome]) -> Outcome | None:
+        """Take one rollout step as this job, record it, schedule the canary's analysis, answer."""
+        command, request = self.command, self.request
+        try:
+            outcome = take(stamp(request.actor, self.ctx.job_id))
         except MlpipexError as exc:  # e.g. an unknown environment: nothing was attempted
             self.say(f"👎 `{command.line or command.name}`: {str(exc).splitlines()[0]}", ok=False)
             return None
@@ -155,17 +172,18 @@ class _Runner:
         self.say(reply_text(outcome, request.actor, self.ctx.job_id), ok=outcome.ok)
         return outcome
 
+    def env_of(self, config: Config) -> Any:
+        return environment(config, self.command.env) if self.command.env else self.default_environment(config)
+
     def default_environment(self, config: Config) -> Any:
         """Without --env a command acts where the model last moved: the environment with a
         canary running, else the one changed most recently, else the first."""
-        from mlpipex.kserve.rollout import state_of
-
         environments = config.deploy.environments
         if len(environments) < 2:
-            return environment_named(config, None)
+            return environment(config, None)
         latest: tuple[str, Any] | None = None
         for env in environments:
-            state = state_of(self.rollouts.current(config, env))
+            state = self.rollouts.status(config, env).state
             if state.in_canary:
                 return env
             at = str(state.history[-1].get("at", "")) if state.history else ""
@@ -197,13 +215,11 @@ class _Runner:
             self.say(f"👎 `{model}` is locked by {current.holder}; only they or a maintainer can unlock it.", ok=False)
 
     def status(self, config: Config) -> str:
-        from mlpipex.kserve.rollout import state_of
-
         model = config.model.name
         lines = [f"### `{model}`", "", "| environment | serving | share | stable |", "|---|---|---|---|"]
         for env in config.deploy.environments:
             try:
-                state = state_of(self.rollouts.current(config, env))
+                state = self.rollouts.status(config, env).state
                 lines.append(f"| {env.name} | `{state.artifact or '—'}` | {state.traffic}% | `{state.stable or '—'}` |")
             except MlpipexError as exc:
                 lines.append(f"| {env.name} | unknown: {str(exc).splitlines()[0][:120]} | | |")
@@ -219,24 +235,16 @@ class _Runner:
         return "\n".join(lines)
 
 
-def record(ctx: JobContext, forge: RepoForge, repository: str, config: Config, outcome: Outcome, *, actor: str,
-           sha: str | None) -> None:  # fmt: skip
-    """The audit entry and the GitHub Deployment of a rollout step (once, even if the job re-runs)."""
-    event = outcome.event
-    if not outcome.repeated:
-        ctx.store.audit.record(actor=actor, action=event.action, outcome="succeeded" if event.ok else "failed",
-                               repository=repository, model=config.model.name, environment=event.environment,
-                               from_digest=outcome.from_digest, to_digest=outcome.to_digest, detail=event.message)  # fmt: skip
-    commit = sha or forge.repo.get_branch(forge.default_branch()).commit.sha
-    if event.ok and event.artifact:
-        forge.record_deployment(sha=commit, environment=event.environment, artifact=event.artifact,
-                                state="success" if not outcome.in_canary else "in_progress",
-                                description=event.title)  # fmt: skip
-    elif not event.ok:
-        forge.record_deployment(sha=commit, environment=event.environment, artifact=event.artifact,
-                                state="failure", description=event.message)  # fmt: skip
-
-
-def reply_text(outcome: Outcome, actor: str, job_id: int) -> str:
-    note = " (this step had already been taken by an earlier attempt of the same job)" if outcome.repeated else ""
-    return render_deploy_markdown(outcome.event) + f"\n<sub>requested by @{actor} · job {job_id}{note}</sub>\n"
+#: Commands that run without the model's lock (reads, and the lock itself), by parsed name.
+WITHOUT_LOCK: dict[str, Callable[[_Runner, Config, Actor], None]] = {
+    "status": _Runner.show_status,
+    "lock": _Runner.lock_or_unlock,
+    "unlock": _Runner.lock_or_unlock,
+}
+#: Commands that change the model, each under its lock, by parsed name.
+WITH_LOCK: dict[str, Callable[[_Runner, Config, Any], Outcome | None]] = {
+    "promote": _Runner.promote,
+    "canary": _Runner.canary,
+    "rollback": _Runner.rollback,
+    "retrain": _Runner.retrain,
+}

@@ -17,21 +17,23 @@ from typing import TYPE_CHECKING, Any
 
 from mlpipex.app.chatops import PullFacts
 from mlpipex.errors import ConfigError
+from mlpipex.providers.checks import check_name
 
 if TYPE_CHECKING:
     from github import Github
 
+    from mlpipex.app.registry import JobContext
     from mlpipex.config import Config
 
-__all__ = ["CONFIG_NAME", "GateRun", "Pull", "RepoForge", "gate_check_name"]
+__all__ = ["CONFIG_NAME", "GateRun", "Pull", "PullLink", "RepoForge", "gate_check_name"]
 
 CONFIG_NAME = "mlpipex.yaml"
 MAX_CONFIGS = 50  # a monorepo may have a config per model; more than this is a mistake
 
 
 def gate_check_name(model: str) -> str:
-    """The check run `mlpipex gate` creates for ``model`` (see mlpipex.providers.github)."""
-    return f"mlpipex / {model}"
+    """The check run `mlpipex gate` creates for ``model`` (defined in mlpipex.providers.checks)."""
+    return check_name(model)
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,14 @@ class GateRun:
     conclusion: str | None  # success, failure, neutral, … or None while it runs
     artifact: str | None  # REF@DIGEST recorded by `mlpipex push` (the check run's external_id)
     url: str | None
+
+
+@dataclass(frozen=True)
+class PullLink:
+    """A pull request the App opened or found: enough to point people at it."""
+
+    number: int
+    url: str
 
 
 @dataclass(frozen=True)
@@ -52,14 +62,23 @@ class Pull:
 
 
 class RepoForge:
-    def __init__(self, github: Github, repository: str) -> None:
+    def __init__(self, github: Github, repository: str, *, gate_apps: frozenset[int] = frozenset()) -> None:
         self.github = github
         self.full_name = repository
+        # The Apps (by id: the mlpipex App's own, unless settings list others) whose check runs
+        # count as gate results. Any other App, or a workflow's GITHUB_TOKEN on any branch, can
+        # create a run named "mlpipex / MODEL" with a passing conclusion and an artifact.
+        self.gate_apps = gate_apps
         self._repo: Any = None
         # One forge serves one job: a pull request and a ref's configs do not change under
         # it, so each is read once however many steps (parse, authorise, act) ask.
         self._pulls: dict[int, Any] = {}
         self._configs: dict[str, list[Config]] = {}
+
+    @classmethod
+    def for_job(cls, ctx: JobContext, repository: str) -> RepoForge:
+        """The forge a job uses: this installation's client, and the App's id from the settings."""
+        return cls(ctx.github(), repository, gate_apps=ctx.settings.trusted_gate_apps() if ctx.settings else frozenset())
 
     @property
     def repo(self) -> Any:
@@ -122,8 +141,10 @@ class RepoForge:
         return sum(1 for r in latest.values() if r.state == "APPROVED" and r.commit_id == head_sha)
 
     def gate_run(self, sha: str, model: str) -> GateRun | None:
-        """The newest gate check run for ``model`` on ``sha``."""
-        runs = list(self.repo.get_commit(sha).get_check_runs(check_name=gate_check_name(model)))
+        """The newest gate check run for ``model`` on ``sha`` created by one of ``gate_apps``
+        (a run by any other App or token is not a gate result, whatever it is called)."""
+        runs = [run for run in self.repo.get_commit(sha).get_check_runs(check_name=gate_check_name(model))
+                if run.app is not None and run.app.id in self.gate_apps]  # fmt: skip
         if not runs:
             return None
         newest = max(runs, key=lambda run: run.id)
@@ -189,12 +210,19 @@ class RepoForge:
 
     # -- retraining pull requests -------------------------------------------------------------
 
-    def open_pull_from(self, branch: str) -> Any | None:
+    def branch_head(self, branch: str) -> str:
+        """The commit ``branch`` points at."""
+        return str(self.repo.get_branch(branch).commit.sha)
+
+    def open_pull_from(self, branch: str) -> PullLink | None:
         """The open pull request whose head is ``branch`` of this repository, if any."""
         owner = self.full_name.split("/")[0]
         for pr in self.repo.get_pulls(state="open", head=f"{owner}:{branch}"):
-            return pr
+            return PullLink(int(pr.number), str(pr.html_url))
         return None
+
+    def update_pull_body(self, number: int, body: str) -> None:
+        self.repo.get_pull(number).edit(body=body)
 
     def ensure_branch(self, branch: str, from_branch: str) -> None:
         from github import GithubException
@@ -204,8 +232,7 @@ class RepoForge:
         except GithubException as exc:
             if exc.status != 404:
                 raise
-            sha = self.repo.get_branch(from_branch).commit.sha
-            self.repo.create_git_ref(ref=f"refs/heads/{branch}", sha=sha)
+            self.repo.create_git_ref(ref=f"refs/heads/{branch}", sha=self.branch_head(from_branch))
 
     def put_file(self, path: str, text: str, *, branch: str, message: str) -> None:
         """Create or replace ``path`` on ``branch`` in one commit."""
@@ -220,9 +247,9 @@ class RepoForge:
             return
         self.repo.update_file(path, message, text, current.sha, branch=branch)
 
-    def open_pull(self, *, title: str, body: str, head: str, base: str, labels: list[str]) -> Any:
+    def open_pull(self, *, title: str, body: str, head: str, base: str, labels: list[str]) -> PullLink:
         pr = self.repo.create_pull(title=title, body=body, head=head, base=base)
         if labels:  # the documented body is {"labels": [...]}; PyGithub's add_to_labels sends a bare list
             self.repo._requester.requestJsonAndCheck("POST", f"{self.repo.url}/issues/{pr.number}/labels",
                                                      input={"labels": labels})  # fmt: skip
-        return pr
+        return PullLink(int(pr.number), str(pr.html_url))

@@ -1,7 +1,8 @@
 """``pull_request.closed`` and merged: deploy what passed the gates on the pull request's head.
 
 The digest comes from the gate's check run on the head commit (``mlpipex push``
-records it there), the configuration from the base branch, the environment is the
+records it there, with the App's own token), the configuration from the base branch when
+the default branch trusts it (mlpipex.app.policy_source; otherwise nothing deploys), the environment is the
 first one, when it deploys automatically (``auto_deploy: true``). A merge whose
 gates did not pass, or whose package was never pushed, deploys nothing and says
 why in the pull request. A fork's pull request never deploys.
@@ -11,10 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlpipex.app.commanding import lock_key, record, reply_text
 from mlpipex.app.forge import RepoForge, gate_check_name
+from mlpipex.app.policy_source import policy_for
+from mlpipex.app.recording import lock_key, record, reply_text
 from mlpipex.app.registry import JobContext, register
-from mlpipex.app.rollouts import Rollouts, stamp
+from mlpipex.app.rollouts import rollouts_for, stamp
+from mlpipex.rollouts import Rollouts
 
 __all__ = ["on_merged"]
 
@@ -25,7 +28,7 @@ def on_merged(payload: dict[str, Any], ctx: JobContext, *, rollouts: Rollouts | 
     if not pr.get("merged"):
         return
     repository, number = payload["repository"]["full_name"], int(pr["number"])
-    forge = RepoForge(ctx.github(), repository)
+    forge = RepoForge.for_job(ctx, repository)
     done: dict[str, Any] = dict(ctx.progress)
     if ((pr.get("head") or {}).get("repo") or {}).get("full_name") != repository:
         if not done.get("fork"):
@@ -35,10 +38,18 @@ def on_merged(payload: dict[str, Any], ctx: JobContext, *, rollouts: Rollouts | 
                                 "A maintainer can run the gates and deploy from a branch of this repository.")  # fmt: skip
             ctx.save_progress({**done, "fork": True})
         return
-    rollouts = rollouts or Rollouts(ctx.settings)
+    policy = policy_for(forge, pr["base"]["ref"])
+    if not policy.trusted:
+        if not done.get("untrusted"):
+            ctx.store.audit.record(actor=_sender(payload), action="deploy", outcome="refused", repository=repository,
+                                   detail=f"merge of #{number}: {policy.reason}")  # fmt: skip
+            forge.reply(number, f"⏭️ Nothing was deployed: {policy.reason}.")
+            ctx.save_progress({**done, "untrusted": True})
+        return
+    rollouts = rollouts or rollouts_for(ctx.settings)
     head = pr["head"]["sha"]
     found = False
-    for config in forge.configs(pr["base"]["ref"]):
+    for config in policy.configs:
         model = config.model.name
         environments = config.deploy.environments
         if not environments or not environments[0].auto_deploy or done.get(model):

@@ -16,18 +16,19 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from mlpipex.app.alerts import DriftAlert
-from mlpipex.app.commanding import choose_config
+from mlpipex.app.alerts import JOB_KIND, DriftAlert
 from mlpipex.app.forge import RepoForge
+from mlpipex.app.recording import choose_config
 from mlpipex.app.registry import JobContext, PermanentJobError, register
-from mlpipex.report._text import cell
+from mlpipex.kserve.manifests import service_name
+from mlpipex.report import cell
 
 if TYPE_CHECKING:
     from mlpipex.config import Config
 
 __all__ = ["KIND", "on_drift_alert", "render_body", "request_retraining", "retrain_record"]
 
-KIND = "alert.drift"
+KIND = JOB_KIND
 CHART_FEATURES = 20
 
 
@@ -97,12 +98,23 @@ def request_retraining(forge: RepoForge, config: Config, *, trigger: str, actor:
     forge.ensure_branch(branch, base)
     forge.put_file(record_path(model), text, branch=branch, message=f"mlpipex: retrain {model} ({trigger})")
     if existing is not None:
-        existing.edit(body=body)
-        existing.as_issue().create_comment(f"Updated by a new trigger: {cell(trigger)} — {cell(reason, 500)}")
-        return str(existing.html_url)
+        forge.update_pull_body(existing.number, body)
+        forge.reply(existing.number, f"Updated by a new trigger: {cell(trigger)} — {cell(reason, 500)}")
+        return existing.url
     pr = forge.open_pull(title=f"Retrain {model}: {reason[:80]}", body=body, head=branch, base=base,
                          labels=list(config.retraining.labels))  # fmt: skip
-    return str(pr.html_url)
+    return pr.url
+
+
+def config_for_alert(configs: list[Config], name: str) -> Config | str:
+    """The config an alert's ``model`` names: by ``model.name`` first, else by the
+    InferenceService name (``deploy.name``), which is what the monitor knows the model by."""
+    chosen = choose_config(configs, name)
+    if isinstance(chosen, str):
+        by_service = [c for c in configs if service_name(c) == name]
+        if len(by_service) == 1:
+            return by_service[0]
+    return chosen
 
 
 @register(KIND)
@@ -111,7 +123,7 @@ def on_drift_alert(payload: dict[str, Any], ctx: JobContext) -> None:
     if alert.verdict != "drift":
         return
     forge = RepoForge(ctx.github(), alert.repository)
-    chosen = choose_config(forge.configs(forge.default_branch()), alert.model)
+    chosen = config_for_alert(forge.configs(forge.default_branch()), alert.model)
     if isinstance(chosen, str):
         raise PermanentJobError(f"drift alert {alert.id}: {chosen}")
     drifted = [f.name for f in alert.features if f.drifted]
@@ -119,4 +131,4 @@ def on_drift_alert(payload: dict[str, Any], ctx: JobContext) -> None:
     url = request_retraining(forge, chosen, trigger=f"drift alert {alert.id}", actor="mlpipex monitor",
                              reason=reason, alert=alert)  # fmt: skip
     ctx.store.audit.record(actor="system:monitor", action="retrain", outcome="succeeded", repository=alert.repository,
-                           model=alert.model, environment=alert.environment, detail=url)  # fmt: skip
+                           model=chosen.model.name, environment=alert.environment, detail=url)  # fmt: skip

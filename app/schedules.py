@@ -58,7 +58,7 @@ def _schedules(forge: RepoForge) -> list[tuple[str, str]]:
 @register(KIND)
 def on_tick(payload: dict[str, Any], ctx: JobContext) -> None:
     from mlpipex.app import retraining
-    from mlpipex.app.commanding import choose_config
+    from mlpipex.app.recording import choose_config
     from mlpipex.config.cron import parse_cron
 
     minute = dt.datetime.strptime(payload["minute"], "%Y-%m-%dT%H:%M")

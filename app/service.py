@@ -14,11 +14,11 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from mlpipex import __version__
 from mlpipex.app.registry import HandlerRegistry, load_handler_modules
 from mlpipex.app.settings import Settings
 from mlpipex.app.store import Store
 from mlpipex.app.worker import Worker
+from mlpipex.version import __version__
 
 __all__ = ["AppState", "create_app"]
 

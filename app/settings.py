@@ -31,6 +31,9 @@ class Settings(BaseSettings):
                                     description="sqlite:///FILE (one replica) or postgresql://… (several)")  # fmt: skip
     allowed_repositories: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="comma-separated owner/name list; empty: every repository the App is installed on")  # fmt: skip
+    gate_app_ids: Annotated[list[int], NoDecode] = Field(
+        default_factory=list, description="comma-separated ids of the GitHub Apps whose `mlpipex / MODEL` check runs count as "
+        "gate results; empty: this App's own id only (let CI create the run with the App's token)")  # fmt: skip
     github_api_url: str = Field("https://api.github.com", description="GitHub's REST API (GHES: https://HOST/api/v3)")
     alert_token: SecretStr | None = Field(None, description="bearer token for /alerts/* (HMAC with the webhook secret also works)")
     api_token: SecretStr | None = Field(None, description="bearer token for /api/audit")
@@ -50,6 +53,19 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("gate_app_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    def trusted_gate_apps(self) -> frozenset[int]:
+        """The Apps whose gate check runs the App believes: the listed ones, else itself."""
+        if self.gate_app_ids:
+            return frozenset(self.gate_app_ids)
+        return frozenset({self.app_id}) if self.app_id is not None else frozenset()
 
     @field_validator("allowed_repositories")
     @classmethod

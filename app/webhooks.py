@@ -1,15 +1,19 @@
 """``POST /webhooks/github``: verify, record, queue — nothing else runs in the request.
 
 Order of checks: body size (413), signature over the raw body (401), event and
-delivery headers (400), JSON (400). A verified delivery is recorded under its
+delivery headers (400), JSON (400), and for a kind the App handles, GitHub's
+published schema for it (400; mlpipex.app.webhook_schemas), so nothing a handler
+cannot read is ever queued. A verified delivery is recorded under its
 ``X-GitHub-Delivery`` id and, if a handler takes its kind and its repository is
-allowed, queued in the same transaction; the answer goes back in milliseconds,
+allowed, queued in the same transaction, once per action (mlpipex.app.replay: a
+signed body replayed under a new delivery id is answered ``replayed``, nothing queued); the answer goes back in milliseconds,
 well inside GitHub's 10 seconds.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from typing import Any, Literal
 
@@ -18,19 +22,23 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from mlpipex.app import webhook_schemas
 from mlpipex.app.auth import signature_matches
 from mlpipex.app.events import route
+from mlpipex.app.logs import log_event
+from mlpipex.app.replay import action_key
 
 __all__ = ["Problem", "WebhookReply", "read_body", "router"]
 
 router = APIRouter()
+log = logging.getLogger("mlpipex.app.webhooks")
 
 _EVENT = re.compile(r"^[a-z_]{1,100}$")
 _DELIVERY = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
 
 class WebhookReply(BaseModel):
-    status: Literal["pong", "queued", "ignored", "duplicate"]
+    status: Literal["pong", "queued", "ignored", "duplicate", "replayed"]
     kind: str | None = None
     job_id: int | None = None
     reason: str | None = None
@@ -75,13 +83,25 @@ _HEADERS = [
     response_model=WebhookReply,
     responses={
         202: {"model": WebhookReply, "description": "recorded: queued or ignored"},
-        400: {"model": Problem, "description": "missing event/delivery header or malformed JSON"},
+        400: {"model": Problem, "description": "missing event/delivery header, malformed JSON, or a payload "
+                                               "GitHub's webhook schema for its kind does not admit"},
         401: {"model": Problem, "description": "missing or wrong signature"},
         413: {"model": Problem, "description": "body too large"},
     },
     openapi_extra={"requestBody": _BODY, "parameters": _HEADERS},
 )
 async def github_webhook(request: Request) -> Any:
+    delivery = request.headers.get("x-github-delivery", "")
+    event = request.headers.get("x-github-event", "")
+    try:
+        return await _receive(request)
+    except HTTPException as exc:  # one line per delivery, refused ones too (ids only: the headers may be junk)
+        log_event(log, "delivery", level=logging.WARNING, delivery=delivery[:100] if _DELIVERY.match(delivery) else None,
+                  event=event if _EVENT.match(event) else None, outcome="rejected", status=exc.status_code, reason=exc.detail)  # fmt: skip
+        raise
+
+
+async def _receive(request: Request) -> Any:
     state = request.app.state.mlpipex
     body = await read_body(request, state.settings.max_body_bytes)
     if not signature_matches(state.webhook_secret, body, request.headers.get("x-hub-signature-256")):
@@ -99,18 +119,31 @@ async def github_webhook(request: Request) -> Any:
     if not isinstance(payload, dict):
         raise HTTPException(400, "the body is JSON but not an object")
     if event == "ping":
+        log_event(log, "delivery", delivery=delivery, event=event, outcome="pong")
         return WebhookReply(status="pong")
     routing = route(event, payload, allowed=state.settings.allows, handles=state.registry.handles)
+    if routing.queue and (wrong := await run_in_threadpool(webhook_schemas.problems, routing.kind, payload)):
+        raise HTTPException(400, f"the {routing.kind} payload does not match GitHub's webhook schema "
+                                 f"({webhook_schemas.SOURCE}): " + "; ".join(wrong))  # fmt: skip
     outcome = await run_in_threadpool(
         state.store.deliveries.record, delivery, event=event, action=payload.get("action") if isinstance(payload.get("action"), str) else None,
         repository=routing.repository, installation_id=routing.installation_id,
         job_kind=routing.kind if routing.queue else None, payload=payload, reason=routing.reason,
+        action_key=action_key(event, payload),
     )  # fmt: skip
-    if outcome.duplicate:
-        return JSONResponse(WebhookReply(status="duplicate", kind=routing.kind, job_id=outcome.job_id,
-                                         reason="this delivery was already received").model_dump(), status_code=200)  # fmt: skip
-    if outcome.job_id is not None and state.worker is not None:
-        state.worker.wake()
-    reply = WebhookReply(status="queued" if routing.queue else "ignored", kind=routing.kind,
-                         job_id=outcome.job_id, reason=routing.reason)  # fmt: skip
-    return JSONResponse(reply.model_dump(), status_code=202)
+    if outcome.duplicate and outcome.outcome == "replayed":
+        reply = WebhookReply(status="replayed", kind=routing.kind, job_id=outcome.job_id, reason=outcome.reason)
+        code = 200
+    elif outcome.duplicate:
+        reply = WebhookReply(status="duplicate", kind=routing.kind, job_id=outcome.job_id,
+                             reason="this delivery was already received")  # fmt: skip
+        code = 200
+    else:
+        if outcome.job_id is not None and state.worker is not None:
+            state.worker.wake()
+        reply = WebhookReply(status="queued" if routing.queue else "ignored", kind=routing.kind,
+                             job_id=outcome.job_id, reason=routing.reason)  # fmt: skip
+        code = 202
+    log_event(log, "delivery", delivery=delivery, event=event, kind=routing.kind, repository=routing.repository,
+              installation=routing.installation_id, outcome=reply.status, job=reply.job_id, reason=reply.reason)  # fmt: skip
+    return JSONResponse(reply.model_dump(), status_code=code)

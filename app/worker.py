@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from mlpipex.app.logs import log_event
 from mlpipex.app.registry import HandlerRegistry, JobContext, PermanentJobError
 
 if TYPE_CHECKING:
@@ -27,9 +28,19 @@ if TYPE_CHECKING:
     from mlpipex.app.settings import Settings
     from mlpipex.app.store import Job, Store
 
-__all__ = ["Worker"]
+__all__ = ["PERMANENT", "Worker"]
+
+# Errors that say the job itself is wrong, not that the world was briefly unavailable.
+# Payloads are schema-checked at intake (mlpipex.app.webhook_schemas), so these mean a
+# payload GitHub's schema allows but a handler cannot use, or a bug: retrying repeats them.
+PERMANENT: tuple[type[Exception], ...] = (KeyError, ValueError, TypeError)
 
 log = logging.getLogger("mlpipex.app.worker")
+
+
+def _delivery_of(job: Job) -> str | None:
+    key = job.dedupe_key or ""
+    return key.removeprefix("github-delivery:") if key.startswith("github-delivery:") else None
 
 
 def _no_github(installation_id: int) -> Github:
@@ -116,32 +127,36 @@ class Worker:
 
     def _run(self, job: Job, owner: str) -> None:
         handler = self.registry.get(job.kind)
+        fields = dict(job=job.id, kind=job.kind, attempt=job.attempts, delivery=_delivery_of(job), worker=owner)
         if handler is None:
             self.store.jobs.fail(job, owner, f"no handler is registered for job kind {job.kind!r}", retry=False)
-            log.error("job %s: no handler for %s; dead", job.id, job.kind)
+            log_event(log, "job", level=logging.ERROR, **fields, outcome="dead", error=f"no handler for {job.kind}")
             return
         ctx = JobContext(job=job, store=self.store, settings=self.settings, github_for=self.github_for,
                          save=lambda progress: self.store.jobs.save_progress(job.id, owner, progress))  # fmt: skip
         done = threading.Event()
         beat = threading.Thread(target=self._heartbeat, args=(job.id, owner, done), daemon=True)
         beat.start()
+        started = time.monotonic()
+        error: str | None = None
         try:
             handler(job.payload, ctx)
-        except PermanentJobError as exc:
-            status = self.store.jobs.fail(job, owner, f"{type(exc).__name__}: {exc}", retry=False)
-            log.warning("job %s (%s) failed permanently: %s", job.id, job.kind, exc)
+        except (PermanentJobError, *PERMANENT) as exc:
+            # Retrying cannot help: a handler's own verdict, or a payload it cannot read
+            # (a missing key, a bad value): dead-lettered at once instead of five times.
+            error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            status = self.store.jobs.fail(job, owner, error, retry=False)
         except Exception as exc:
-            detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-            status = self.store.jobs.fail(job, owner, detail)
-            log.warning("job %s (%s) attempt %s failed (%s): %s", job.id, job.kind, job.attempts, status, detail)
+            error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            status = self.store.jobs.fail(job, owner, error)
         else:
             status = "done" if self.store.jobs.complete(job.id, owner) else "lost"
-            log.info("job %s (%s) done on attempt %s", job.id, job.kind, job.attempts)
         finally:
             done.set()
             beat.join()
-        if status == "lost":
-            log.warning("job %s (%s): the lease expired while it ran; another worker owns it", job.id, job.kind)
+        level = logging.INFO if status == "done" else logging.WARNING
+        log_event(log, "job", level=level, **fields, outcome=status, seconds=round(time.monotonic() - started, 3),
+                  error=error.splitlines()[0][:300] if error else None)  # fmt: skip
 
     def _heartbeat(self, job_id: int, owner: str, done: threading.Event) -> None:
         interval = max(0.05, self.lease_seconds / 3)

@@ -5,8 +5,6 @@ The public API is small and stable; everything else is private to its module.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from mlpipex.config import Config, load_config
 from mlpipex.errors import (
     ConfigError,
@@ -15,6 +13,7 @@ from mlpipex.errors import (
     MlpipexError,
 )
 from mlpipex.gates import GateResult, Measurement, Report, Status, run_gates, select_gates
+from mlpipex.version import __version__
 
 __all__ = [
     "Config",

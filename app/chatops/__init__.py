@@ -8,7 +8,7 @@ from mlpipex.app.chatops.authz import (
     authorize,
     required_permission,
 )
-from mlpipex.app.chatops.parser import COMMANDS, Command, Reply, help_text, parse
+from mlpipex.app.chatops.parser import COMMANDS, Command, Reply, help_text, may_hold_command, parse
 
 __all__ = [
     "COMMANDS",
@@ -20,6 +20,7 @@ __all__ = [
     "Verdict",
     "authorize",
     "help_text",
+    "may_hold_command",
     "parse",
     "required_permission",
 ]

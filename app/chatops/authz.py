@@ -2,8 +2,9 @@
 
 The facts (the commenter's repository permission and teams, the pull request's
 approvals, gate result and origin) are gathered by the handler from GitHub; the
-policy is the ``chatops:`` section of the base branch's mlpipex.yaml, never the
-pull request's own copy.
+policy is the ``chatops:`` section of the default branch's mlpipex.yaml (or of a
+branch the default branch lists in ``chatops.protected_branches``; see
+mlpipex.app.policy_source), never the pull request's own copy.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from dataclasses import dataclass
 from mlpipex.app.chatops.parser import Command
 from mlpipex.config.model import ChatOpsConfig
 
-__all__ = ["DEPLOYING", "LEVELS", "Actor", "PullFacts", "Verdict", "authorize", "required_permission"]
+__all__ = ["DEPLOYING", "LEVELS", "READ_ONLY", "Actor", "PullFacts", "Verdict", "authorize", "required_permission"]
 
 LEVELS = ("none", "read", "triage", "write", "maintain", "admin")  # GitHub's repository roles, weakest first
 DEPLOYING = frozenset({"promote", "rollback", "canary"})
+READ_ONLY = frozenset({"status"})  # change nothing: allowed even where the policy's branch is not trusted
 _DEFAULTS = {"status": "read", "help": "read"}
 
 
@@ -46,8 +48,13 @@ def required_permission(command: str, policy: ChatOpsConfig) -> str:
     return configured or _DEFAULTS.get(command, "write")
 
 
-def authorize(command: Command, actor: Actor, policy: ChatOpsConfig, pull: PullFacts | None = None) -> Verdict:
+def authorize(command: Command, actor: Actor, policy: ChatOpsConfig, pull: PullFacts | None = None, *,
+              untrusted_base: str | None = None) -> Verdict:  # fmt: skip
+    """``untrusted_base``: why the pull request's base branch may not deploy (None: it may);
+    then only read-only commands pass."""
     name = command.name
+    if untrusted_base is not None and name not in READ_ONLY:
+        return Verdict(False, untrusted_base + ".")
     needed = required_permission(name, policy)
     teams = set(policy.teams.get(name, ()))
     level = LEVELS.index(actor.permission) if actor.permission in LEVELS else 0
@@ -56,6 +63,9 @@ def authorize(command: Command, actor: Actor, policy: ChatOpsConfig, pull: PullF
         return Verdict(False, f"@{actor.login} has `{actor.permission}` permission; `{name}` needs `{needed}`{via}.")
     if pull is not None and pull.fork and (name in DEPLOYING or name == "retrain"):
         return Verdict(False, "this pull request comes from a fork, and a fork's pull request can never deploy.")
+    if name == "promote" and pull is None and not policy.promote_without_pull:
+        return Verdict(False, "there is no pull request here, so its approvals and gates cannot be checked; promote from "
+                              "the model's pull request (or set `chatops.promote_without_pull: true` on the default branch).")  # fmt: skip
     if name == "promote" and pull is not None:
         if pull.approvals < policy.require_approvals:
             return Verdict(False, f"`promote` needs {policy.require_approvals} approving review(s); "

@@ -8,13 +8,14 @@ the value this returns, before anything runs). The grammar:
     /canary PERCENT [MODEL] [--env NAME]
     /status [MODEL] [--env NAME]
     /retrain [MODEL] [--reason TEXT]
-    /lock [MODEL] [--env NAME] [--reason TEXT]      /unlock [MODEL] [--env NAME]
+    /lock [MODEL] [--reason TEXT]      /unlock [MODEL]
     /help [COMMAND]
 
 Without ``--env`` a command acts where the model last moved (the environment with a
-canary running, else the one changed most recently). Only the first line that starts with the prefix counts; lines in code blocks and
-quotes never do (quoting someone's `/rollback` must not roll back). Bots are
-ignored. Anything that looks like one of our commands but is not quite right gets
+canary running, else the one changed most recently). Only the first line that starts with the prefix counts, and only
+a line GitHub shows as plain top-level text (:mod:`.markdown`, a CommonMark parser):
+code, quotes (lazy continuation lines included), HTML comments, lists and link text
+never do (quoting someone's `/rollback` must not roll back). Bots are ignored. Anything that looks like one of our commands but is not quite right gets
 a reply that says what to write instead; anything else is not for us.
 """
 
@@ -27,10 +28,14 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["COMMANDS", "Command", "Reply", "help_text", "parse"]
+from mlpipex.app.chatops.markdown import command_lines
+
+__all__ = ["COMMANDS", "Command", "Reply", "help_text", "may_hold_command", "parse"]
 
 MAX_LINE = 500  # a longer "command" is not one anybody typed
+MAX_BODY = 65_536  # GitHub's limit on a comment: anything longer did not come from GitHub
 MAX_REASON = 300
+_MAX_PREFIX = 20  # chatops.prefix is at most 20 characters (the config schema)
 _NAME = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,61}[a-z0-9])?$")  # model and environment names (DNS-label-like)
 _PERCENT = re.compile(r"^([0-9]{1,3})%?$")
 
@@ -42,13 +47,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "canary": ("PERCENT [MODEL] [--env NAME]", "set the canary's traffic share"),
     "status": ("[MODEL] [--env NAME]", "what serves where, the traffic split and the recent actions"),
     "retrain": ("[MODEL] [--reason TEXT]", "open (or update) the retraining pull request"),
-    "lock": ("[MODEL] [--env NAME] [--reason TEXT]", "stop other commands from changing the model"),
-    "unlock": ("[MODEL] [--env NAME]", "release your lock"),
+    "lock": ("[MODEL] [--reason TEXT]", "stop other commands from changing the model (in every environment)"),
+    "unlock": ("[MODEL]", "release your lock"),
     "help": ("[COMMAND]", "this help"),
 }  # fmt: skip
 _OPTIONS = {
     "promote": {"--env"}, "rollback": {"--env"}, "canary": {"--env"}, "status": {"--env"},
-    "retrain": {"--reason"}, "lock": {"--env", "--reason"}, "unlock": {"--env"}, "help": set(),
+    "retrain": {"--reason"}, "lock": {"--reason"}, "unlock": set(), "help": set(),
 }  # fmt: skip
 
 
@@ -83,18 +88,18 @@ def parse(body: str, *, prefix: str = "/", author_is_bot: bool = False,
           models: Sequence[str] = (), environments: Sequence[str] = ()) -> Command | Reply | None:  # fmt: skip
     """The command in a comment ``body``; ``models`` and ``environments`` (from the base
     branch's configuration) resolve the ambiguous `/promote production` and power "did you mean"."""
-    if author_is_bot or not body:
+    if author_is_bot or not body or len(body) > MAX_BODY:
         return None
     line = _command_line(body, prefix)
     if line is None:
         return None
-    if len(line) > MAX_LINE:
-        return Reply(f"That command is longer than {MAX_LINE} characters; I did not read it.")
     word, _, rest = line[len(prefix) :].partition(" ")
     name = word.lower()
     if name not in COMMANDS:
         close = difflib.get_close_matches(name, list(COMMANDS), n=1, cutoff=0.75)
         return Reply(f"Unknown command `{_quote(prefix + word)}`. Did you mean `{prefix}{close[0]}`?") if close else None
+    if len(line) > MAX_LINE:
+        return Reply(f"That command is longer than {MAX_LINE} characters; I did not read it.")
     try:
         tokens = shlex.split(rest, comments=False, posix=True)
     except ValueError as exc:  # an unbalanced quote
@@ -103,17 +108,27 @@ def parse(body: str, *, prefix: str = "/", author_is_bot: bool = False,
 
 
 def _command_line(body: str, prefix: str) -> str | None:
-    fenced = False
-    for raw in body.splitlines():
-        stripped = raw.strip()
-        if stripped.startswith(("```", "~~~")):
-            fenced = not fenced
-            continue
-        if fenced or raw.startswith(("    ", "\t")) or stripped.startswith(">"):
-            continue  # code and quotes are never commands
-        if stripped.startswith(prefix) and len(stripped) > len(prefix) and stripped[len(prefix)].isalpha():
-            return " ".join(stripped.split())  # one space between words, whatever was typed
+    for text in command_lines(body):
+        if text.startswith(prefix) and len(text) > len(prefix) and text[len(prefix)].isalpha():
+            return " ".join(text.split())  # one space between words, whatever was typed
     return None
+
+
+def may_hold_command(body: str, *, author_is_bot: bool = False) -> bool:
+    """Whether ``body`` could be a command (or a near miss worth a reply) under *any* prefix.
+
+    The prefix lives in the base branch's configuration, which costs GitHub calls to
+    read; this needs none, so chatter ("LGTM", "thanks!") is dropped before the App
+    asks GitHub anything. False here means :func:`parse` returns None whatever the prefix."""
+    if author_is_bot or not body or len(body) > MAX_BODY:
+        return False
+    for text in command_lines(body):
+        first = text.split(maxsplit=1)[0]
+        for cut in range(1, min(len(first), _MAX_PREFIX + 1)):
+            word = first[cut:].lower()
+            if first[cut].isalpha() and (word in COMMANDS or difflib.get_close_matches(word, list(COMMANDS), n=1, cutoff=0.75)):
+                return True
+    return False
 
 
 def _build(name: str, tokens: list[str], line: str, prefix: str,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, Column, DateTime, Index, Integer, MetaData, String, Table, Text
 
-__all__ = ["audit", "deliveries", "installation_repositories", "jobs", "locks", "metadata"]
+__all__ = ["actions", "audit", "deliveries", "installation_repositories", "jobs", "locks", "metadata"]
 
 metadata = MetaData()
 
@@ -23,9 +23,19 @@ deliveries = Table(
     Column("action", String(100)),
     Column("repository", String(300)),
     Column("installation_id", Integer),
-    Column("outcome", String(20), nullable=False),  # queued | ignored
+    Column("outcome", String(20), nullable=False),  # queued | ignored | replayed
     Column("reason", Text),
     Column("job_id", Integer),
+    Column("received_at", DateTime, nullable=False),
+)  # fmt: skip
+
+# The actions deliveries asked for (mlpipex.app.replay.action_key): a signed body posted
+# again under a new X-GitHub-Delivery finds its action here and queues nothing. Kept
+# when deliveries are pruned: a replay stays refused for as long as the row exists.
+actions = Table(
+    "actions", metadata,
+    Column("action_key", String(300), primary_key=True),
+    Column("delivery_id", String(100), nullable=False),
     Column("received_at", DateTime, nullable=False),
 )  # fmt: skip
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["COMMANDS", "config_option", "provider_options"]
+__all__ = ["COMMANDS", "ENTRY_POINT_GROUP", "command_modules", "config_option", "provider_options"]
 
 # Import paths of the command modules, in the order ``mlpipex --help`` lists them.
 COMMANDS = (
@@ -25,11 +25,22 @@ COMMANDS = (
     "mlpipex.commands.rollout_commands",
     "mlpipex.commands.canary",
     "mlpipex.commands.serve",
-    "mlpipex.commands.app",
     "mlpipex.commands.drift",
     "mlpipex.commands.monitor",
     "mlpipex.commands.completion",
 )
+
+# Commands that live outside the core register here (``[project.entry-points."mlpipex.commands"]``):
+# the App adds ``mlpipex app`` this way, so the core never imports the App.
+ENTRY_POINT_GROUP = "mlpipex.commands"
+
+
+def command_modules() -> list[str]:
+    """The core's commands, then those other installed packages add, by entry-point name."""
+    from importlib.metadata import entry_points
+
+    added = sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name)
+    return [*COMMANDS, *(e.value for e in added if e.value not in COMMANDS)]
 
 
 def config_option(parser: argparse.ArgumentParser) -> None:

@@ -1,4 +1,8 @@
-"""What deploy, promote, rollback and status share: options, environment, cluster."""
+"""What deploy, promote, canary, rollback and status share: options, the flow, reporting a step.
+
+The rollout itself is mlpipex.rollouts (the App calls the same); these commands read
+their arguments, call it, and print and report its outcome.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +14,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlpipex.commands import config_option, provider_options
-from mlpipex.errors import EXIT_OK, InputError, MlpipexError
+from mlpipex.errors import EXIT_OK, MlpipexError
 
 if TYPE_CHECKING:
-    from mlpipex.config import Config
-    from mlpipex.config.model import EnvironmentConfig
-    from mlpipex.kserve.cluster import Cluster
+    from mlpipex.events import DeployEvent
     from mlpipex.kserve.crd import CrdSchema
-    from mlpipex.providers import DeployEvent, Provider
+    from mlpipex.providers import Provider
+    from mlpipex.rollouts import Outcome, Rollouts
 
 
 def add_cluster_options(parser: argparse.ArgumentParser) -> None:
@@ -29,77 +32,40 @@ def add_cluster_options(parser: argparse.ArgumentParser) -> None:
     provider_options(parser)
 
 
-def environment(config: Config, name: str | None, mode: str | None = None) -> EnvironmentConfig:
-    from mlpipex.config.model import EnvironmentConfig
+def rollouts(args: Any) -> Rollouts:
+    """The rollout flow as the CLI runs it: ``--kubeconfig``, ``--timeout`` and ``--crd``."""
+    from mlpipex.rollouts import Rollouts
 
-    environments = config.deploy.environments or [EnvironmentConfig(name="default")]
-    chosen = environments[0]
-    if name:
-        matches = [e for e in environments if e.name == name]
-        if not matches:
-            raise InputError(f"--env {name}: no such environment",
-                             fix=f"environments: {', '.join(e.name for e in environments)}")  # fmt: skip
-        chosen = matches[0]
-    return chosen.model_copy(update={"mode": mode}) if mode else chosen
+    return Rollouts(kubeconfig=args.kubeconfig, timeout=args.timeout, crd=schema(args))
 
 
-def cluster(env: EnvironmentConfig, args: Any) -> Cluster:
-    from mlpipex.kserve.cluster import Cluster
-
-    return Cluster.connect(env.context, args.kubeconfig)
-
-
-def schema(args: Any, cluster: Cluster | None) -> CrdSchema:
+def schema(args: Any) -> CrdSchema | None:
+    """``--crd FILE`` when given; None: the cluster's own."""
     from mlpipex.kserve import load_crd
 
-    if getattr(args, "crd", None):
-        return load_crd(Path(args.crd))
-    assert cluster is not None
-    return cluster.crd()
+    return load_crd(Path(args.crd)) if getattr(args, "crd", None) else None
 
 
-def apply_plan(args: Any, config: Config, env: EnvironmentConfig,
-               plan: Callable[[dict[str, Any] | None], dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:  # fmt: skip
-    """Read the object, plan its next state, validate, apply, wait for Ready; print the outcome.
+def roll_out(args: Any, step: Callable[[Rollouts], Outcome]) -> int:
+    """Take one rollout step, print its outcome and report it where the CI shows it.
 
-    Returns (what was applied, what the cluster reports).
+    A failed step is reported too, then its error is raised, so the exit code stays 2 or 3.
     """
-    from mlpipex.kserve.steps import apply_step
-
-    kube = cluster(env, args)
-    return apply_step(kube, schema(args, kube), env.namespace, config.deploy.name or config.model.name, plan,
-                      timeout=args.timeout)  # fmt: skip
-
-
-def roll_out(args: Any, config: Config, env: EnvironmentConfig, action: str,
-             plan: Callable[[dict[str, Any] | None], dict[str, Any]]) -> int:  # fmt: skip
-    """Apply one rollout step, print its outcome and report it where the CI shows it.
-
-    A failed step is reported too (then re-raised, so the exit code stays 2 or 3).
-    """
-    from mlpipex.kserve.rollout import state_of
-    from mlpipex.kserve.steps import outcome
-    from mlpipex.providers import DeployEvent, provider_for
+    from mlpipex.providers import provider_for
 
     provider = provider_for(args.provider, strict=args.strict_report)
-    name = config.deploy.name or config.model.name
-    try:
-        service, result = apply_plan(args, config, env, plan)
-    except MlpipexError as exc:
-        failed = DeployEvent(action, config.model.name, env.name, name, ok=False,
-                             message=str(exc).splitlines()[0], by=actor())  # fmt: skip
+    result = step(rollouts(args))
+    event = result.event
+    if result.error is not None:
         try:
-            report_step(provider, failed)
+            report_step(provider, event)
         except MlpipexError as also:  # the rollout's own error is the one to see
             say(f"warning: {also}")
-        raise
-    line = outcome(env, service, result)
-    say(line)
-    state = state_of(service)
-    report_step(provider, DeployEvent(action, config.model.name, env.name, name, ok=True, message=line,
-                                      artifact=state.artifact, stable=state.stable, traffic=state.traffic,
-                                      by=actor()))  # fmt: skip
-    provider.write_outputs({"artifact": state.artifact or "", "environment": env.name, "traffic": str(state.traffic)})
+        raise result.error
+    say(event.message)
+    report_step(provider, event)
+    provider.write_outputs({"artifact": event.artifact or "", "environment": event.environment,
+                            "traffic": str(event.traffic)})  # fmt: skip
     return EXIT_OK
 
 

@@ -14,16 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from mlpipex.commands._deploy_common import (
-    actor,
-    add_cluster_options,
-    cluster,
-    environment,
-    report_step,
-    say,
-    schema,
-)
-from mlpipex.errors import EXIT_GATE_FAILED, EXIT_OK, InputError
+from mlpipex.commands._deploy_common import add_cluster_options, report_step, rollouts, say
+from mlpipex.errors import EXIT_GATE_FAILED, EXIT_OK
 
 
 def register(commands: Any) -> None:
@@ -32,66 +24,36 @@ def register(commands: Any) -> None:
     run_parser = actions.add_parser("run", help="judge the canary step by step; advance, hold or roll back")
     add_cluster_options(run_parser)
     run_parser.add_argument("--metrics-file", metavar="FILE",
-                            help='samples as {"canary": {metric: [...]}, "stable": {...}} (default: deploy.monitor or deploy.prometheus)')  # fmt: skip
+                            help='samples as {"canary": {metric: [...]}, "stable": {...}} (default: deploy.monitor or deploy.prometheus; see mlpipex.rollouts.metrics_source)')  # fmt: skip
     run_parser.add_argument("--once", action="store_true", help="judge one step and stop")
     run_parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from mlpipex.config import load_config
-    from mlpipex.kserve.promotion import parse_duration
-    from mlpipex.kserve.rollout import state_of
-    from mlpipex.kserve.steps import canary_step, traffic_line
-    from mlpipex.providers import DeployEvent, provider_for
+    from mlpipex.config.durations import parse_duration
+    from mlpipex.providers import provider_for
+    from mlpipex.rollouts import environment, metrics_source
     from mlpipex.stats.canary import Action
 
     config = load_config(args.config, check_files=False)
     env = environment(config, args.env)
-    if env.canary is None:
-        raise InputError(f"environment {env.name} has no canary settings", fix="add deploy.environments[].canary")
-    kube = cluster(env, args)
-    crd = schema(args, kube)
-    name = config.deploy.name or config.model.name
-    source = _source(args, config, env)
+    flow = rollouts(args)
     provider = provider_for(args.provider, strict=args.strict_report)
+    source = metrics_source(config, env, samples_file=Path(args.metrics_file)) if args.metrics_file else None
     while True:
-        step = canary_step(kube, crd, config, env, source, timeout=args.timeout)
-        if step is None:
-            state = state_of(kube.get(env.namespace, name))
+        outcome = flow.canary_step(config, env, source)
+        if outcome is None:
+            state = flow.status(config, env).state
             say(f"{env.name}: no canary in progress ({state.artifact or 'nothing'} at {state.traffic}%)")
             return EXIT_OK
-        decision = step.decision
-        line = (f"{env.name}: {decision.action.value} at {step.traffic_before}% → {step.traffic_after}%: "
-                f"{decision.reason} ({traffic_line(step.result)})")  # fmt: skip
-        say(line)
-        if decision.action is not Action.HOLD:  # a hold moves nothing: no status for it
-            moved = state_of(step.service)
-            report_step(provider, DeployEvent(f"canary {decision.action.value}", config.model.name, env.name, name,
-                                              ok=decision.action is Action.ADVANCE, message=line,
-                                              artifact=moved.artifact, stable=moved.stable, traffic=moved.traffic,
-                                              by=actor() or "mlpipex canary"))  # fmt: skip
-        if decision.action is Action.ROLLBACK:
+        assert outcome.step is not None  # the CLI's steps are never "already done" (not resumable)
+        step = outcome.step
+        say(outcome.event.message)
+        if step.decision.action is not Action.HOLD:  # a hold moves nothing: no status for it
+            report_step(provider, outcome.event)
+        if step.decision.action is Action.ROLLBACK:
             return EXIT_GATE_FAILED
         if args.once or step.traffic_after == 100:
             return EXIT_OK
-        time.sleep(parse_duration(env.canary.interval))
-
-
-def _source(args: argparse.Namespace, config: Any, env: Any) -> Any:
-    from mlpipex.kserve.analysis import FileSource, PrometheusSource
-    from mlpipex.kserve.promotion import parse_duration
-
-    if args.metrics_file:
-        return FileSource(Path(args.metrics_file))
-    if config.deploy.monitor is not None:
-        from mlpipex.monitor import MonitorSource
-
-        return MonitorSource(config.deploy.monitor.url, timeout=config.deploy.monitor.timeout)
-    prometheus = config.deploy.prometheus
-    if prometheus is None:
-        raise InputError("no metrics source for the canary analysis",
-                         fix="set deploy.prometheus.url (with a query per canary metric) or deploy.monitor.url, "
-                             "or pass --metrics-file")  # fmt: skip
-    return PrometheusSource(prometheus.url, {m.name: m.query for m in env.canary.metrics},
-                            window_seconds=parse_duration(env.canary.interval) or 60,
-                            step_seconds=prometheus.step_seconds, timeout=prometheus.timeout)  # fmt: skip
+        time.sleep(parse_duration(env.canary.interval) if env.canary else 0)

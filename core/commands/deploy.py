@@ -13,13 +13,7 @@ import os
 import sys
 from typing import Any
 
-from mlpipex.commands._deploy_common import (
-    actor,
-    add_cluster_options,
-    environment,
-    roll_out,
-    schema,
-)
+from mlpipex.commands._deploy_common import actor, add_cluster_options, roll_out, schema
 from mlpipex.errors import EXIT_OK
 
 
@@ -36,35 +30,32 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import yaml
-
     from mlpipex.config import load_config
-    from mlpipex.kserve import Rollout
-    from mlpipex.kserve.rollout import plan_deploy
+    from mlpipex.rollouts import environment
 
     config = load_config(args.config, check_files=False)
     env = environment(config, args.env, args.mode)
-    rollout = Rollout(
-        artifact=args.artifact,
-        canary_percent=args.canary,
-        git_sha=_commit(args),
-        pull_request=args.pull_request,
-        deployed_by=actor(),
-    )
     if args.dry_run:
-        from dataclasses import replace
+        return _dry_run(args, config, env)
+    return roll_out(args, lambda flow: flow.deploy(config, env, args.artifact, by=actor(), sha=_commit(args),
+                                                   pull_request=args.pull_request, canary_percent=args.canary))  # fmt: skip
 
-        from mlpipex.kserve import build_inference_service
 
-        if args.stable_artifact:  # show a canary next to the given stable model
-            service = build_inference_service(config, env, replace(rollout, stable_artifact=args.stable_artifact))
-        else:
-            service = plan_deploy(config, env, None, rollout)
-        if args.crd:
-            schema(args, None).check(service)
-        sys.stdout.write(yaml.safe_dump(service, sort_keys=False))
-        return EXIT_OK
-    return roll_out(args, config, env, "deploy", lambda current: plan_deploy(config, env, current, rollout))
+def _dry_run(args: argparse.Namespace, config: Any, env: Any) -> int:
+    """The manifest a deploy would apply (pure: no cluster is read)."""
+    import yaml
+
+    from mlpipex.kserve import Rollout
+    from mlpipex.kserve.preview import plan_dry_run
+
+    rollout = Rollout(artifact=args.artifact, canary_percent=args.canary, git_sha=_commit(args),
+                      pull_request=args.pull_request, deployed_by=actor())  # fmt: skip
+    service = plan_dry_run(config, env, rollout, args.stable_artifact)
+    crd = schema(args)
+    if crd is not None:
+        crd.check(service)
+    sys.stdout.write(yaml.safe_dump(service, sort_keys=False))
+    return EXIT_OK
 
 
 def _commit(args: argparse.Namespace) -> str | None:

@@ -153,7 +153,9 @@ def _read_json(path: Path) -> Any:
 
 def _profile_of(data: Any, path: Path | None, ref: str = "") -> dict[str, Any]:
     """A profile itself, or the ``profile`` of a package config blob."""
-    if isinstance(data, dict) and "profile" in data and data.get("format") != "mlpipex.profile/v1":
+    from mlpipex.stats.profile import PROFILE_FORMAT
+
+    if isinstance(data, dict) and "profile" in data and data.get("format") != PROFILE_FORMAT:
         if not data["profile"]:
             raise InputError(f"the package {ref or path} carries no reference profile",
                              location=Location(str(path)) if path else None,

@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mlpipex import __version__
 from mlpipex.commands import config_option, provider_options
 from mlpipex.errors import MlpipexError
+from mlpipex.version import __version__
 
 DEFAULT_REPORT_DIR = ".mlpipex/report"
 
@@ -48,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from mlpipex.gates import Status, run_gates, select_gates
     from mlpipex.providers import provider_for
     from mlpipex.report import render_console, render_markdown, write_reports
+    from mlpipex.secrets import redact_data
 
     only, skip = gate_names(args.only, "--only"), gate_names(args.skip, "--skip")
     config = load_config(args.config)
@@ -59,14 +60,16 @@ def run(args: argparse.Namespace) -> int:
                  f"gates: {', '.join(names)}")  # fmt: skip
     provider = provider_for(args.provider, strict=args.strict_report)
     provider.started(config.model.name)
-    report = run_gates(
+    # Redacted once here, so report.json/md, junit.xml, the step summary and every
+    # provider post render the same secret-free report.
+    report = redact_data(run_gates(
         config,
         names,
         progress=console.progress,
         on_start=console.gate_started,
         on_result=console.gate_result,
         fail_on=Status(args.fail_on),
-    )
+    ))
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     paths = write_reports(report, Path(args.report_dir), step_summary=Path(summary) if summary else None)
     console.line()

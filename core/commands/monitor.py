@@ -63,7 +63,7 @@ def serve_command(args: argparse.Namespace) -> int:
         import uvicorn
     except ImportError:
         raise InputError("the monitor needs FastAPI and uvicorn", fix="pip install 'mlpipex[monitor]'") from None
-    from mlpipex.kserve.promotion import parse_duration
+    from mlpipex.config.durations import parse_duration
     from mlpipex.monitor import create_monitor_app, settings_from_configs
     from mlpipex.monitor._auth import load_auth
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator
 
+from mlpipex.config._deploy_checks import deploy_problems
 from mlpipex.config._yaml import Path_
 from mlpipex.config.model import Config
 from mlpipex.stats.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS
@@ -17,7 +18,8 @@ Problem = tuple[Path_, str, str | None, bool]
 
 
 def semantic_problems(config: Config, *, check_files: bool = True) -> list[Problem]:
-    problems = list(_metric_names(config)) + list(_unit_command(config))
+    problems = (list(_metric_names(config)) + list(_unit_command(config)) + list(_skew_labels(config))
+                + list(deploy_problems(config)))
     if check_files:
         problems += list(_files(config))
     return problems
@@ -56,6 +58,21 @@ def _unit_command(config: Config) -> Iterator[Problem]:
             'add "--junitxml={junit}" to the command (pytest), or set `junit:` to the file it writes',
             False,
         )
+
+
+def _skew_labels(config: Config) -> Iterator[Problem]:
+    skew, data = config.gates.skew, config.data
+    if not skew.enabled or "max_label_mismatch_rate" not in skew.model_fields_set or data.prediction_column:
+        return
+    if data.score_column and config.model.task == "classification":
+        return  # the skew gate derives the labels from the scores at the model's threshold
+    yield (
+        ("gates", "skew", "max_label_mismatch_rate"),
+        "max_label_mismatch_rate has no labels to compare: data.prediction_column is not set"
+        + (" (and a regression's scores have no labels)" if data.score_column else ""),
+        "set data.prediction_column to the column of the training pipeline's predicted labels, or remove this setting",
+        True,
+    )
 
 
 def _files(config: Config) -> Iterator[Problem]:

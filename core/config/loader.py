@@ -20,6 +20,7 @@ from mlpipex.config._checks import semantic_problems
 from mlpipex.config._yaml import Path_, Positions, read_yaml
 from mlpipex.config.model import API_VERSION, Config
 from mlpipex.errors import ConfigError, MlpipexError
+from mlpipex.secrets import register
 
 __all__ = ["DEFAULT_CONFIG", "find_config", "load_config"]
 
@@ -51,6 +52,8 @@ def load_config(
             location=positions.locate(()),
             fix=f"start the file with `apiVersion: {API_VERSION}`",
         )
+    _keep_version_text(data, positions)
+    register(*positions.secrets)
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
@@ -64,6 +67,14 @@ def load_config(
     if problems:
         raise _config_error(source, problems)
     return config
+
+
+def _keep_version_text(data: dict[Any, Any], positions: Positions) -> None:
+    """`version: 1.10` is the text "1.10", not YAML's float 1.1."""
+    model = data.get("model")
+    text = positions.number_texts.get(("model", "version"))
+    if isinstance(model, dict) and text is not None:
+        model["version"] = text
 
 
 def _config_error(source: Path, problems: list[MlpipexError]) -> ConfigError:

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from mlpipex.config.durations import DURATION
 from mlpipex.config.thresholds import parse_threshold
 
 __all__ = [
@@ -112,8 +113,11 @@ class ModelConfig(_Strict):
     @field_validator("version", mode="before")
     @classmethod
     def _version_text(cls, value: Any) -> Any:
-        # YAML reads `version: 1.2` as a float; a version is text.
-        return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+        # The loader passes the scalar's own text (`1.10`, not YAML's float 1.1); a
+        # float here came from elsewhere and may already have lost digits.
+        if isinstance(value, float):
+            raise ValueError(f'the version {value!r} is a number, and 1.10 would read as 1.1: quote it, e.g. "{value}"')
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 # --- data ----------------------------------------------------------------------------
@@ -175,6 +179,14 @@ class UnitConfig(_Gate):
     )
     cwd: str = Field(".", description="Working directory, relative to this config file.")
     timeout: float = Field(600, gt=0, description="Seconds before the command is stopped.")
+    pass_env: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Environment variables passed to the command besides the safe defaults (PATH, HOME, "
+            "LANG, TZ, TMPDIR, VIRTUAL_ENV …); nothing else reaches it, so CI tokens stay out."
+        ),
+    )
+    env: dict[str, str] = Field(default_factory=dict, description="Variables set for the command.")
 
     @field_validator("command", mode="before")
     @classmethod
@@ -196,7 +208,7 @@ Thresholds = dict[str, Annotated[str, Field(description='e.g. ">= 0.90"')]]
 
 
 class SmokeConfig(_Gate):
-    batch_size: int = Field(1024, gt=0, description="Rows per inference call.")
+    batch_size: int = Field(1024, gt=0, le=1_000_000, description="Rows per inference call.")
     thresholds: Thresholds = Field(
         default_factory=dict,
         description='Metric floors and ceilings, e.g. {auc: ">= 0.95", log_loss: "<= 0.2"}.',
@@ -212,7 +224,7 @@ class SmokeConfig(_Gate):
 
 
 class LatencySla(_Strict):
-    batch_size: int = Field(gt=0, description="Rows per call this SLA applies to.")
+    batch_size: int = Field(gt=0, le=1_000_000, description="Rows per call this SLA applies to.")
     p50: float | None = Field(None, gt=0, description="Median latency limit, ms.")
     p95: float | None = Field(None, gt=0, description="95th percentile limit, ms.")
     p99: float | None = Field(None, gt=0, description="99th percentile limit, ms.")
@@ -230,8 +242,8 @@ class LatencyConfig(_Gate):
         min_length=1,
         description="Limits per batch size, in milliseconds.",
     )
-    warmup: int = Field(20, ge=0, description="Untimed calls before measuring.")
-    iterations: int = Field(500, gt=0, description="Timed calls per batch size (at most).")
+    warmup: int = Field(20, ge=0, le=100_000, description="Untimed calls before measuring.")
+    iterations: int = Field(500, gt=0, le=1_000_000, description="Timed calls per batch size (at most).")
     time_budget: float | None = Field(
         10.0, gt=0, description="Seconds per batch size; stops early when spent (min 30 calls)."
     )
@@ -242,7 +254,7 @@ class LatencyConfig(_Gate):
         description="onnxruntime execution providers in priority order; unavailable ones are skipped.",
     )
     confidence: float = Field(0.95, gt=0.5, lt=1, description="Confidence level of the intervals.")
-    resamples: int = Field(1000, ge=100, description="Bootstrap resamples per interval.")
+    resamples: int = Field(1000, ge=100, le=100_000, description="Bootstrap resamples per interval.")
 
     @field_validator("sla")
     @classmethod
@@ -285,8 +297,8 @@ class RegressionLimit(_Strict):
 
 class CompareLatencyConfig(_Strict):
     enabled: bool = Field(True, description="Measure the candidate/baseline latency ratio.")
-    batch_size: int = Field(1, gt=0)
-    iterations: int = Field(300, gt=0, description="Interleaved call pairs (A B A B …).")
+    batch_size: int = Field(1, gt=0, le=1_000_000)
+    iterations: int = Field(300, gt=0, le=1_000_000, description="Interleaved call pairs (A B A B …).")
     max_ratio: float = Field(1.25, gt=0, description="Largest allowed candidate/baseline p50 ratio.")
 
 
@@ -311,7 +323,7 @@ class ServingConfig(_Gate):
     enabled: bool = Field(
         False, description="Run this gate (it starts KServe's model server: needs the `kserve` extra)."
     )
-    batch_size: int = Field(64, gt=0, description="Rows per HTTP request.")
+    batch_size: int = Field(64, gt=0, le=1_000_000, description="Rows per HTTP request.")
     max_abs_diff: float = Field(1e-6, ge=0, description="Largest allowed |served - offline| output difference.")
     startup_timeout: float = Field(60, gt=0, description="Seconds to wait for the server to be ready.")
 
@@ -361,7 +373,7 @@ class PackageConfig(_Strict):
     )
 
 
-_DURATION = r"^\d+(s|m|h|d)$"
+_DURATION = DURATION  # mlpipex.config.durations: the format and its parser
 
 
 class CanaryMetric(_Strict):
@@ -461,6 +473,14 @@ class DeployConfig(_Strict):
     affinity: dict[str, Any] | None = Field(None, description="Kubernetes affinity, as in a pod spec.")
     replicas: ReplicasConfig = Field(default_factory=ReplicasConfig)
     logger: LoggerConfig | None = Field(None, description="Payload logging to the monitor.")
+    service_account: str | None = Field(
+        None, pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
+        description="ServiceAccount the predictor pods run as (its imagePullSecrets and registry credentials apply).",
+    )  # fmt: skip
+    image_pull_secrets: list[Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")]] = Field(
+        default_factory=list,
+        description="Secrets (kubernetes.io/dockerconfigjson) for a private registry: the pods' imagePullSecrets.",
+    )
     prometheus: PrometheusConfig | None = Field(None, description="Metrics source of the canary analysis.")
     monitor: MonitorSourceConfig | None = Field(
         None, description="Metrics source of the canary analysis: the mlpipex monitor's per-revision samples (instead of prometheus)."
@@ -569,6 +589,10 @@ class RetrainingConfig(_Strict):
 
 
 # ChatOps: who may run which pull-request command. Read from the base branch, never the PR.
+# A git branch name (`git check-ref-format --branch`, minus its rarely used corners);
+# ChatOpsConfig._branch_names refuses what a pattern without look-around cannot.
+BranchName = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9_][A-Za-z0-9._/-]*$",
+                                  description="a branch name, e.g. release/2.x")]  # fmt: skip
 ChatOpsCommand = Literal["promote", "rollback", "canary", "status", "retrain", "lock", "unlock"]
 Permission = Literal["read", "triage", "write", "maintain", "admin"]
 
@@ -586,6 +610,24 @@ class ChatOpsConfig(_Strict):
     )
     require_approvals: int = Field(0, ge=0, description="Approving reviews the pull request needs before `/promote`.")
     require_green_gates: bool = Field(True, description="`/promote` only when the model's gate check run passed.")
+    protected_branches: list[BranchName] = Field(
+        default_factory=list, max_length=50,
+        description="Read from the default branch only: branches (exact names) whose own mlpipex.yaml decides for pull "
+                    "requests based on them. A pull request based on any other branch may run read-only commands "
+                    "(/status, /help) and its merge deploys nothing.",
+    )  # fmt: skip
+    promote_without_pull: bool = Field(
+        False, description="Allow `/promote` where there is no pull request (an issue, the Promote button of a check run "
+                           "GitHub lists with no pull request, as for forks): approvals and gates cannot be checked there.",
+    )  # fmt: skip
+
+    @field_validator("protected_branches")
+    @classmethod
+    def _branch_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if ".." in name or "//" in name or name.endswith(("/", ".", ".lock")):
+                raise ValueError(f"{name!r} is not a branch name git allows (no '..', '//', or trailing '/', '.', '.lock')")
+        return value
 
 
 # --- the file ------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from typing import Any, Literal, TypeVar
 import numpy as np
 
 from mlpipex.errors import InputError
+from mlpipex.stats.profile import PROFILE_FORMAT
 
 __all__ = [
     "CategoricalReference",
@@ -44,7 +45,6 @@ __all__ = [
     "numeric_values",
 ]
 
-PROFILE_FORMAT = "mlpipex.profile/v1"
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 

@@ -14,8 +14,7 @@ import math
 from dataclasses import dataclass
 
 from mlpipex.drift._detect import DriftReport, FeatureDrift
-from mlpipex.report._numbers import plain, significant
-from mlpipex.report._text import cell, mermaid_label
+from mlpipex.report import cell, mermaid_label, plain, significant
 
 __all__ = ["Sources", "render_console", "render_html", "render_json", "render_markdown"]
 
@@ -164,6 +163,17 @@ def _bar(value: float, top: float) -> str:
     return plain(value) if value >= top / 1000 else "0"
 
 
+_CORRECTION_TEXT = {"bh": "BH-adjusted", "bonferroni": "Bonferroni-adjusted"}
+
+
+def _p_values(f: FeatureDrift, report: DriftReport) -> str:
+    """Both p-values, each named: the verdict compares the adjusted one with α."""
+    adjusted = _CORRECTION_TEXT.get(report.settings.correction)
+    if adjusted is None:
+        return f"raw p {_num(f.p_value)} (no correction)"
+    return f"raw p {_num(f.p_value)}, {adjusted} p {_num(f.adjusted_p_value)}"
+
+
 def render_console(report: DriftReport, *, color: bool = False, limit: int = 10) -> str:
     paint = {"alert": "31", "warn": "33", "ok": "32", "unknown": "90"}
     lines = [_headline(report)]
@@ -172,7 +182,7 @@ def render_console(report: DriftReport, *, color: bool = False, limit: int = 10)
         level = _LEVEL_TEXT[f.level]
         if color:
             level = f"\x1b[{paint[f.level]}m{level}\x1b[0m"
-        detail = f"PSI {_num(f.psi)}" if f.test == "psi" else f"D {_num(f.statistic)}, p {_num(f.adjusted_p_value)}"
+        detail = f"PSI {_num(f.psi)}" if f.test == "psi" else f"D {_num(f.statistic)}, {_p_values(f, report)}"
         lines.append(f"  {level:<8} {f.name}: {detail}")
     rest = sum(1 for f in report.features if f.level in ("alert", "warn")) - len(shown)
     if rest > 0:

@@ -17,6 +17,7 @@ from mlpipex.config import Config
 from mlpipex.errors import EXIT_EXTERNAL, MlpipexError
 from mlpipex.gates import compare, latency, schema, serving, skew, smoke, unit
 from mlpipex.gates._context import GateContext, Progress
+from mlpipex.gates.inputs import input_problems
 from mlpipex.gates.result import GateResult, Measurement, ModelInfo, Report, Status
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "ModelInfo",
     "Report",
     "Status",
+    "input_problems",
     "run_gates",
     "select_gates",
 ]
@@ -122,7 +124,9 @@ def _run_one(name: str, ctx: GateContext) -> GateResult:
 
 def _digest_or_none(path: Path) -> tuple[int, str] | None:
     try:
-        return schema.file_digest(path)
+        from mlpipex.digests import file_digest
+
+        return file_digest(path)
     except OSError:
         return None
 
@@ -132,7 +136,7 @@ def environment() -> dict[str, str]:
     import numpy
     import onnxruntime
 
-    from mlpipex import __version__
+    from mlpipex.version import __version__
 
     return {
         "mlpipex": __version__,

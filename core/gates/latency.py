@@ -51,7 +51,7 @@ def evaluate(
             measurements.append(
                 Measurement(
                     f"p{q}", round(interval.estimate, 4), "ms",
-                    threshold=f"<= {limit:g} ms" if limit is not None else None,
+                    threshold=f"<= {limit:g} ms" if limit is not None else None, limit=limit,
                     status=status, group=f"batch={batch}",
                     ci_low=round(interval.low, 4), ci_high=round(interval.high, 4),
                 )

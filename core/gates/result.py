@@ -54,7 +54,9 @@ class Measurement:
     ``group`` separates repeated names (the latency gate measures ``p95`` once per
     ``batch=N`` group). ``ci_low``/``ci_high`` bound a confidence interval when the
     value is an estimate; ``baseline`` holds the deployed model's value when the
-    measurement compares two models.
+    measurement compares two models. ``limit`` is the bound of an upper-bounded
+    threshold as a number (the latency SLA in ms), so readers need not parse
+    ``threshold``, which is for people.
     """
 
     name: str
@@ -66,6 +68,7 @@ class Measurement:
     ci_low: float | None = None
     ci_high: float | None = None
     baseline: float | None = None
+    limit: float | None = None
 
 
 @dataclass

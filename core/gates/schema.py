@@ -6,12 +6,12 @@ runs ``onnx.checker`` and loads it into onnxruntime.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from mlpipex.config.model import TensorSpec
+from mlpipex.digests import file_digest
 from mlpipex.errors import InputError
 from mlpipex.gates._context import GateContext
 from mlpipex.gates.result import GateResult, Measurement, Status
@@ -101,31 +101,27 @@ def human_size(size: int) -> str:
     raise AssertionError("unreachable")
 
 
-def file_digest(path: Path) -> tuple[int, str]:
-    """Size and sha256, streamed: a model can be larger than memory allows."""
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
-    return size, digest.hexdigest()
+def onnx_problem(path: Path) -> str | None:
+    """Why ``onnx.checker`` refuses the file (truncated, not ONNX, invalid graph), or None."""
+    import onnx
+
+    try:
+        onnx.checker.check_model(str(path), full_check=False)
+    except Exception as exc:  # DecodeError, ValidationError, …: all mean "not valid ONNX"
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+        return f"not a valid ONNX model: {first}"
+    return None
 
 
 def run(ctx: GateContext) -> GateResult:
-    import onnx
-
     config = ctx.config
     path = config.resolve(config.model.path)
     size, sha = file_digest(path)
     limit = config.gates.schema_.max_size_mb
     checks: list[Check] = []
-    try:
-        onnx.checker.check_model(str(path), full_check=False)
-        checks.append(Check("onnx.checker", True, "the graph is well-formed"))
-    except Exception as exc:  # DecodeError, ValidationError, …: all mean "not valid ONNX"
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
-        checks.append(Check("onnx.checker", False, f"not a valid ONNX model: {first}"))
+    problem = onnx_problem(path)
+    checks.append(Check("onnx.checker", problem is None, problem or "the graph is well-formed"))
+    if problem:
         return evaluate(checks, size_bytes=size, sha256=sha, max_size_mb=limit)
     try:
         model = ctx.candidate

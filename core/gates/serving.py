@@ -78,7 +78,7 @@ def _post(url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
 
 def _package_dir(ctx: GateContext, root: Path) -> Path:
     """What `mlpipex package` would ship, minus the report: enough for the server."""
-    from mlpipex.oci._package import model_config_blob, reference_profile, serving_environment
+    from mlpipex.oci import model_config_blob, reference_profile, serving_environment
 
     config = ctx.config
     model = config.resolve(config.model.path)

@@ -84,10 +84,36 @@ def run(ctx: GateContext) -> GateResult:
             return GateResult(NAME, Status.ERROR,
                               "data.score_column needs a binary classifier's probabilities or a "
                               "regression value; use data.prediction_column for multiclass models")  # fmt: skip
-    return evaluate(
+    expected_labels = holdout.prediction
+    derived = False
+    if expected_labels is None and actual_scores is not None and _labels_asked(config.gates.skew):
+        # No predicted labels in the holdout, but a label limit was set: the training
+        # pipeline's labels are its scores at the model's own threshold.
+        expected_labels = labels_at_threshold(holdout.score, list(predictions.classes or (0, 1)),
+                                              config.data.positive_label)  # fmt: skip
+        derived = expected_labels is not None
+    result = evaluate(
         config.gates.skew,
         expected_scores=holdout.score,
         actual_scores=actual_scores,
-        expected_labels=holdout.prediction,
-        actual_labels=predictions.labels if holdout.prediction is not None else None,
+        expected_labels=expected_labels,
+        actual_labels=predictions.labels if expected_labels is not None else None,
     )
+    if derived:
+        result.details["labels_from"] = f"data.score_column at the model's threshold (0.5 on {config.data.score_column})"
+    return result
+
+
+def _labels_asked(settings: SkewConfig) -> bool:
+    return "max_label_mismatch_rate" in settings.model_fields_set
+
+
+def labels_at_threshold(scores: np.ndarray | None, classes: list[Any], positive_label: Any) -> np.ndarray | None:
+    """Binary labels from positive-class scores as argmax over [1 - p, p] picks them (ties: the first class)."""
+    if scores is None or len(classes) != 2:
+        return None
+    positive = positive_label if positive_label in classes else classes[-1]
+    index = classes.index(positive)
+    other = classes[1 - index]
+    chosen = scores > 0.5 if index == 1 else scores >= 0.5
+    return np.where(chosen, positive, other)

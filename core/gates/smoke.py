@@ -16,7 +16,7 @@ from mlpipex.errors import InputError
 from mlpipex.gates._context import GateContext
 from mlpipex.gates.result import GateResult, Measurement, Status
 from mlpipex.runtime import Predictions
-from mlpipex.stats.metrics import classification_metrics, regression_metrics
+from mlpipex.stats.metrics import check_known, classification_metrics, regression_metrics
 
 NAME = "smoke"
 
@@ -33,10 +33,23 @@ def compute_metrics(
     try:
         return _metrics(task, labels, predictions, positive_label)
     except ValueError as exc:
-        raise InputError(
-            f"the holdout's labels cannot be scored against the model's outputs: {exc}",
-            fix="check data.label, data.positive_label and that the holdout has no missing labels",
-        ) from exc
+        raise _unscorable(exc) from exc
+
+
+def labels_problem(labels: np.ndarray, classes: tuple[Any, ...]) -> InputError | None:
+    """Holdout labels outside the model's classes (read from the graph), found before the model runs."""
+    try:
+        check_known("y_true", _align_labels(labels, np.asarray(classes)), list(classes))
+    except ValueError as exc:
+        return _unscorable(exc)
+    return None
+
+
+def _unscorable(exc: ValueError) -> InputError:
+    return InputError(
+        f"the holdout's labels cannot be scored against the model's outputs: {exc}",
+        fix="check data.label, data.positive_label and that the holdout has no missing labels",
+    )
 
 
 def _metrics(

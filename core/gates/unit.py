@@ -8,19 +8,35 @@ gotestsum, …) works.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlpipex.errors import EXIT_BAD_INPUT, InputError, Location
 from mlpipex.gates._context import GateContext
 from mlpipex.gates.result import GateResult, Measurement, Status
+from mlpipex.secrets import redact, redact_data
 
 NAME = "unit"
 OUTPUT_TAIL = 4000
+
+# What a test command may see of mlpipex's environment unless the config passes more:
+# enough to find programs and behave as in a shell, never the CI's tokens.
+SAFE_ENV = (
+    "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "TERM",
+    "TMPDIR", "TEMP", "TMP", "VIRTUAL_ENV", "PYTHONPATH", "PYTHONHASHSEED", "CI", "SYSTEMROOT",
+)  # fmt: skip
+
+
+def command_environment(pass_env: list[str], env: Mapping[str, str], environ: Mapping[str, str]) -> dict[str, str]:
+    """The command's environment: the safe defaults and ``pass_env`` from ``environ``, then ``env``."""
+    names = (*SAFE_ENV, *pass_env)
+    return {**{n: environ[n] for n in names if n in environ}, **env}
 
 
 @dataclass
@@ -96,6 +112,7 @@ def run(ctx: GateContext) -> GateResult:
         try:
             proc = subprocess.run(
                 command, cwd=cwd, capture_output=True, text=True, errors="replace",
+                env=command_environment(settings.pass_env, settings.env, os.environ),
                 timeout=settings.timeout, stdin=subprocess.DEVNULL, check=False,
             )  # fmt: skip
             output, exit_code = proc.stdout + proc.stderr, proc.returncode
@@ -117,13 +134,13 @@ def run(ctx: GateContext) -> GateResult:
                 NAME, Status.FAIL,
                 f"the test command exited with {exit_code} and wrote no JUnit report to {junit.name}",
             )  # fmt: skip
-            result.details.update(command=command, exit_code=exit_code, output_tail=output[-OUTPUT_TAIL:])
-            return result
+            result.details.update(command=command, exit_code=exit_code, output_tail=redact(output)[-OUTPUT_TAIL:])
+            return redact_data(result)
         else:
             counts = JUnitCounts()
     result = evaluate(counts, exit_code=exit_code, timed_out=timed_out)
-    result.details.update(command=command, exit_code=exit_code, output_tail=output[-OUTPUT_TAIL:])
-    return result
+    result.details.update(command=command, exit_code=exit_code, output_tail=redact(output)[-OUTPUT_TAIL:])
+    return redact_data(result)
 
 
 def _text(data: bytes | str | None) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 
 from mlpipex.errors import ExternalError, InputError
 from mlpipex.kserve.crd import CrdSchema
+from mlpipex.retry import backoff
 
 __all__ = ["FIELD_MANAGER", "Cluster"]
 
@@ -71,12 +72,12 @@ class Cluster:
             except ApiException as exc:
                 retryable = exc.status in (409, 429, 500, 502, 503, 504)
                 if retryable and attempt < self.retries:
-                    time.sleep(min(0.2 * 2**attempt, 3))
+                    time.sleep(backoff(attempt, base=0.2, cap=3))
                     continue
                 raise self._explain(what, exc) from None
             except HTTPError as exc:
                 if attempt < min(self.retries, 2):
-                    time.sleep(min(0.2 * 2**attempt, 3))
+                    time.sleep(backoff(attempt, base=0.2, cap=3))
                     continue
                 raise ExternalError(f"cannot reach the Kubernetes API server of {self.name} ({what}): {exc}",
                                     fix="check the kubeconfig context and that the cluster is up") from None  # fmt: skip
@@ -88,6 +89,12 @@ class Cluster:
         except (TypeError, ValueError):
             body = {}
         message = body.get("message") or exc.reason
+        if "admission webhook" in str(message) and "denied the request" in str(message):
+            # KServe's webhook refused the object (the API server relays it as 403 or 400): the
+            # deploy settings are at fault, not the service account's rights.
+            return InputError(f"KServe refused the InferenceService ({what}): {message}",
+                              fix="change the deploy section of mlpipex.yaml; docs/deploy.md lists what each "
+                                  "KServe version and mode admits")  # fmt: skip
         if exc.status in (401, 403):
             return ExternalError(f"{self.name} refused {what}: {message}",
                                  fix="the service account needs get/list/create/patch on inferenceservices.serving.kserve.io")  # fmt: skip
@@ -108,6 +115,30 @@ class Cluster:
                                     fix="install KServe, or pass --crd FILE to validate against a file") from None  # fmt: skip
             raise self._explain("reading the InferenceService CRD", exc) from None
         return CrdSchema(json.loads(response.data))
+
+    def kserve_facts(self, namespace: str = "kserve") -> tuple[dict[str, Any] | None, str | None, dict[str, Any] | None]:
+        """The CRD, the controller's image and the ``inferenceservice-config`` ConfigMap, each None where it
+        cannot be read (``mlpipex.kserve.capabilities`` turns them into what this KServe can do)."""
+        from kubernetes import client
+        from kubernetes.client.exceptions import ApiException
+
+        def quiet(what: str, fn: Any, *args: Any) -> Any:
+            try:
+                return self._call(what, fn, *args, _preload_content=False)
+            except (ExternalError, InputError, ApiException):
+                return None  # not there, or not ours to read: the capability stays unknown
+
+        crd = quiet("reading the InferenceService CRD", self._extensions.read_custom_resource_definition, CRD_NAME)
+        deployment = quiet("reading KServe's controller", client.AppsV1Api(self.api_client).read_namespaced_deployment,
+                           "kserve-controller-manager", namespace)  # fmt: skip
+        configmap = quiet("reading KServe's ConfigMap", client.CoreV1Api(self.api_client).read_namespaced_config_map,
+                          "inferenceservice-config", namespace)  # fmt: skip
+        image = None
+        if deployment is not None:
+            containers = json.loads(deployment.data).get("spec", {}).get("template", {}).get("spec", {}).get("containers", [])
+            image = next((c.get("image") for c in containers if c.get("name") == "manager"), None)
+        return (json.loads(crd.data) if crd is not None else None, image,
+                json.loads(configmap.data) if configmap is not None else None)  # fmt: skip
 
     def get(self, namespace: str, name: str) -> dict[str, Any] | None:
         from kubernetes.client.exceptions import ApiException

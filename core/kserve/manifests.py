@@ -4,24 +4,42 @@ KServe has two ways to split traffic, and this module speaks both:
 
 - Knative mode: ``spec.predictor.canaryTrafficPercent`` sends that share to the
   latest revision and the rest to the last one that rolled out fully.
-- Standard mode (KServe's default since 0.20): ``spec.canary[]`` lists
-  ``{predictor, trafficPercent}`` next to the stable ``spec.predictor``.
+- Standard mode (KServe 0.20+): ``spec.canary[]`` lists ``{predictor, trafficPercent}``
+  next to the stable ``spec.predictor``. Each predictor there is named after its
+  model's digest (``predictor_name``): KServe requires a canary name, and promotes
+  without a restart when ``spec.predictor.name`` takes the canary's name as the
+  entry is dropped, which is what a full promotion here builds.
 
 A first rollout (no stable model yet) gets 100%, as KServe does.
+
+What KServe's webhooks admit (checked in the tests by KServe's own code): no
+``model.name`` on the stable predictor; a canary carries only its name and model (the
+controller merges it over the stable predictor and gives it fixed replicas, so no
+maxReplicas, scaleTarget, scaleMetric or autoScaling); ``protocolVersion`` is always
+set, since ``modelFormat: onnx`` gets no default and only a v2 runtime serves it.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from mlpipex.config import Config
 from mlpipex.config.model import EnvironmentConfig
 from mlpipex.errors import InputError
 
-__all__ = ["API_VERSION", "KIND", "Rollout", "build_inference_service", "predictor_spec", "service_name"]
+__all__ = [
+    "API_VERSION",
+    "KIND",
+    "Rollout",
+    "build_inference_service",
+    "canary_predictor_spec",
+    "predictor_name",
+    "predictor_spec",
+    "service_name",
+]
 
 API_VERSION = "serving.kserve.io/v1beta1"
 KIND = "InferenceService"
@@ -38,16 +56,17 @@ class Rollout:
     git_sha: str | None = None
     pull_request: int | None = None
     deployed_by: str | None = None
-    # artifact -> storageUri, from mlpipex.oci.resolve_storage_uri (modelcar image or oci+fetch://);
-    # an artifact not listed is sent as oci://artifact, as before.
-    storage_uris: Mapping[str, str] = field(default_factory=dict)
 
 
 def service_name(config: Config) -> str:
     return config.deploy.name or config.model.name
 
 
+StorageUri = Callable[[str], str]
+
+
 def _storage_uri(artifact: str) -> str:
+    """``oci://REPO@DIGEST``: the default scheme (a modelcar on a default KServe install)."""
     if "@sha256:" not in artifact:
         raise InputError(f"--artifact {artifact} is not pinned by digest",
                          fix="deploy REF@sha256:… as printed by `mlpipex push`; tags can move, digests cannot")  # fmt: skip
@@ -59,14 +78,24 @@ def _storage_uri(artifact: str) -> str:
     return f"oci://{name}@{digest}"
 
 
-def predictor_spec(config: Config, artifact: str, storage_uri: str | None = None) -> dict[str, Any]:
+def predictor_name(artifact: str) -> str:
+    """The Standard-mode predictor name of a model: ``rev-`` and 10 hex digits of its digest.
+
+    Stable across steps (the same model keeps its Deployment ``{service}-{name}-predictor``),
+    a valid DNS label, and short, so the Deployment's name stays within 63 characters.
+    """
+    digest = _storage_uri(artifact).rsplit("@sha256:", 1)[1]
+    return f"rev-{digest[:10]}"
+
+
+def _model(config: Config, artifact: str, storage_uri: StorageUri) -> dict[str, Any]:
     deploy = config.deploy
+    _storage_uri(artifact)  # refuses an artifact not pinned by digest, whatever the scheme
     model: dict[str, Any] = {
-        # KServe's own container name; the CRD requires it inside spec.canary[].
-        "name": "kserve-container",
+        # No `name`: KServe's webhook refuses any container name on the stable predictor's model.
         "modelFormat": {"name": "onnx"},
         "protocolVersion": deploy.protocol,
-        "storageUri": storage_uri or _storage_uri(artifact),
+        "storageUri": storage_uri(artifact),
     }
     if deploy.runtime:
         model["runtime"] = deploy.runtime
@@ -80,7 +109,14 @@ def predictor_spec(config: Config, artifact: str, storage_uri: str | None = None
             limits[key] = requests[key] = value
     if limits:
         model["resources"] = {"limits": limits, "requests": requests}
-    spec: dict[str, Any] = {"model": model, "minReplicas": deploy.replicas.min, "maxReplicas": deploy.replicas.max}
+    return model
+
+
+def predictor_spec(config: Config, artifact: str, storage_uri: StorageUri = _storage_uri) -> dict[str, Any]:
+    """The stable predictor: the model, its placement, autoscaling, logger and pod identity."""
+    deploy = config.deploy
+    spec: dict[str, Any] = {"model": _model(config, artifact, storage_uri), "minReplicas": deploy.replicas.min,
+                            "maxReplicas": deploy.replicas.max}  # fmt: skip
     if deploy.replicas.target:
         spec["scaleTarget"] = deploy.replicas.target
     if deploy.replicas.metric:
@@ -93,10 +129,26 @@ def predictor_spec(config: Config, artifact: str, storage_uri: str | None = None
         spec["affinity"] = copy.deepcopy(deploy.affinity)
     if deploy.logger:
         spec["logger"] = {"mode": deploy.logger.mode, "url": deploy.logger.url}
+    if deploy.service_account:
+        spec["serviceAccountName"] = deploy.service_account
+    if deploy.image_pull_secrets:
+        spec["imagePullSecrets"] = [{"name": name} for name in deploy.image_pull_secrets]
     return spec
 
 
-def build_inference_service(config: Config, environment: EnvironmentConfig, rollout: Rollout) -> dict[str, Any]:
+def canary_predictor_spec(config: Config, artifact: str, storage_uri: StorageUri = _storage_uri) -> dict[str, Any]:
+    """A Standard-mode canary: its name and model only; KServe merges it over the stable predictor."""
+    model = _model(config, artifact, storage_uri)
+    # The CRD requires a container name inside spec.canary[] (KServe's rule against it covers
+    # the stable predictor only): KServe's own name for the model container.
+    model["name"] = "kserve-container"
+    return {"name": predictor_name(artifact), "model": model}
+
+
+def build_inference_service(config: Config, environment: EnvironmentConfig, rollout: Rollout,
+                            *, storage_uri: StorageUri = _storage_uri) -> dict[str, Any]:  # fmt: skip
+    """The object to apply. ``storage_uri`` maps an artifact to the URI KServe loads (the package
+    format decides: ``oci://`` for a modelcar, ``oci+fetch://`` where the cluster has it)."""
     mode = environment.mode or config.deploy.mode
     if mode == "Standard" and config.deploy.replicas.min == 0:
         raise InputError("deploy.replicas.min is 0, but Standard mode cannot scale to zero",
@@ -124,7 +176,7 @@ def build_inference_service(config: Config, environment: EnvironmentConfig, roll
             "annotations": annotations,
         },
     }
-    candidate = predictor_spec(config, rollout.artifact, rollout.storage_uris.get(rollout.artifact))
+    candidate = predictor_spec(config, rollout.artifact, storage_uri)
     canary = percent is not None and percent < 100
     if mode == "Knative":
         if canary:
@@ -134,10 +186,14 @@ def build_inference_service(config: Config, environment: EnvironmentConfig, roll
         if not rollout.stable_artifact:
             raise InputError("a Standard-mode canary needs the stable model next to it, and none is recorded",
                              fix="deploy at 100% first (a first rollout always gets 100%)")  # fmt: skip
+        stable = predictor_spec(config, rollout.stable_artifact, storage_uri)
+        stable["name"] = predictor_name(rollout.stable_artifact)
         service["spec"] = {
-            "predictor": predictor_spec(config, rollout.stable_artifact, rollout.storage_uris.get(rollout.stable_artifact)),
-            "canary": [{"predictor": candidate, "trafficPercent": percent}],
+            "predictor": stable,
+            "canary": [{"predictor": canary_predictor_spec(config, rollout.artifact, storage_uri), "trafficPercent": percent}],
         }
     else:
+        # Named after its model, so a full promotion keeps the canary's Deployment (no restart).
+        candidate["name"] = predictor_name(rollout.artifact)
         service["spec"] = {"predictor": candidate}
     return service

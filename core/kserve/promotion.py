@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import TYPE_CHECKING, Any
 
+from mlpipex.config.durations import parse_duration
 from mlpipex.config.model import EnvironmentConfig
 from mlpipex.errors import InputError
 from mlpipex.kserve.rollout import State
@@ -13,16 +13,7 @@ from mlpipex.kserve.rollout import State
 if TYPE_CHECKING:
     from mlpipex.config import Config
 
-__all__ = ["parse_duration", "plan_promote_into", "unmet_rules"]
-
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_duration(text: str) -> float:
-    match = re.fullmatch(r"(\d+)([smhd])", text)
-    if not match:
-        raise ValueError(f"not a duration: {text!r}")
-    return int(match.group(1)) * _UNITS[match.group(2)]
+__all__ = ["plan_promote_into", "unmet_rules"]
 
 
 def _parse_time(text: str) -> dt.datetime:

@@ -3,20 +3,25 @@
 A lasting drift gives one alert: the alert fires after ``fire_after`` consecutive
 drifted checks and may fire again only after ``resolve_after`` consecutive clean
 ones resolved it. A check without a verdict (too few samples) changes nothing.
-The body is the App's ``POST /alerts/drift`` format (mlpipex.app.alerts.DriftAlert,
-which forbids unknown keys); where the drift was seen (namespace, revision) goes
-into ``summary``.
+The body is the one drift-alert schema, ``mlpipex.alerts.DriftAlertBody`` (the App's
+``POST /alerts/drift`` parses its ``DriftAlert``): every body is checked against it
+before it is queued, so the monitor cannot send what the App would refuse. ``model``
+is the InferenceService name the monitor knows the model by (``service_name``);
+where the drift was seen (namespace, revision) goes into ``summary``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
+
+from mlpipex.alerts import DriftAlertBody
 
 __all__ = ["Hysteresis", "alert_body", "alert_id", "step"]
 
@@ -104,4 +109,5 @@ def alert_body(*, alert_id: str, model: str, repository: str | None, environment
     }
     if repository:
         body["repository"] = repository
+    DriftAlertBody.model_validate_json(json.dumps(body))  # as the App reads it: JSON on the wire
     return body

@@ -27,6 +27,8 @@ from mlpipex.monitor._quality import judge_quality
 from mlpipex.monitor._settings import MonitorSettings
 from mlpipex.monitor._store import Store
 from mlpipex.monitor._windows import Window
+from mlpipex.retry import backoff
+from mlpipex.retry import retry_after as parse_retry_after
 
 __all__ = ["DriftFunction", "Scheduler", "run_drift"]
 
@@ -209,22 +211,15 @@ class Scheduler:
                     self.store.mark_failed(pending.id, now, f"HTTP {exc.code}: {detail}")
                     continue
                 error = f"HTTP {exc.code}"
-                retry_after = _retry_after(exc.headers.get("Retry-After"))
+                retry_after = parse_retry_after(exc.headers.get("Retry-After"))
             except (OSError, ValueError) as exc:
                 error = f"{type(exc).__name__}: {exc}"
-            delay = min(BACKOFF_MAX, 2.0 ** pending.attempts)
+            delay = backoff(pending.attempts, base=1.0, cap=BACKOFF_MAX)
             if retry_after is not None:
                 delay = max(delay, min(retry_after, BACKOFF_MAX * 4))
             log.warning("alert %s not delivered (%s); retry in %.0f s", pending.id, error, delay)
             self.store.mark_retry(pending.id, now + delay, error)
         return sent
-
-
-def _retry_after(value: str | None) -> float | None:
-    try:
-        return float(value) if value else None
-    except ValueError:
-        return None
 
 
 def _host(url: str) -> str:

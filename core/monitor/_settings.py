@@ -18,15 +18,13 @@ from typing import Any
 from mlpipex.errors import ConfigError, InputError
 from mlpipex.monitor._auth import MonitorAuth
 from mlpipex.monitor._ingest import Limits, ModelInfo
+from mlpipex.stats.profile import PROFILE_FORMAT
 
 __all__ = ["DeploymentHistory", "ModelAlerts", "MonitorSettings", "cluster_history", "load_reference", "model_info",
            "settings_from_configs"]
 
 # (namespace, InferenceService) -> the rollout history recorded on the object (mlpipex.dev/history), newest last.
 DeploymentHistory = Callable[[str, str], list[dict[str, Any]]]
-
-PROFILE_FORMAT = "mlpipex.profile/v1"
-
 
 @dataclass(frozen=True)
 class ModelAlerts:
@@ -126,7 +124,8 @@ def settings_from_configs(paths: Sequence[str], *, state_dir: Path, schedule: fl
                           deployments: DeploymentHistory | None = None) -> MonitorSettings:  # fmt: skip
     """Settings for one model per config file (at least one), CLI overrides applied."""
     from mlpipex.config import load_config
-    from mlpipex.kserve.promotion import parse_duration
+    from mlpipex.config.durations import parse_duration
+    from mlpipex.kserve.manifests import service_name
 
     models: dict[str, ModelInfo] = {}
     first: Any = None
@@ -134,7 +133,7 @@ def settings_from_configs(paths: Sequence[str], *, state_dir: Path, schedule: fl
         config = load_config(path, check_files=False)
         first = first or config
         monitoring = config.monitoring
-        service = config.deploy.name or config.model.name
+        service = service_name(config)
         source = (references or {}).get(service) or monitoring.reference
         blob = load_reference(source, base=config.source.parent) if source \
             else _local_package(config.model.name, config.model.version)  # fmt: skip

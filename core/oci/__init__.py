@@ -3,6 +3,8 @@
 Only ``_registry`` talks to a registry; everything else passes plain data.
 """
 
+from typing import TYPE_CHECKING
+
 from mlpipex.oci._blobs import Descriptor, canonical_json
 from mlpipex.oci._layout import DEFAULT_LAYOUT, Layout
 from mlpipex.oci._modelcar import BaseImage, modelcar_digest_of
@@ -25,7 +27,19 @@ from mlpipex.oci._transfer import (
 _LAZY = {
     "Credentials": "_registry", "RegistryClient": "_registry", "credentials_for": "_registry",
     "Built": "_package", "build_package": "_package", "write_layer": "_package",
+    "model_config_blob": "_package", "reference_profile": "_package", "serving_environment": "_package",
 }  # fmt: skip
+
+if TYPE_CHECKING:
+    from mlpipex.oci._package import (
+        Built,
+        build_package,
+        model_config_blob,
+        reference_profile,
+        serving_environment,
+        write_layer,
+    )
+    from mlpipex.oci._registry import Credentials, RegistryClient, credentials_for
 
 
 def __getattr__(name: str) -> object:
@@ -55,11 +69,14 @@ __all__ = [
     "inspect_local",
     "inspect_remote",
     "is_loopback",
+    "model_config_blob",
     "modelcar_digest_of",
     "parse_reference",
     "pull",
     "push",
+    "reference_profile",
     "resolve_storage_uri",
+    "serving_environment",
     "storage_uri",
     "tag",
     "write_layer",

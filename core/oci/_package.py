@@ -274,7 +274,7 @@ def build_package(
     model_path = config.resolve(config.model.path)
     if not model_path.is_file():
         raise InputError(f"model file not found: {model_path}", location=Location(str(config.source)))
-    from mlpipex.gates.schema import file_digest
+    from mlpipex.digests import file_digest
 
     size, hexdigest = file_digest(model_path)
     model_digest = "sha256:" + hexdigest

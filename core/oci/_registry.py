@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlpipex import secrets
 from mlpipex.errors import ExternalError, InputError
 
 try:
@@ -149,11 +150,15 @@ class RegistryClient:
             configs = [str(Path(os.environ["DOCKER_CONFIG"]) / "config.json")] if os.environ.get("DOCKER_CONFIG") else []
             auth.load_configs(oras.container.Container("x/x", registry=self.registry), configs=configs)
         self._has_credentials = bool(getattr(auth, "_basic_auth", None))
+        # Credentials from docker config.json or --password never reach an output, nor does
+        # their Basic form; bearer tokens are registered as they are issued (_auth_headers).
+        secrets.register(self._credentials.password if self._credentials else None, getattr(auth, "_basic_auth", None))
         self._oras.auth = auth
 
     def _auth_headers(self) -> dict[str, str]:
         auth = self._oras.auth
         if getattr(auth, "token", None):
+            secrets.register(auth.token)
             return {"Authorization": f"Bearer {auth.token}"}
         if self._has_credentials and type(auth).__name__ == "BasicAuth":
             return {"Authorization": f"Basic {auth._basic_auth}"}

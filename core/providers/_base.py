@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from mlpipex.events import DeployEvent
 from mlpipex.gates.result import Report
 
 __all__ = ["CiContext", "DeployEvent", "Provider", "Published"]
@@ -33,29 +34,6 @@ class Published:
 
     places: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class DeployEvent:
-    """A deploy, promote, rollback or canary step: what moved, where, and how it ended."""
-
-    action: str  # deploy | promote | rollback | canary
-    model: str
-    environment: str
-    service: str
-    ok: bool  # False: the step failed, or the canary was rolled back
-    message: str  # one line: the outcome, or why it failed
-    artifact: str | None = None  # what now takes the new share of traffic
-    stable: str | None = None  # what keeps the rest
-    traffic: int | None = None  # percent on ``artifact``
-    by: str | None = None
-
-    @property
-    def title(self) -> str:
-        if not self.ok and self.traffic is None:  # it never got as far as moving traffic
-            return f"{self.action} of {self.model} in {self.environment} failed"
-        share = f" at {self.traffic}%" if self.traffic is not None else ""
-        return f"{self.model} in {self.environment}: {self.action}{share}"
 
 
 class Provider(Protocol):

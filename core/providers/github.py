@@ -20,17 +20,16 @@ from mlpipex.errors import ExternalError, InputError
 from mlpipex.gates.result import Report, Status
 from mlpipex.providers._base import CiContext, DeployEvent, Published
 from mlpipex.providers._text import fit
+from mlpipex.providers.checks import check_name, check_run_actions
 from mlpipex.providers.local import write_dotenv
 from mlpipex.report import marker_for
+from mlpipex.secrets import redact_data
 
 __all__ = ["ANNOTATIONS_PER_REQUEST", "GitHubProvider", "conclusion_of"]
 
 ANNOTATIONS_PER_REQUEST = 50  # GitHub's limit per check-run request
 SUMMARY_LIMIT = 65535
-ACTIONS = [
-    {"label": "Promote", "description": "Move the model to the next step", "identifier": "mlpipex-promote"},
-    {"label": "Rollback", "description": "Return to the previous model", "identifier": "mlpipex-rollback"},
-]
+ACTIONS = check_run_actions()  # defined once for the provider and the App: providers/checks.py
 
 
 def conclusion_of(report: Report) -> str:
@@ -107,8 +106,8 @@ class GitHubProvider:
         from requests.exceptions import RequestException
         from urllib3.exceptions import HTTPError
 
-        try:
-            return fn(*args, **kwargs)
+        try:  # the edge to GitHub: no secret leaves in a comment or a check run
+            return fn(*redact_data(args), **redact_data(kwargs))
         except GithubException as exc:
             message = (exc.data or {}).get("message") if isinstance(exc.data, dict) else str(exc.data)
             if exc.status in (401, 403, 404):
@@ -126,7 +125,7 @@ class GitHubProvider:
             return
         try:
             repo = self._repository()
-            self._check_run = self._call("creating the check run", repo.create_check_run, name=f"mlpipex / {model}",
+            self._check_run = self._call("creating the check run", repo.create_check_run, name=check_name(model),
                                          head_sha=self._context.sha, status="in_progress",
                                          details_url=self._context.run_url or repo.html_url)  # fmt: skip
         except _NoWrite:
@@ -151,9 +150,9 @@ class GitHubProvider:
             return Published()
         try:
             commit = self._call("reading the commit", self._repository().get_commit, self._context.sha)
-            runs = self._call("listing check runs", lambda: list(commit.get_check_runs(check_name=f"mlpipex / {model}")))
+            runs = self._call("listing check runs", lambda: list(commit.get_check_runs(check_name=check_name(model))))
             if not runs:
-                return Published(warnings=(f"no `mlpipex / {model}` check run on {self._context.sha[:12]} to link "
+                return Published(warnings=(f"no `{check_name(model)}` check run on {self._context.sha[:12]} to link "
                                            "the package to; run `mlpipex gate` on this commit first",))  # fmt: skip
             self._call("linking the package", max(runs, key=lambda run: run.id).edit, external_id=reference)
         except _NoWrite as exc:
@@ -191,7 +190,7 @@ class GitHubProvider:
         repo = self._repository()
         if not self._context.sha:
             raise _NoWrite("no commit SHA (GITHUB_SHA) to attach a check run to")
-        name = f"mlpipex / {report.model.name}"
+        name = check_name(report.model.name)
         title = f"{report.model.name}@{report.model.version}: {report.verdict.value}"
         annotations = _annotations(report, config_path, self.env)
         output = {"title": title, "summary": _fit(markdown), "annotations": annotations[:ANNOTATIONS_PER_REQUEST]}

@@ -17,7 +17,6 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -28,6 +27,8 @@ from mlpipex.providers._base import CiContext, DeployEvent, Published
 from mlpipex.providers._text import fit
 from mlpipex.providers.local import write_dotenv
 from mlpipex.report import marker_for
+from mlpipex.retry import backoff, retry_after
+from mlpipex.secrets import redact_data
 
 __all__ = ["NOTE_LIMIT", "GitLabProvider", "dotenv_key", "status_state"]
 
@@ -119,10 +120,10 @@ class GitLabProvider:
         problem = ""
         for attempt in range(self.retries + 1):
             try:
-                response = client.request(method, path, json=json, params=params)
+                response = client.request(method, path, json=redact_data(json), params=params)
             except httpx.TransportError as exc:
                 problem = f"{type(exc).__name__}: {exc}"
-                wait = self.backoff * 2**attempt
+                wait = backoff(attempt, base=self.backoff, cap=MAX_WAIT)
             else:
                 if response.status_code < 400:
                     return response
@@ -133,7 +134,8 @@ class GitLabProvider:
                     # which is a warning, not a reason to change the gate's verdict.
                     raise _NoWrite(f"GitLab refused {what} ({response.status_code}: {message})")
                 problem = f"{response.status_code} {message}"
-                wait = _retry_after(response.headers.get("Retry-After"), self.backoff * 2**attempt)
+                asked = retry_after(response.headers.get("Retry-After"))
+                wait = backoff(attempt, base=self.backoff, cap=MAX_WAIT) if asked is None else asked
             if attempt < self.retries:
                 self.sleep(min(wait, MAX_WAIT))
         raise ExternalError(f"GitLab failed {what} after {self.retries + 1} attempts: {problem}",
@@ -256,14 +258,3 @@ def _message(response: Any) -> str:
         return str(data.get("message") or data.get("error") or "")[:300]
     return ""
 
-
-def _retry_after(value: str | None, default: float) -> float:
-    """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date)."""
-    if not value:
-        return default
-    if value.strip().isdigit():
-        return float(value.strip())
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return default

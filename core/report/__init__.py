@@ -17,16 +17,22 @@ from mlpipex.report._deploy import render_deploy_markdown
 from mlpipex.report._json import render_json
 from mlpipex.report._junit import render_junit
 from mlpipex.report._markdown import marker_for, render_markdown
+from mlpipex.report._numbers import plain, significant
+from mlpipex.report._text import cell, mermaid_label
 
 __all__ = [
     "SCHEMA_PATH",
     "ReportPaths",
+    "cell",
     "marker_for",
+    "mermaid_label",
+    "plain",
     "render_console",
     "render_deploy_markdown",
     "render_json",
     "render_junit",
     "render_markdown",
+    "significant",
     "write_reports",
 ]
 

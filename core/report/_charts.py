@@ -20,7 +20,6 @@ from mlpipex.report._text import mermaid_label
 MAX_LATENCY_CHARTS = 4
 MAX_POINTS = 12
 _PERCENTILE = re.compile(r"^p(\d{1,2}(?:\.\d+)?)$")
-_LIMIT = re.compile(r"^\s*(?:<=|<|≤)\s*([0-9.]+(?:[eE][-+]?\d+)?)\s*(?:ms)?\s*$")
 # Bars, then line series in order (GitHub honours mermaid's init directive).
 _BLUE, _ORANGE, _RED, _GREY = "#4e79a7", "#f28e2b", "#e15759", "#7f7f7f"
 
@@ -64,14 +63,8 @@ def _source(palette: Sequence[str], title: str, labels: Sequence[str], y_axis: s
 
 
 def _limit(m: Measurement) -> float | None:
-    match = _LIMIT.match(m.threshold or "")
-    if not match:
-        return None
-    try:
-        value = float(match.group(1))
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
+    """The SLA bound the gate judged against, as the gate recorded it (a number)."""
+    return m.limit if m.limit is not None and math.isfinite(m.limit) else None
 
 
 def _finite(value: object) -> bool:

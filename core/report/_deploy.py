@@ -6,7 +6,7 @@ printed by the App in its replies, so both say the same thing the same way.
 
 from __future__ import annotations
 
-from mlpipex.providers._base import DeployEvent
+from mlpipex.events import DeployEvent
 from mlpipex.report._text import cell, code
 
 ICON = {True: "🚀", False: "👎"}

@@ -236,21 +236,86 @@ def load_holdout(config: Config) -> Holdout:
         )
 
     special = {data.label, data.prediction_column, data.score_column} - {None}
+    if not data.features and data.training:
+        _same_features_as_training(config, table, special, path)
     names = tuple(data.features) if data.features else tuple(c for c in table if c not in special)
     feature_columns = [column(name, "features") for name in names]
     for name, values in zip(names, feature_columns):
         if values.dtype == object:
+            row = next(i for i, v in enumerate(values) if not _is_number(v))
             raise InputError(
-                f"feature column `{name}` holds text, the model takes numbers",
-                location=Location(str(path)),
+                f"feature column `{name}` holds text ({_cell(values[row])} in data row {row + 1}), "
+                "the model takes numbers",
+                location=_row_location(path, row),
                 fix="encode it numerically before export, or leave it out of data.features",
             )
+        _no_missing(values, f"feature `{name}`", path,
+                    "fill the cell or drop the row: the model must not be blamed for a hole in the data")  # fmt: skip
     features = np.column_stack(feature_columns) if feature_columns else np.empty((0, 0))
-    return Holdout(
-        path=path,
-        features=features,
-        feature_names=names,
-        labels=column(data.label, "label"),
-        prediction=column(data.prediction_column, "prediction_column") if data.prediction_column else None,
-        score=column(data.score_column, "score_column") if data.score_column else None,
-    )
+    labels = column(data.label, "label")
+    _no_missing(labels, f"label `{data.label}` (data.label)", path, "every holdout row needs its true label")
+    prediction = score = None
+    if data.prediction_column:
+        prediction = column(data.prediction_column, "prediction_column")
+        _no_missing(prediction, f"`{data.prediction_column}` (data.prediction_column)", path,
+                    "every row needs the training pipeline's prediction")  # fmt: skip
+    if data.score_column:
+        score = column(data.score_column, "score_column")
+        if score.dtype == object:
+            raise InputError(f"`{data.score_column}` (data.score_column) holds text, not scores",
+                             location=Location(str(path)), fix="it holds the training pipeline's numeric score")  # fmt: skip
+        _no_missing(score, f"`{data.score_column}` (data.score_column)", path,
+                    "every row needs the training pipeline's score")  # fmt: skip
+    return Holdout(path=path, features=features, feature_names=names, labels=labels, prediction=prediction, score=score)
+
+
+def _is_number(value: object) -> bool:
+    try:
+        float(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def _cell(value: object) -> str:
+    text = str(value)
+    return repr(text if len(text) <= 30 else text[:30] + "…")
+
+
+def _row_location(path: Path, row: int) -> Location:
+    """Data row ``row`` (0-based): line row + 2 of a CSV with a header (and no blank lines)."""
+    return Location(str(path), row + 2) if path.suffix.lower() in (".csv", ".tsv", ".txt") else Location(str(path))
+
+
+def _no_missing(values: np.ndarray, what: str, path: Path, fix: str) -> None:
+    """An empty or NaN cell, named by column and row, before any model sees the data."""
+    if values.dtype == object:
+        missing = np.array([v is None or (isinstance(v, str) and not v.strip()) for v in values], dtype=bool)
+    else:
+        missing = np.isnan(values.astype(np.float64, copy=False))
+    if not missing.any():
+        return
+    rows = np.flatnonzero(missing)
+    more = f" (and {rows.size - 1} more row{'s' if rows.size > 2 else ''})" if rows.size > 1 else ""
+    raise InputError(f"{what} is empty or NaN in data row {int(rows[0]) + 1}{more}",
+                     location=_row_location(path, int(rows[0])), fix=fix)  # fmt: skip
+
+
+def _same_features_as_training(config: Config, table: dict[str, np.ndarray], special: set[str | None], path: Path) -> None:
+    """With the default features (every other column), the training set says which columns those are."""
+    assert config.data.training is not None
+    training = config.resolve(config.data.training)
+    if not training.is_file():
+        return  # the config check names a missing training file
+    expected = [c for c in table_columns(training) if c not in special]
+    missing = [c for c in expected if c not in table]
+    extra = [c for c in table if c not in special and c not in expected]
+    if missing or extra:
+        parts = ([f"lacks {', '.join(f'`{c}`' for c in missing)}"] if missing else []) + (
+            [f"has {', '.join(f'`{c}`' for c in extra)}, which training ({training.name}) does not"] if extra else []
+        )
+        raise InputError(
+            f"the holdout's feature columns differ from data.training's: the holdout {'; and '.join(parts)}",
+            location=Location(str(path), 1),
+            fix="give both files the same feature columns, or list them in data.features",
+        )

@@ -16,7 +16,7 @@ import numpy as np
 
 from mlpipex.errors import InputError, Location
 
-__all__ = ["OnnxModel", "Predictions", "TensorInfo", "available_providers"]
+__all__ = ["OnnxModel", "Predictions", "TensorInfo"]
 
 # onnxruntime's type strings → numpy/config dtype names.
 _ORT_TYPES = {
@@ -47,12 +47,6 @@ class Predictions:
     probabilities: np.ndarray | None = None  # [rows, classes]
     values: np.ndarray | None = None  # regression
     classes: tuple[Any, ...] | None = None  # column order of ``probabilities``
-
-
-def available_providers() -> list[str]:
-    import onnxruntime as ort
-
-    return list(ort.get_available_providers())
 
 
 class OnnxModel:

@@ -20,11 +20,11 @@ _V2_TYPES = {"float32": "FP32", "float64": "FP64", "int64": "INT64", "int32": "I
 
 
 class OnnxPackageModel(Model):
-    def __init__(self, package: ServablePackage, *, threads: int = 1) -> None:
+    def __init__(self, package: ServablePackage, *, threads: int = 1, safe_cast: bool = False) -> None:
         super().__init__(package.name)
         self.package = package
         self.threads = threads
-        self.validator = Validator.from_package(package.config)
+        self.validator = Validator.from_package(package.config, safe_cast=safe_cast)
         self.session: Any = None
 
     def load(self) -> bool:

@@ -25,6 +25,7 @@ __all__ = [
     "LOWER_IS_BETTER",
     "REGRESSION_METRICS",
     "average_ranks",
+    "check_known",
     "classification_metrics",
     "regression_metrics",
     "roc_auc",
@@ -128,7 +129,7 @@ def _labels_from_data(truth: np.ndarray, pred: np.ndarray) -> list[Any]:
         raise ValueError(f"labels of different types cannot be ordered ({exc}); pass classes") from exc
 
 
-def _check_known(name: str, values: np.ndarray, labels: list[Any]) -> None:
+def check_known(name: str, values: np.ndarray, labels: list[Any]) -> None:
     """Every value must be one of the classes: one outside them would silently count as wrong."""
     known = np.zeros(len(values), dtype=bool)
     for label in labels:
@@ -181,8 +182,8 @@ def classification_metrics(
     if not labels:
         raise ValueError("classes is empty")
     if not inferred:
-        _check_known("y_true", truth, labels)
-        _check_known("y_pred", pred, labels)
+        check_known("y_true", truth, labels)
+        check_known("y_pred", pred, labels)
     metrics = {"accuracy": float(np.count_nonzero(truth == pred)) / len(truth)}
     positive = None
     if len(labels) <= 2:

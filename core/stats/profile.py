@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PROFILE_FORMAT", "ProfileBuilder", "build_profile", "profile_chunks", "profile_feature"]
+__all__ = ["PROFILE_FORMAT", "ProfileBuilder", "build_profile", "profile_chunks"]
 
 PROFILE_FORMAT = "mlpipex.profile/v1"
 MAX_CATEGORIES = 100  # beyond this many distinct values the rest are pooled as "other"
@@ -323,11 +323,3 @@ def build_profile(
 ) -> dict[str, Any]:
     """Profile columns already in memory (one chunk)."""
     return profile_chunks(lambda: [columns], features, categorical=categorical, quantiles=quantiles)
-
-
-def profile_feature(values: np.ndarray, *, categorical: bool, quantiles: int = DEFAULT_QUANTILES, bins: int = 20) -> dict[str, Any]:
-    """Profile one column held in memory."""
-    profile = profile_chunks(lambda: [{"x": np.asarray(values)}], ["x"],
-                             categorical=["x"] if categorical else [], quantiles=quantiles, bins=bins)  # fmt: skip
-    result: dict[str, Any] = profile["features"]["x"]
-    return result

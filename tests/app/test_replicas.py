@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from providers.github_webhooks import webhook
 
 from mlpipex.app import create_app
 from mlpipex.app.registry import HandlerRegistry, JobContext
@@ -35,7 +36,7 @@ def test_the_same_delivery_to_two_replicas_queues_once(database_url: str) -> Non
     apps = [create_app(Settings(webhook_secret=SECRET, worker_threads=0, database_url=database_url), registry=registry)
             for _ in range(2)]  # fmt: skip
     clients = [TestClient(app) for app in apps]
-    payload = {"action": "created", "repository": {"full_name": "o/r"}, "comment": {"body": "/promote"}}
+    payload = webhook("issue_comment", {"action": "created", "repository": {"full_name": "o/r"}, "comment": {"body": "/promote"}})
     body = body_of(payload)
     statuses: list[str] = []
     barrier = threading.Barrier(8)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from providers.github_webhooks import webhook
 
 from mlpipex.app.store import Store
 
@@ -56,9 +57,9 @@ def test_serve_answers_webhooks_runs_jobs_and_stops_cleanly(tmp_path: Path) -> N
         assert _request(f"{base}/readyz") == (200, {"status": "ready", "database": True, "worker": True})
         ping = body_of({"zen": "Design for failure.", "hook_id": 1})
         assert _request(f"{base}/webhooks/github", ping, signed_headers(ping, "ping"))[1]["status"] == "pong"
-        event = body_of({"action": "added", "installation": {"id": 9, "account": {"login": "octo-org"}},
-                         "repositories_added": [{"full_name": "octo-org/models"}], "repositories_removed": [],
-                         "sender": {"login": "octocat"}})  # fmt: skip
+        event = body_of(webhook("installation_repositories", {"action": "added", "installation": {"id": 9, "account": {"login": "octo-org"}},
+                                                        "repositories_added": [{"full_name": "octo-org/models"}], "repositories_removed": [],
+                                                        "sender": {"login": "octocat"}}))  # fmt: skip
         status, reply = _request(f"{base}/webhooks/github", event, signed_headers(event, "installation_repositories"))
         assert (status, reply["status"], reply["kind"]) == (202, "queued", "installation_repositories.added")
         store = Store.from_url(f"sqlite:///{db}")

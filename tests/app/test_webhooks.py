@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from providers.github_webhooks import webhook
 
 from mlpipex.app import create_app
 from mlpipex.app.auth import sign, signature_matches
@@ -18,8 +19,10 @@ from mlpipex.app.store import Store
 
 from .conftest import SECRET, body_of, signed_headers
 
-COMMENT = {"action": "created", "repository": {"full_name": "octo-org/models"}, "installation": {"id": 42},
-           "comment": {"body": "/promote"}}  # fmt: skip
+# A real issue_comment.created (GitHub's example) with our repository, installation and command in it.
+COMMENT = webhook("issue_comment", {"action": "created", "repository": {"full_name": "octo-org/models"},
+                                    "installation": {"id": 42, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI="},
+                                    "comment": {"body": "/promote"}})  # fmt: skip
 
 
 @pytest.fixture

@@ -169,3 +169,16 @@ def test_a_job_whose_process_was_killed_resumes_after_restart(database_url: str,
     assert resumed == [(2, {"step": "canary at 10%"})]
     assert store.jobs.get(job_id).status == "done"
     store.close()
+
+
+@pytest.mark.parametrize("exc", [KeyError, ValueError, TypeError])
+def test_a_payload_the_handler_cannot_read_is_dead_at_once(store: Store, exc: type[Exception]) -> None:
+    """Issue 12, item 10: KeyError/ValueError mean the job is wrong; five retries would repeat them."""
+    registry = HandlerRegistry()
+    handler = Recorder(fail_times=10, exc=exc)
+    registry.register("issue_comment.created")(handler)
+    job_id, _ = store.jobs.enqueue("issue_comment.created", {"n": 1})
+    assert Worker(store, registry).run_once()
+    job = store.jobs.get(job_id)
+    assert job is not None and job.status == "dead" and job.attempts == 1 and exc.__name__ in (job.last_error or "")
+    assert len(handler.calls) == 1

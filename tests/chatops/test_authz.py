@@ -60,3 +60,30 @@ def test_promote_needs_approvals_and_green_gates_when_configured():
     assert not unknown.allowed and "not reported" in unknown.reason
     assert authorize(Command("promote"), admin, policy, GREEN).allowed
     assert authorize(Command("rollback"), admin, policy, PullFacts(fork=False, gates_green=False)).allowed  # rollback is always possible
+
+
+# Issue 12, item 2: no pull request, no promote (unless the default branch's policy says so).
+def test_promote_without_a_pull_request_is_refused_unless_the_policy_allows_it():
+    strict = ChatOpsConfig(require_approvals=2, require_green_gates=True)
+    verdict = authorize(Command("promote"), Actor("lead", "admin"), strict, None)
+    assert not verdict.allowed and "no pull request" in verdict.reason and "promote_without_pull" in verdict.reason
+    assert authorize(Command("rollback"), Actor("lead", "admin"), strict, None).allowed  # rolling back needs no review
+    relaxed = ChatOpsConfig(require_approvals=2, require_green_gates=True, promote_without_pull=True)
+    assert authorize(Command("promote"), Actor("lead", "admin"), relaxed, None).allowed
+
+
+# Issue 12, item 1: a base branch the default branch does not trust runs read-only commands only.
+@pytest.mark.parametrize("name", ["promote", "rollback", "canary", "retrain", "lock", "unlock"])
+def test_an_untrusted_base_allows_nothing_that_changes_anything(name):
+    verdict = authorize(Command(name, percent=10), Actor("admin", "admin"), DEFAULT, GREEN, untrusted_base="based on `x`")
+    assert not verdict.allowed and verdict.reason == "based on `x`."
+    assert authorize(Command("status"), Actor("reader", "read"), DEFAULT, GREEN, untrusted_base="based on `x`").allowed
+
+
+def test_trusted_base_is_the_default_branch_or_a_listed_one():
+    from mlpipex.app.policy_source import trusted_base
+
+    assert trusted_base(None, "main", ()) is None and trusted_base("main", "main", ()) is None
+    assert trusted_base("release/2.x", "main", ["release/2.x"]) is None
+    reason = trusted_base("evil", "main", ["release/2.x"])
+    assert reason is not None and "`evil`" in reason and "chatops.protected_branches" in reason

@@ -52,7 +52,48 @@ def test_not_for_us(body):
 def test_only_the_first_command_line_counts():
     assert p("Thanks!\n/promote 50\n/rollback") == Command("promote", percent=50, line="/promote 50")
     assert p("```\n/rollback\n```\n/status") == Command("status", line="/status")
-    assert p("> /rollback\n/status fraud") == Command("status", model="fraud", line="/status fraud")
+    assert p("> /rollback\n\n/status fraud") == Command("status", model="fraud", line="/status fraud")
+
+
+# Item 4 of issue 12: what GitHub does not show as a plain line of text is never a command.
+@pytest.mark.parametrize("body", [
+    "<!-- /rollback -->",                                  # an HTML comment: invisible on GitHub
+    "<!--\n/rollback --env production\n-->",             # ... over several lines
+    "Looks good <!-- /rollback --> to me",                 # ... inline
+    "> quoting the release notes\n/rollback",             # a lazy continuation line: shown inside the quote
+    "> a\n> b\n/promote 100",
+    "`/rollback`", "`/rollback` please",                   # a code span
+    "[/rollback](https://example.com)",                    # link text
+    "![/rollback](https://example.com/x.png)",             # image alt text
+    "- /rollback", "1. /promote",                          # list items
+    "# /rollback", "Title\n=====\n\n> /rollback",        # a heading
+    "| a |\n|---|\n| /rollback |",                       # a table cell (GFM)
+    "<details>\n/rollback\n</details>",                   # inside an HTML block
+    "**/rollback**", "~~/rollback~~",                      # emphasis and strikethrough start with markup
+    "\t/rollback", "```python\n/rollback\n",             # code (an unclosed fence runs to the end)
+])  # fmt: skip
+def test_hidden_or_quoted_commands_never_run(body):
+    assert p(body) is None
+    assert p(f"Thanks!\n\n{body}") is None
+
+
+def test_what_github_shows_as_text_is_read_as_github_shows_it():
+    assert p("&#47;status fraud") == Command("status", model="fraud", line="/status fraud")  # an entity renders as `/`
+    assert p("Hi <!-- note -->\n/status") == Command("status", line="/status")  # the comment ends; a new line
+    assert p("> quote\n\n/status") == Command("status", line="/status")  # a blank line ends the quote
+
+
+@pytest.mark.parametrize(("body", "could"), [
+    ("LGTM", False), ("thanks! see /usr/bin/env", False), ("> /rollback\nx", False), ("<!-- /rollback -->", False),
+    ("/promote", True), ("!promote", True), ("mlpipex:rolback", True), ("/promot", True), ("/ promote", False),
+])  # fmt: skip
+def test_may_hold_command_needs_no_prefix_and_is_a_superset_of_parse(body, could):
+    from mlpipex.app.chatops.parser import may_hold_command
+
+    assert may_hold_command(body) is could
+    for prefix in ("/", "!", "mlpipex:"):
+        if parse(body, prefix=prefix) is not None:
+            assert may_hold_command(body)
 
 
 def test_bots_are_ignored():
@@ -122,3 +163,17 @@ def test_unknown_names_are_accepted_when_the_config_is_not_known():
 def test_an_environment_named_like_a_model_stays_a_model():
     both = parse("/promote fraud", models=("fraud",), environments=("fraud",))
     assert both == Command("promote", model="fraud", line="/promote fraud")
+
+
+@pytest.mark.parametrize("body", [
+    ">" * 5000 + " /rollback", "[" * 20000 + "/rollback", "*a " * 20000, "`" * 20000, "<!--" * 10000,
+    "".join("  " * i + "- x\n" for i in range(300)), "[a](b) " * 9000, "&#47;" * 10000, "/rollback\n" + "x" * 70_000,
+])  # fmt: skip
+def test_pathological_markdown_is_parsed_quickly_and_runs_nothing(body):
+    import time
+
+    from mlpipex.app.chatops.parser import may_hold_command
+
+    start = time.perf_counter()
+    assert p(body) is None and not (may_hold_command(body) and isinstance(p(body), Command))
+    assert time.perf_counter() - start < 2.0  # GitHub caps a comment at 65,536 characters; a longer one is not read

@@ -186,3 +186,20 @@ def test_progress_is_reported_per_feature() -> None:
     detect_drift(Reference.from_columns(_table(rng, 300), ["city"]), _table(rng, 300),
                  progress=lambda label, done, total: calls.append((label, done, total)))  # fmt: skip
     assert calls == [("testing features", i, 4) for i in range(1, 5)]
+
+
+@pytest.mark.parametrize(("correction", "label"), [("bh", "BH-adjusted p"), ("bonferroni", "Bonferroni-adjusted p")])
+def test_console_labels_raw_and_adjusted_p_values(correction: str, label: str) -> None:
+    """Issue 15 item 9: the console printed the adjusted p-value as a bare "p"."""
+    from mlpipex.drift import render_console
+    from mlpipex.drift._report import _num
+
+    rng = np.random.default_rng(0)
+    reference = Reference.from_columns(_table(rng, 5000), categorical=["city"])
+    current = _table(rng, 3000)
+    current["age"] = current["age"] + 1.0
+    report = detect_drift(reference, current, DriftSettings(correction=correction))  # type: ignore[arg-type]
+    age = report.features[0]
+    assert age.p_value != age.adjusted_p_value
+    [line] = [line for line in render_console(report).splitlines() if " age:" in line]
+    assert line.endswith(f"raw p {_num(age.p_value)}, {label} {_num(age.adjusted_p_value)}")

@@ -18,12 +18,14 @@ from github import Auth, Github
 from kube.fake_apiserver import CRD_PATH, FakeKubernetes
 from providers.fake_github import SPEC_PATH
 from providers.fake_github_app import FakeGitHubApp
+from providers.github_webhooks import webhook
 
 from mlpipex.app import create_app
 from mlpipex.app.auth import sign
 from mlpipex.app.settings import Settings
 
 SECRET = "handlers-secret"
+OUR_APP_ID = 1  # the App the fake GitHub names as a check run's author (its OpenAPI example's)
 REPO = "acme/models"
 A = "ghcr.io/acme/models/bc@sha256:" + "a" * 64
 B = "ghcr.io/acme/models/bc@sha256:" + "b" * 64
@@ -41,6 +43,13 @@ def repo_config(quickstart: Path, *, canary_metrics: bool = False) -> str:
     data["chatops"] = {"permissions": {"promote": "maintain"}, "require_green_gates": False}
     data["retraining"] = {"labels": ["retraining", "ml"]}
     return yaml.safe_dump(data, sort_keys=False)
+
+
+def pull_links(number: int) -> dict[str, str]:
+    """``issue.pull_request`` of a comment on a pull request, as GitHub sends it."""
+    base = f"https://api.github.com/repos/{REPO}"
+    return {"url": f"{base}/pulls/{number}", "html_url": f"https://github.com/{REPO}/pull/{number}",
+            "diff_url": f"https://github.com/{REPO}/pull/{number}.diff", "patch_url": f"https://github.com/{REPO}/pull/{number}.patch"}  # fmt: skip
 
 
 class World:
@@ -61,7 +70,9 @@ class World:
 
     def deliver(self, event: str, payload: dict[str, Any], *, delivery: str | None = None,
                 client: TestClient | None = None) -> int:  # fmt: skip
-        payload = {"repository": {"full_name": REPO}, "installation": {"id": 7}, **payload}
+        # A real example of the event with these fields in: the App checks GitHub's schema at intake.
+        about = {} if event.startswith("installation") else {"repository": {"full_name": REPO}}  # GitHub sends none there
+        payload = webhook(event, {**about, "installation": {"id": 7, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNw=="}, **payload})
         import json
 
         body = json.dumps(payload).encode()
@@ -81,7 +92,7 @@ class World:
     def comment(self, number: int, author: str, body: str) -> dict[str, Any]:
         comment = self.github.post_comment(number, author, body)
         self.deliver("issue_comment", {"action": "created", "comment": comment, "sender": {"login": author},
-                                       "issue": {"number": number, "pull_request": {"url": "x"}}})  # fmt: skip
+                                       "issue": {"number": number, "pull_request": pull_links(number)}})  # fmt: skip
         self.work()
         return comment
 
@@ -93,12 +104,13 @@ class World:
     def merge(self, number: int, *, sender: str = "lead") -> None:
         pull = self.github.pulls[number]
         pull.update(merged=True, state="closed")
-        self.github.commit("main", {}, parent=self.github.branches["main"])
+        base = pull["base_ref"]
+        self.github.commit(base, {}, parent=self.github.branches[base])
         head_repo = "someone/fork" if pull["fork"] else REPO
         self.deliver("pull_request", {"action": "closed", "number": number, "sender": {"login": sender},
-                                      "pull_request": {"number": number, "merged": True, "merge_commit_sha": self.github.branches["main"],
+                                      "pull_request": {"number": number, "merged": True, "merge_commit_sha": self.github.branches[base],
                                                        "head": {"sha": pull["head_sha"], "repo": {"full_name": head_repo}},
-                                                       "base": {"ref": "main", "repo": {"full_name": REPO}}}})  # fmt: skip
+                                                       "base": {"ref": base, "repo": {"full_name": REPO}}}})  # fmt: skip
         self.work()
 
     def ship(self, number: int, artifact: str, *, promote: bool = False) -> str:
@@ -139,7 +151,7 @@ def world(quickstart: Path, tmp_path: Path, request: pytest.FixtureRequest) -> I
     with FakeGitHubApp(REPO) as github, FakeKubernetes() as kube:
         github.commit("main", {"mlpipex.yaml": repo_config(quickstart, canary_metrics=metrics)})
         kubeconfig = kube.kubeconfig(tmp_path / "kubeconfig", context="fake")
-        settings = Settings(webhook_secret=SECRET, database_url=database, worker_threads=0,
+        settings = Settings(webhook_secret=SECRET, database_url=database, worker_threads=0, app_id=OUR_APP_ID,
                             kubeconfig=kubeconfig, rollout_timeout=5, alert_token="alert-token")  # fmt: skip
         client = Github(auth=Auth.Token("ghs_installation"), base_url=github.url, retry=None,
                         seconds_between_requests=0, seconds_between_writes=0)  # PyGithub paces writes 1 s apart by default

@@ -19,7 +19,7 @@ from mlpipex.app.registry import HandlerRegistry, default_registry
 from mlpipex.kserve.analysis import FileSource
 from mlpipex.kserve.rollout import state_of
 
-from .conftest import B
+from .conftest import B, pull_links
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -129,10 +129,13 @@ def test_two_replicas_on_one_postgres_run_the_same_promote_once(world):
                                github_for=world.app.github_for, settings=world.app.settings)  # fmt: skip
         comment = world.github.post_comment(6, "lead", "/promote")
         payload = {"action": "created", "comment": comment, "sender": {"login": "lead"},
-                   "issue": {"number": 6, "pull_request": {"url": "x"}}}  # fmt: skip
-        # GitHub delivers it to one replica, times out, redelivers (same delivery id) to the other.
+                   "issue": {"number": 6, "pull_request": pull_links(6)}}  # fmt: skip
+        # GitHub delivers it to one replica, times out, redelivers (same delivery id) to the other;
+        # someone who captured the signed body posts it again under new delivery ids, to both.
         world.deliver("issue_comment", payload, delivery="d-promote-once")
         world.deliver("issue_comment", payload, delivery="d-promote-once", client=second)
+        world.deliver("issue_comment", payload, delivery="d-replayed-1", client=second)
+        world.deliver("issue_comment", payload, delivery="d-replayed-2")
         ran: list[int] = []
         barrier = threading.Barrier(2)
 
@@ -146,7 +149,7 @@ def test_two_replicas_on_one_postgres_run_the_same_promote_once(world):
             t.start()
         for t in threads:
             t.join(timeout=60)
-    assert len(ran) == 1  # one job for the delivery, run by one replica
+    assert len(ran) == 1  # one job for the action, run by one replica, however often it was posted
     assert world.serving("ml-prod") == (B, 50)  # one step, not two
     promotes = [e for e in world.store.audit.query(repository="acme/models") if e.action == "promote" and e.environment == "production"]
     assert len(promotes) == 3  # A into production, B into production, and this one step

@@ -23,7 +23,7 @@ chatops: {permissions: {promote: maintain}}
 def github():
     with FakeGitHubApp() as fake:
         fake.commit("main", {"mlpipex.yaml": CONFIG, "churn/mlpipex.yaml": CONFIG.replace("fraud", "churn"), "README.md": "hi"})
-        yield fake, RepoForge(Github(auth=Auth.Token("ghs_x"), base_url=fake.url, retry=None), "acme/models")
+        yield fake, RepoForge(Github(auth=Auth.Token("ghs_x"), base_url=fake.url, retry=None), "acme/models", gate_apps=frozenset({1}))
 
 
 def test_who_is_asking(github):

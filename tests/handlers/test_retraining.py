@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
+from pathlib import Path
 
 import yaml
 
 from mlpipex.app.alerts import DriftAlert
 from mlpipex.app.retraining import render_body, retrain_record
+from mlpipex.config import load_config
 
 ALERT = {
     "id": "monitor:breast-cancer:2026-11-28T12:00:00Z", "model": "breast-cancer", "repository": "acme/models",
@@ -105,3 +108,33 @@ def test_the_schedule_opens_the_pull_request_at_its_minute_once(world):
     schedules.start_ticking(world.store, dt.datetime(2026, 11, 30, 6, 0, 30))
     schedules.start_ticking(world.store, dt.datetime(2026, 11, 30, 6, 0, 40))  # replicas starting: one chain
     assert len([j for j in world.store.jobs.list(limit=500) if j.dedupe_key == f"{schedules.KIND}:2026-11-30T06:01"]) == 1
+
+
+def test_the_monitors_alert_for_a_model_with_its_own_service_name_opens_its_pull_request(world):
+    """Issue 12 item 8: with ``deploy.name`` set the monitor knows the model by that name and
+    alerts with it; the App used to match ``model.name`` only, and the job dead-lettered."""
+    from mlpipex.kserve import service_name
+    from mlpipex.monitor import alert_body
+
+    main = world.github.branches["main"]
+    data = yaml.safe_load(world.github.files[main]["mlpipex.yaml"])
+    data["deploy"]["name"] = "bc-serving"
+    world.github.commit("main", {"mlpipex.yaml": yaml.safe_dump(data, sort_keys=False)}, parent=main)
+
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "mlpipex.yaml"
+        path.write_text(yaml.safe_dump(data))
+        name = service_name(load_config(path, check_files=False))
+    assert name == "bc-serving"
+    body = alert_body(alert_id="mlpipex-monitor:drift:ml-prod/bc-serving:1", model=name, repository="acme/models",
+                      environment="production", window_label="ml-prod/bc-serving", window_start=1_700_000_000.0,
+                      window_end=1_700_000_900.0, samples=500, severity="warning", fired_at=1_700_000_900.0,
+                      summary="1 of 1 features drifted",
+                      features=[{"name": "mean radius", "test": "ks", "statistic": 0.4, "p_value": 1e-9, "drifted": True}])  # fmt: skip
+    post_alert(world, body)
+    assert [j.status for j in world.store.jobs.list() if j.kind == "alert.drift"] == ["done"]
+    [pull] = retrain_pulls(world).values()  # the model's own branch, mlpipex/retrain/breast-cancer
+    assert pull["title"].startswith("Retrain breast-cancer")
+    [entry] = [e for e in world.store.audit.query(repository="acme/models") if e.action == "retrain"]
+    assert entry.model == "breast-cancer"

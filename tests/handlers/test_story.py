@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .conftest import A, B
+from .conftest import OUR_APP_ID, A, B, pull_links
 
 
 def test_merge_deploys_what_passed_the_gates_then_promote_canary_rollback(world):
@@ -103,7 +103,7 @@ def test_the_check_run_buttons_take_the_same_path(world):
     world.ship(5, A)
     head = world.ship(6, B)
     assert world.serving("ml-staging") == (B, 100)
-    run = {"name": "mlpipex / breast-cancer", "pull_requests": [{"number": 6}], "head_sha": head}
+    run = {"name": "mlpipex / breast-cancer", "app": {"id": OUR_APP_ID}, "pull_requests": [{"number": 6}], "head_sha": head}
     world.deliver("check_run", {"action": "requested_action", "check_run": run, "sender": {"login": "reader"},
                                 "requested_action": {"identifier": "mlpipex-rollback"}})  # fmt: skip
     world.work()
@@ -115,8 +115,9 @@ def test_the_check_run_buttons_take_the_same_path(world):
 
 
 def test_a_rerun_job_never_repeats_its_step(world, quickstart):
-    from mlpipex.app.rollouts import Rollouts, environment_named
+    from mlpipex.app.rollouts import rollouts_for
     from mlpipex.config import load_config
+    from mlpipex.rollouts import environment
 
     world.ship(5, A)
     world.ship(6, B, promote=True)
@@ -125,8 +126,8 @@ def test_a_rerun_job_never_repeats_its_step(world, quickstart):
     config_path = quickstart / "repo.yaml"
     config_path.write_text(world.github.files[world.github.branches["main"]]["mlpipex.yaml"])
     config = load_config(config_path, check_files=False)
-    rollouts = Rollouts(world.app.settings)
-    env = environment_named(config, "staging")
+    rollouts = rollouts_for(world.app.settings)
+    env = environment(config, "staging")
     first = rollouts.rollback(config, env, by="lead via job 999")
     again = rollouts.rollback(config, env, by="lead via job 999")  # the same job, re-run after a crash
     assert first.ok and not first.repeated and again.repeated
@@ -138,7 +139,7 @@ def test_a_rerun_job_never_repeats_its_step(world, quickstart):
 def test_concurrent_commands_on_one_model_are_serialised(world):
     import threading
 
-    from mlpipex.app.commanding import lock_key
+    from mlpipex.app.recording import lock_key
     from mlpipex.app.worker import Worker
     from mlpipex.kserve.rollout import state_of
 
@@ -156,7 +157,7 @@ def test_concurrent_commands_on_one_model_are_serialised(world):
     for author, body in (("lead", "/promote"), ("dev", "/rollback")):
         comment = world.github.post_comment(6, author, body)
         world.deliver("issue_comment", {"action": "created", "comment": comment, "sender": {"login": author},
-                                        "issue": {"number": 6, "pull_request": {"url": "x"}}})  # fmt: skip
+                                        "issue": {"number": 6, "pull_request": pull_links(6)}})  # fmt: skip
     before = len(state_of(world.kube.objects[("ml-prod", "breast-cancer")]).history)
     workers = [world.worker, Worker(world.store, world.app.registry, github_for=world.app.github_for, settings=world.app.settings)]
     barrier = threading.Barrier(2)

@@ -72,18 +72,89 @@ def test_deploy_steps_call_their_command(step):
     assert env["MLPIPEX_ARGS"] == "--env=production" and "kserve" in env["MLPIPEX_EXTRAS"]
 
 
+def fake_python(tmp_path: Path, argv_file: Path) -> Path:
+    """Stands in for python3: `-m venv DIR` makes a venv whose pip does nothing and whose mlpipex records its argv."""
+    fake = tmp_path / "fake-python"
+    fake.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = -m ] && [ "$2" = venv ]; then\n'
+        '  mkdir -p "$3/bin"\n'
+        "  printf '#!/bin/sh\\nexit 0\\n' > \"$3/bin/python\"\n"
+        f"  printf '#!/bin/sh\\nfor a in \"$@\"; do printf \"%%s\\\\n\" \"$a\"; done > {argv_file}\\n' > \"$3/bin/mlpipex\"\n"
+        '  chmod 755 "$3/bin/python" "$3/bin/mlpipex"\n'
+        "fi\n"
+    )
+    fake.chmod(0o755)
+    return fake
+
+
+def run_script(sh: dict, workspace: Path, tmp_path: Path, **extra: str) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **env_of(sh), "WORKSPACE": str(workspace),
+           "WORKSPACE_TMP": f"{workspace}@tmp", "MLPIPEX_PYTHON": str(fake_python(tmp_path, tmp_path / "argv.txt")),
+           **extra}  # fmt: skip
+    return subprocess.run(["bash", "-c", sh["script"]], cwd=workspace, env=env, capture_output=True, text=True)
+
+
 def test_a_malicious_value_is_never_executed(tmp_path):
     """Run the step's real script with the recorded environment: the value stays data."""
     evil = '$(touch pwned) `touch pwned2`; touch pwned3 && "'
     result = run_step("mlpipexDeploy", {"config": evil, "args": [evil, "--env=prod"]})
     sh = next(c for c in result["calls"] if c["step"] == "sh")
     assert evil not in sh["script"]
-    venv = tmp_path / ".mlpipex-venv" / "bin"
-    venv.mkdir(parents=True)
-    recorder = venv / "mlpipex"
-    recorder.write_text(f"#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done > {tmp_path / 'argv.txt'}\n")
-    recorder.chmod(0o755)
-    subprocess.run(["bash", "-c", sh["script"]], cwd=tmp_path, check=True,
-                   env={"PATH": "/usr/bin:/bin", **env_of(sh)})  # fmt: skip
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    done = run_script(sh, workspace, tmp_path)
+    assert done.returncode == 0, done.stderr
     assert (tmp_path / "argv.txt").read_text().splitlines() == ["deploy", "-c", evil, evil, "--env=prod"]
-    assert not list(tmp_path.glob("pwned*"))
+    assert not list(workspace.glob("pwned*")) and not list(tmp_path.glob("pwned*"))
+
+
+def test_a_venv_planted_in_the_workspace_is_never_run(tmp_path):
+    """Issue 15 item 3: a PR commits .mlpipex-venv/bin/mlpipex; the step runs inside withCredentials."""
+    result = run_step("mlpipexGate", {"githubCredentialsId": "github-app"})
+    sh = next(c for c in result["calls"] if c["step"] == "sh")
+    workspace = tmp_path / "ws"
+    planted = workspace / ".mlpipex-venv" / "bin" / "mlpipex"
+    planted.parent.mkdir(parents=True)
+    planted.write_text(f"#!/bin/sh\necho \"$GITHUB_TOKEN\" > {tmp_path / 'stolen'}\n")
+    planted.chmod(0o755)
+    done = run_script(sh, workspace, tmp_path, GITHUB_TOKEN="ghs_secret")
+    assert done.returncode == 0, done.stderr
+    assert not (tmp_path / "stolen").exists()
+    assert (tmp_path / "argv.txt").read_text().splitlines()[0] == "gate"  # the venv made under WORKSPACE_TMP ran
+    [venv] = (tmp_path / "ws@tmp").glob("mlpipex-venv-*")
+    assert (venv / "bin" / "mlpipex").is_file()
+
+
+def test_a_venv_inside_the_workspace_or_writable_by_others_is_refused(tmp_path):
+    sh = next(c for c in run_step("mlpipexGate", {})["calls"] if c["step"] == "sh")
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    inside = run_script(sh, workspace, tmp_path, MLPIPEX_VENV=str(workspace / "venv"))
+    assert inside.returncode == 2 and "inside the workspace" in inside.stderr
+    shared = tmp_path / "shared-venv"
+    (shared / "bin").mkdir(parents=True)
+    (shared / "bin" / "mlpipex").write_text("#!/bin/sh\ntouch " + str(tmp_path / "ran") + "\n")
+    (shared / "bin" / "mlpipex").chmod(0o777)
+    writable = run_script(sh, workspace, tmp_path, MLPIPEX_VENV=str(shared))
+    assert writable.returncode == 2 and "others can write to it" in writable.stderr
+    assert not (tmp_path / "ran").exists()
+
+
+def test_a_lock_file_installs_hash_checked(tmp_path):
+    """Issue 15 item 4: with `requirements:` the dependencies install with --require-hashes, mlpipex with --no-deps."""
+    sh = next(c for c in run_step("mlpipexGate", {"requirements": "ci/requirements.lock"})["calls"] if c["step"] == "sh")
+    assert env_of(sh)["MLPIPEX_REQUIREMENTS"] == "ci/requirements.lock"
+    workspace = tmp_path / "ws"
+    (workspace / "ci").mkdir(parents=True)
+    (workspace / "ci" / "requirements.lock").write_text("numpy==2.0.0 --hash=sha256:" + "0" * 64 + "\n")
+    pip_log = tmp_path / "pip.txt"
+    fake = fake_python(tmp_path, tmp_path / "argv.txt")
+    text = fake.read_text().replace("printf '#!/bin/sh\\nexit 0\\n'", f"printf '#!/bin/sh\\necho \"$*\" >> {pip_log}\\n'")
+    fake.write_text(text)
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **env_of(sh), "WORKSPACE": str(workspace),
+           "WORKSPACE_TMP": f"{workspace}@tmp", "MLPIPEX_PYTHON": str(fake)}  # fmt: skip
+    done = subprocess.run(["bash", "-c", sh["script"]], cwd=workspace, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    first, second = pip_log.read_text().splitlines()
+    assert "--require-hashes --no-deps -r ci/requirements.lock" in first and second.endswith("--no-deps mlpipex")

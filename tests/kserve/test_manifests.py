@@ -1,4 +1,5 @@
-"""InferenceService manifests for both KServe modes, validated against the real CRD."""
+"""InferenceService manifests for both KServe modes, validated against the real CRD and
+admitted by KServe's own webhook code (tests/kube/kserve_admission.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from kube.kserve_admission import assert_admitted
 
 from mlpipex.cli import main
 from mlpipex.config import load_config
@@ -28,8 +30,10 @@ DEPLOY = {
     "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
     "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
         {"matchExpressions": [{"key": "pool", "operator": "In", "values": ["gpu"]}]}]}}},
-    "replicas": {"min": 1, "max": 4, "target": 8, "metric": "concurrency"},
+    "replicas": {"min": 1, "max": 4, "target": 80, "metric": "cpu"},
     "logger": {"url": "http://mlpipex-monitor.mlpipex.svc/events"},
+    "service_account": "bc-serving",
+    "image_pull_secrets": ["ghcr-pull"],
     "environments": [
         {"name": "staging", "namespace": "ml-staging", "auto_deploy": True},
         {"name": "production", "namespace": "ml-prod", "canary": {"steps": [10, 50, 100]},
@@ -61,14 +65,18 @@ def env(config, name):
 def test_first_rollout_standard_gets_everything(config, crd):
     service = build_inference_service(config, env(config, "staging"), Rollout(ARTIFACT, git_sha="abc", pull_request=7))
     assert crd.problems(service) == []
+    assert_admitted(service)
     predictor = service["spec"]["predictor"]
+    assert "name" not in predictor["model"]  # KServe: "the 'name' field is not allowed in standard predictor"
+    assert predictor["name"] == "rev-bbbbbbbbbb" and predictor["model"]["protocolVersion"] == "v2"
+    assert predictor["serviceAccountName"] == "bc-serving" and predictor["imagePullSecrets"] == [{"name": "ghcr-pull"}]
     assert "canary" not in service["spec"] and "canaryTrafficPercent" not in predictor
     assert predictor["model"]["storageUri"] == f"oci://ghcr.io/acme/models/bc@{DIGEST}"
     assert predictor["model"]["modelFormat"] == {"name": "onnx"}
     assert predictor["model"]["resources"]["limits"]["nvidia.com/gpu"] == "1"
     assert predictor["nodeSelector"] and predictor["tolerations"][0]["key"] == "nvidia.com/gpu"
     assert predictor["logger"] == {"mode": "all", "url": "http://mlpipex-monitor.mlpipex.svc/events"}
-    assert (predictor["minReplicas"], predictor["maxReplicas"], predictor["scaleTarget"]) == (1, 4, 8)
+    assert (predictor["minReplicas"], predictor["maxReplicas"], predictor["scaleTarget"]) == (1, 4, 80)
     annotations = service["metadata"]["annotations"]
     assert annotations["mlpipex.dev/artifact"] == ARTIFACT and annotations["mlpipex.dev/pull-request"] == "7"
     assert service["metadata"]["namespace"] == "ml-staging"
@@ -77,16 +85,25 @@ def test_first_rollout_standard_gets_everything(config, crd):
 def test_standard_canary_uses_spec_canary(config, crd):
     service = build_inference_service(config, env(config, "production"), Rollout(ARTIFACT, 10, STABLE))
     assert crd.problems(service) == []
+    assert_admitted(service)
     assert service["spec"]["predictor"]["model"]["storageUri"] == f"oci://{STABLE}"
+    assert service["spec"]["predictor"]["name"] == "rev-aaaaaaaaaa"
     [canary] = service["spec"]["canary"]
     assert canary["trafficPercent"] == 10
     assert canary["predictor"]["model"]["storageUri"].endswith(DIGEST)
+    # KServe's canary rules: named, fixed replicas (no autoscaling fields of its own)
+    assert canary["predictor"]["name"] == "rev-bbbbbbbbbb"
+    assert not {"maxReplicas", "minReplicas", "scaleTarget", "scaleMetric", "autoScaling"} & set(canary["predictor"])
 
 
 def test_knative_canary_uses_canary_traffic_percent(config, crd):
     knative = env(config, "production").model_copy(update={"mode": "Knative"})
-    service = build_inference_service(config, knative, Rollout(ARTIFACT, 25))
+    knative_config = config.model_copy(update={"deploy": config.deploy.model_copy(
+        update={"replicas": config.deploy.replicas.model_copy(update={"metric": "concurrency", "target": 8})})})  # fmt: skip
+    service = build_inference_service(knative_config, knative, Rollout(ARTIFACT, 25))
     assert crd.problems(service) == []
+    assert_admitted(service)
+    assert "name" not in service["spec"]["predictor"]
     assert service["spec"]["predictor"]["canaryTrafficPercent"] == 25
     assert service["metadata"]["annotations"]["serving.kserve.io/deploymentMode"] == "Knative"
 
@@ -120,6 +137,7 @@ def test_deploy_dry_run_prints_valid_yaml(config, capsys):
     out = capsys.readouterr().out
     assert code == 0
     service = yaml.safe_load(out)
+    assert_admitted(service)
     assert service["kind"] == "InferenceService" and service["spec"]["canary"][0]["trafficPercent"] == 10
     assert main(["deploy", "-c", str(config.source), "--artifact", ARTIFACT, "--env", "qa", "--dry-run"]) == 2
     assert "environments: staging, production" in capsys.readouterr().err
@@ -136,3 +154,16 @@ def test_config_rejects_bad_canary_steps_and_unknown_rule_target(write_config, q
     bad_rule = base + "deploy:\n  environments:\n    - name: prod\n      rules: {after: stagin}\n"
     with pytest.raises(ConfigError, match="unknown environment `stagin`"):
         load_config(write_config(bad_rule))
+
+
+@needs_crd
+def test_dry_run_prints_what_deploy_sends_the_first_canary_step(config, capsys):
+    """--stable-artifact without --canary: the environment's first step (10%), as deploy would send."""
+    code = main(["deploy", "-c", str(config.source), "--artifact", ARTIFACT, "--env", "production",
+                 "--stable-artifact", STABLE, "--crd", str(CRD), "--dry-run"])  # fmt: skip
+    assert code == 0
+    service = yaml.safe_load(capsys.readouterr().out)
+    assert [c["trafficPercent"] for c in service["spec"]["canary"]] == [10]
+    assert service["metadata"]["annotations"]["mlpipex.dev/traffic"] == "10"
+    assert service["spec"]["predictor"]["model"]["storageUri"] == f"oci://{STABLE}"
+    assert_admitted(service)

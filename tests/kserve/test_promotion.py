@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from mlpipex.config.durations import parse_duration
 from mlpipex.config.model import EnvironmentConfig, PromotionRules
-from mlpipex.kserve.promotion import parse_duration, unmet_rules
+from mlpipex.kserve.promotion import unmet_rules
 from mlpipex.kserve.rollout import State
 
 NOW = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.timezone.utc)

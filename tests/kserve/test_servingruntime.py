@@ -24,3 +24,10 @@ def test_servingruntime_matches_the_crd():
     assert runtime["spec"]["supportedModelFormats"][0]["name"] == "onnx"
     broken = {**runtime, "spec": {**runtime["spec"], "supportedModelFormats": [{"name": 5}]}}
     assert CrdSchema(crd, version="v1alpha1").problems(broken)
+
+
+def test_the_serving_container_listens_on_every_address():
+    """`mlpipex serve` binds loopback by default (issue 15 item 16): in a pod it must bind 0.0.0.0."""
+    runtime = yaml.safe_load((ROOT / "deploy" / "kserve" / "servingruntime.yaml").read_text())
+    args = runtime["spec"]["containers"][0]["args"]
+    assert args[args.index("--host") + 1] == "0.0.0.0"

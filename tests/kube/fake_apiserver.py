@@ -6,6 +6,12 @@ Python client:
 
 - serves the InferenceService CRD (apiextensions.k8s.io/v1) read from ../shared/kserve;
 - validates every written object against that CRD's OpenAPI schema (422 Invalid);
+- then admits it with KServe's own webhook code (tests/kube/kserve_admission.py: the
+  InferenceService defaulter and validator of the pinned KServe release, create or
+  update over the stored object, for POST, PUT, apply and merge patch alike): a
+  refusal answers 403 Forbidden with ``admission webhook "<name>" denied the request:
+  <KServe's message>``, as the API server relays it; an admitted object is stored as
+  KServe's mutating webhook defaulted it;
 - get, create (POST), replace (PUT, with resourceVersion conflicts: 409), server-side
   apply (PATCH application/apply-patch+yaml: the manager's fields are replaced, so
   fields it leaves out are removed, as apply does), merge patch, delete, 404;
@@ -33,6 +39,8 @@ from typing import Any
 import jsonschema
 import yaml
 
+from . import kserve_admission
+
 GROUP, VERSION, PLURAL = "serving.kserve.io", "v1beta1", "inferenceservices"
 CRD_PATH = Path(__file__).resolve().parents[3] / "shared" / "kserve" / "serving.kserve.io_inferenceservices.yaml"
 _ITEM = re.compile(rf"^/apis/{GROUP}/{VERSION}/namespaces/([^/]+)/{PLURAL}(?:/([^/?]+))?(?:/status)?$")
@@ -45,10 +53,14 @@ def _load_crd(path: Path) -> dict[str, Any]:
 
 
 class FakeKubernetes:
-    def __init__(self, crd_path: Path = CRD_PATH) -> None:
+    def __init__(self, crd_path: Path = CRD_PATH, *, admission: kserve_admission.KServeAdmission | None = None,
+                 admit: bool = True) -> None:  # fmt: skip
+        # KServe's admission runs on every write unless a test says admit=False (and why).
+        self.admission = (admission or kserve_admission.shared()) if admit else None
         self.crd = copy.deepcopy(_load_crd(crd_path))
         self.validator = jsonschema.Draft7Validator(self.crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"])
         self.objects: dict[tuple[str, str], dict[str, Any]] = {}
+        self.extra: dict[str, dict[str, Any]] = {}  # other objects served at their GET path (KServe's ConfigMap, …)
         self.revisions: dict[tuple[str, str], list[str]] = {}
         self.requests: list[tuple[str, str]] = []
         self.fail_next: list[int] = []
@@ -108,6 +120,8 @@ class FakeKubernetes:
         url_path, _, query = path.partition("?")
         if url_path == f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{PLURAL}.{GROUP}":
             return 200, self.crd
+        if method == "GET" and url_path in self.extra:
+            return 200, self.extra[url_path]
         match = _ITEM.match(url_path)
         if not match:
             return 404, _status(404, "NotFound", f"no route for {path}")
@@ -141,13 +155,13 @@ class FakeKubernetes:
                 current = self.objects[key]
                 if obj.get("metadata", {}).get("resourceVersion") != current["metadata"]["resourceVersion"]:
                     return 409, _status(409, "Conflict", "the object has been modified; please apply your changes to the latest version and try again")
-                return self._store(key, obj)
+                return self._store(key, obj, status_write=url_path.endswith("/status"))
             if "apply-patch" in content_type:
                 if "fieldManager=" not in query:
                     return 400, _status(400, "BadRequest", "fieldManager is required for apply requests")
                 return self._store(key, self._applied(self.objects.get(key), obj), created=key not in self.objects)
             merged = _merge(copy.deepcopy(self.objects[key]), obj)  # merge patch
-            return self._store(key, merged)
+            return self._store(key, merged, status_write=url_path.endswith("/status"))
 
     def _applied(self, current: dict[str, Any] | None, desired: dict[str, Any]) -> dict[str, Any]:
         # One manager (mlpipex) owns spec, labels and annotations: apply replaces them.
@@ -157,7 +171,8 @@ class FakeKubernetes:
             result["status"] = current.get("status", {})
         return result
 
-    def _store(self, key: tuple[str, str], obj: dict[str, Any], created: bool = False) -> tuple[int, dict[str, Any]]:
+    def _store(self, key: tuple[str, str], obj: dict[str, Any], created: bool = False,
+               status_write: bool = False) -> tuple[int, dict[str, Any]]:  # fmt: skip
         candidate = {k: v for k, v in obj.items() if k != "status"}
         errors = sorted(self.validator.iter_errors(candidate), key=lambda e: list(e.absolute_path))
         if errors:
@@ -165,16 +180,34 @@ class FakeKubernetes:
             status = _status(422, "Invalid", f'InferenceService.{GROUP} "{key[1]}" is invalid: {causes[0]["field"]}: {causes[0]["message"]}')
             status["details"] = {"causes": causes}
             return 422, status
-        self._version += 1
         metadata = obj.setdefault("metadata", {})
         metadata["namespace"], metadata["name"] = key
-        metadata["resourceVersion"] = str(self._version)
         previous = self.objects.get(key)
+        if self.admission is not None and not status_write:  # KServe's webhooks do not cover the status subresource
+            refused = self._admit(obj, previous)
+            if refused is not None:
+                return refused
+        self._version += 1
+        metadata["resourceVersion"] = str(self._version)
         metadata["generation"] = (previous["metadata"].get("generation", 0) + 1) if previous else 1
         metadata.setdefault("uid", f"uid-{key[0]}-{key[1]}")
         obj["status"] = self._controller(key, obj, previous)
         self.objects[key] = obj
         return (201 if created else 200), obj
+
+    def _admit(self, obj: dict[str, Any], previous: dict[str, Any] | None) -> tuple[int, dict[str, Any]] | None:
+        """KServe's mutating then validating webhook; the object takes the defaulted spec and metadata."""
+        assert self.admission is not None
+        verdict = self.admission.admit("create" if previous is None else "update", obj, previous)
+        if not verdict.allowed:
+            # controller-runtime answers a denial with 403 Forbidden; the API server keeps the code.
+            return 403, _status(403, "Forbidden", verdict.api_message)
+        defaulted = verdict.object or {}
+        obj["spec"] = defaulted.get("spec", obj.get("spec"))
+        for part in ("labels", "annotations"):
+            if defaulted.get("metadata", {}).get(part):
+                obj["metadata"][part] = defaulted["metadata"][part]
+        return None
 
     def _controller(self, key: tuple[str, str], obj: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:
         """What KServe's controller would report: revisions, traffic, readiness."""

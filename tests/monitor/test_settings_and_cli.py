@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from argparse import Namespace
 from pathlib import Path
 
 import numpy as np
@@ -77,12 +76,12 @@ def test_an_alert_url_without_a_repository_is_a_config_error(quickstart: Path) -
 
 
 def test_the_canary_reads_the_monitor_when_the_deploy_config_says_so(quickstart: Path) -> None:
-    from mlpipex.commands.canary import _source
+    from mlpipex.rollouts import metrics_source
 
     path = with_monitoring(quickstart, "deploy:\n  monitor: {url: 'http://monitor.example:8090/', timeout: 3}\n"
                                        "  environments: [{name: prod, canary: {steps: [50, 100]}}]\n")  # fmt: skip
     config = load_config(path, check_files=False)
-    source = _source(Namespace(metrics_file=None), config, config.deploy.environments[0])
+    source = metrics_source(config, config.deploy.environments[0])
     assert isinstance(source, MonitorSource) and source.url == "http://monitor.example:8090" and source.timeout == 3
     both = with_monitoring(quickstart, "  prometheus: {url: 'http://prometheus:9090'}\n")
     with pytest.raises(ConfigError) as caught:

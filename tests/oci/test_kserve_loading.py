@@ -272,7 +272,7 @@ def test_inference_service_takes_the_storage_uri_as_given(quickstart):
                                   modelcar_digest="sha256:" + image * 64, mode="modelcar")
             for artifact, image in ((new, "b"), (old, "d"))}  # fmt: skip
     service = build_inference_service(config, EnvironmentConfig(name="prod", mode="Standard"),
-                                      Rollout(new, 10, old, storage_uris=uris))  # fmt: skip
+                                      Rollout(new, 10, old), storage_uri=uris.__getitem__)  # fmt: skip
     assert service["spec"]["predictor"]["model"]["storageUri"] == "oci://ghcr.io/acme/bc@sha256:" + "d" * 64
     canary = service["spec"]["canary"][0]["predictor"]["model"]["storageUri"]
     assert canary == "oci://ghcr.io/acme/bc@sha256:" + "b" * 64

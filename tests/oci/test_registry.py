@@ -166,6 +166,12 @@ def test_docker_config_credentials(packaged, auth_registry, capsys, monkeypatch,
     monkeypatch.delenv("MLPIPEX_REGISTRY_USERNAME", raising=False)
     code, _, err = cli(capsys, "push", "--to", f"{auth_registry.address}/m/bc")
     assert code == 0, err
+    # Credentials read from config.json (no variable names them) are secrets too: any output
+    # that passes through the redactor loses them, in either form.
+    from mlpipex.secrets import redact
+
+    leaked = redact(f"user {USER} auth {token} password {PASSWORD}")
+    assert token not in leaked and PASSWORD not in leaked, leaked
 
 
 def test_tls_with_custom_ca(packaged, tls_registry, capsys):

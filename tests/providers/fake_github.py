@@ -166,6 +166,9 @@ class FakeGitHub:
         self.app_public_key: Any = None
         self.token_ttl_seconds = 3600
         self.tokens: dict[str, int] = {}  # installation token → installation id
+        # Fields of the App a created check run names as its author (GitHub sets it from the
+        # token that created the run); None: the OpenAPI example's App (id 1, "octoapp").
+        self.check_run_app: dict[str, Any] | None = None
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -252,6 +255,8 @@ class FakeGitHub:
             run.update(id=self._id(), name=body["name"], head_sha=body["head_sha"], status=body.get("status", "queued"),
                        conclusion=body.get("conclusion"), external_id=body.get("external_id"),
                        url=f"{self.url}/repos/{owner}/{repo}/check-runs/{self._next_id}")  # fmt: skip
+            if self.check_run_app is not None:
+                run["app"] = {**run["app"], **self.check_run_app}
             self.check_runs[run["id"]] = run
             self._apply_output(run, body)
             return 201, {}, run

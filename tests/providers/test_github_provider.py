@@ -156,5 +156,5 @@ def test_push_links_the_package_to_the_gate_check_run(github, tmp_path):
         assert provider.artifact_pushed("fraud", artifact).places == ("gate check run (artifact)",)
         [run] = fake.check_runs.values()
         assert run["external_id"] == artifact and run["conclusion"] == "success"
-        gate = RepoForge(Github(auth=Auth.Token("t"), base_url=fake.url), "acme/models").gate_run(SHA, "fraud")
+        gate = RepoForge(Github(auth=Auth.Token("t"), base_url=fake.url), "acme/models", gate_apps=frozenset({1})).gate_run(SHA, "fraud")
         assert gate is not None and gate.artifact == artifact  # what the App deploys on merge

@@ -91,7 +91,7 @@ def latency_gate(status: Status = Status.PASS, p99_batch1: float = 0.0777) -> Ga
         ("p99", 64, 0.121, 0.0854, 0.208, 20.0),
     ]  # fmt: skip
     measurements = [
-        Measurement(name, est, "ms", threshold=f"<= {limit:g} ms" if limit else None,
+        Measurement(name, est, "ms", threshold=f"<= {limit:g} ms" if limit else None, limit=limit,
                     status=(status if (name, batch) == ("p99", 1) else Status.PASS) if limit else None,
                     group=f"batch={batch}", ci_low=low, ci_high=high)
         for name, batch, est, low, high, limit in rows

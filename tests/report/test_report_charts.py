@@ -38,7 +38,7 @@ def test_latency_caption_names_the_series() -> None:
 
 
 def test_latency_chart_without_an_sla_on_the_top_percentile_draws_no_sla_line() -> None:
-    ms = [Measurement("p50", 1.0, "ms", threshold="<= 2 ms", group="batch=1", ci_low=0.9, ci_high=1.1),
+    ms = [Measurement("p50", 1.0, "ms", threshold="<= 2 ms", limit=2.0, group="batch=1", ci_low=0.9, ci_high=1.1),
           Measurement("p99", 3.0, "ms", group="batch=1", ci_low=2.5, ci_high=4.0)]  # fmt: skip
     text = render_markdown(make_report(GateResult("latency", Status.PASS, "ok", ms)))
     (block,) = mermaid_blocks(text)
@@ -47,8 +47,18 @@ def test_latency_chart_without_an_sla_on_the_top_percentile_draws_no_sla_line() 
     assert "no SLA for every percentile here" in text
 
 
+def test_the_sla_line_is_the_number_the_gate_recorded_not_its_text() -> None:
+    """Issue 13: the chart reads Measurement.limit; the threshold text is for people (it used to be
+    parsed back with a regex, so a differently worded threshold lost its SLA line)."""
+    ms = [Measurement("p50", 1.0, "ms", threshold="SLA: at most 2 ms", limit=2.0, group="batch=1", ci_low=0.9, ci_high=1.1),
+          Measurement("p99", 3.0, "ms", threshold="SLA: at most 5 ms", limit=5.0, group="batch=1", ci_low=2.5, ci_high=4.0)]  # fmt: skip
+    (block,) = mermaid_blocks(render_markdown(make_report(GateResult("latency", Status.PASS, "ok", ms))))
+    _, bars, lines = check_xychart(block)
+    assert bars == [[1.0, 3.0]] and [2.0, 5.0] in lines
+
+
 def test_tiny_and_large_latencies_use_plain_decimals() -> None:
-    ms = [Measurement("p50", 0.0000123, "ms", threshold="<= 1e-4 ms", ci_low=0.00001, ci_high=0.0000151),
+    ms = [Measurement("p50", 0.0000123, "ms", threshold="<= 1e-4 ms", limit=1e-4, ci_low=0.00001, ci_high=0.0000151),
           Measurement("p99", 12345.678, "ms", ci_low=12000.0, ci_high=13000.0)]  # fmt: skip
     (block,) = mermaid_blocks(render_markdown(make_report(GateResult("latency", Status.PASS, "ok", ms))))
     _, bars, _ = check_xychart(block)  # fails on 1.23e-05

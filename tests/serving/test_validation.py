@@ -32,8 +32,46 @@ class Tensor:
 def test_v2_matrix_and_per_feature_tensors():
     matrix = V.from_v2([Tensor("features", [2, 3], "FP32", [1, 2, 1, 3, np.nan, 2])])
     assert matrix.dtype == np.float32 and matrix.shape == (2, 3) and math.isnan(matrix[1, 1])
-    columns = V.from_v2([Tensor("x", [2], "FP64", [1, 3]), Tensor("y", [2], "FP32", [2, 4]), Tensor("colour", [2], "INT64", [1, 2])])
+    columns = V.from_v2([Tensor("x", [2], "FP32", [1, 3]), Tensor("y", [2], "FP32", [2, 4]), Tensor("colour", [2], "FP32", [1, 2])])
     assert columns.tolist() == [[1, 2, 1], [3, 4, 2]]
+
+
+def test_datatypes_are_strict_unless_safe_cast_is_on():
+    """Issue 15 item 13: INT64/FP64 for an FP32 input is a 400, as the README promises."""
+    for datatype in ("INT64", "FP64"):
+        with pytest.raises(RequestError) as info:
+            V.from_v2([Tensor("features", [1, 3], datatype, [1, 2, 1])])
+        assert info.value.field == "inputs[features].datatype"
+        assert f"expected FP32, got {datatype}" in info.value.message and "--safe-cast" in info.value.message
+    lenient = Validator(V.features, V.input_name, V.dtype, PROFILE, safe_cast=True)
+    matrix = lenient.from_v2([Tensor("features", [1, 3], "INT64", [1, 2, 1])])
+    assert matrix.dtype == np.float32 and matrix.tolist() == [[1, 2, 1]]
+    with pytest.raises(RequestError):  # still numbers only
+        lenient.from_v2([Tensor("features", [1, 3], "BYTES", ["a", "b", "c"])])
+
+
+@pytest.mark.parametrize(
+    ("inputs", "field", "fragment"),
+    [
+        ([Tensor("features", [2, 3], "FP32", [1, 2, 1])], "inputs[features].data", "3 values for shape [2, 3], which holds 6"),
+        ([Tensor("features", [1, 3], "FP32", [1, 2, 1, 1])], "inputs[features].data", "4 values for shape [1, 3]"),
+        ([Tensor("features", [1, 3], "FP32", ["abc", 2, 1])], "inputs[features].data[0]", "expected a number (FP32), got str 'abc'"),
+        ([Tensor("features", [1, 3], "FP32", [1, None, 1])], "inputs[features].data[1]", "got NoneType"),
+        ([Tensor("features", [1, 3], "FP32", [1, 2, 1]), Tensor("extra", [1], "FP32", [1])], "inputs[extra]",
+         "unknown input; this model takes one tensor `features`"),
+        ([Tensor("features", [1, 3], "FP32", [1, 2, 1]), Tensor("features", [1, 3], "FP32", [1, 2, 1])],
+         "inputs[features]", "given twice"),
+        ([Tensor("x", [2], "FP32", [1, 2]), Tensor("y", [1], "FP32", [1]), Tensor("colour", [2], "FP32", [1, 2])],
+         "inputs[y].shape", "1 rows, but inputs[x] has 2"),
+        ([Tensor("features", [1, -3], "FP32", [1, 2, 1])], "inputs[features].shape", "non-negative integers"),
+        ([], "inputs", "empty; send one tensor `features` of shape [N, 3]"),
+    ],
+)  # fmt: skip
+def test_malformed_tensors_name_the_input_and_what_was_expected(inputs, field, fragment):
+    """Issue 15 items 12 and 14: these were 500s, or named the wrong input."""
+    with pytest.raises(RequestError) as info:
+        V.from_v2(inputs)
+    assert info.value.field == field and fragment in info.value.message
 
 
 @pytest.mark.parametrize(
@@ -64,3 +102,18 @@ def test_v1_rows_and_objects():
         with pytest.raises(RequestError) as info:
             V.from_v1(payload)
         assert info.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("payload", "field", "fragment"),
+    [
+        (b"a=1", "body", "3 bytes that are not JSON"),
+        ([1, 2], "body", "got list"),
+        ({"inputs": []}, "instances", "POST it to /v2/models/NAME/infer"),
+    ],
+)
+def test_v1_says_what_the_body_should_be(payload, field, fragment):
+    """Issue 15 item 15: a non-JSON v1 body was "instances: expected a non-empty list of rows"."""
+    with pytest.raises(RequestError) as info:
+        V.from_v1(payload)
+    assert info.value.field == field and fragment in info.value.message

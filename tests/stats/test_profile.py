@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 
 from mlpipex.runtime.data import iter_table_chunks
-from mlpipex.stats.profile import (
-    PROFILE_FORMAT,
-    ProfileBuilder,
-    build_profile,
-    profile_chunks,
-    profile_feature,
-)
+from mlpipex.stats.profile import PROFILE_FORMAT, ProfileBuilder, build_profile, profile_chunks
+
+
+def profile_feature(values, *, categorical: bool, bins: int = 20):
+    """One column held in memory."""
+    profile = profile_chunks(lambda: [{"x": np.asarray(values)}], ["x"], categorical=["x"] if categorical else [], bins=bins)
+    return profile["features"]["x"]
 
 
 def chunked(columns: dict[str, np.ndarray], size: int):

@@ -18,6 +18,7 @@ int run(String command, Map cfg, List extraEnv = []) {
         "MLPIPEX_CONFIG=${cfg.config}",
         "MLPIPEX_EXTRAS=${cfg.extras}",
         "MLPIPEX_PIP_SPEC=${cfg.pipSpec}",
+        "MLPIPEX_REQUIREMENTS=${cfg.requirements ?: ''}",
         "MLPIPEX_PYTHON=${cfg.python}",
         "MLPIPEX_ARGS=${(cfg.args ?: []).join('\n')}",
         "MLPIPEX_OUTPUTS=${cfg.outputsFile}",
@@ -52,6 +53,6 @@ String verdict(String step, int code, boolean failBuild) {
 }
 
 Map defaults() {
-    return [config: 'mlpipex.yaml', extras: 'github', pipSpec: 'mlpipex', python: 'python3', args: [],
+    return [config: 'mlpipex.yaml', extras: 'github', pipSpec: 'mlpipex', requirements: null, python: 'python3', args: [],
             githubCredentialsId: null, outputsFile: '.mlpipex/outputs.env', failBuild: true]
 }

@@ -1,7 +1,9 @@
 """``mlpipex app serve`` and ``mlpipex app manifest``: run the GitHub App, or describe it to GitHub.
 
-The App's code is imported only when a subcommand runs: the base install has no
-FastAPI, and ``mlpipex --help`` must not need it.
+The App brings its own command: the CLI finds this module through the
+``mlpipex.commands`` entry-point group (pyproject.toml), so the core never imports
+the App. The App's code is imported only when a subcommand runs: the base install
+has no FastAPI, and ``mlpipex --help`` must not need it.
 """
 
 from __future__ import annotations
@@ -61,12 +63,26 @@ def run_serve(args: argparse.Namespace) -> int:
         from mlpipex.app import create_app
     except ImportError:
         raise InputError("the GitHub App needs its extra", fix="pip install 'mlpipex[app]'") from None
+    from mlpipex.app.logs import configure_logging
+
+    secrets = [v.get_secret_value() for v in (settings.webhook_secret, settings.api_token, settings.alert_token) if v]
+    configure_logging(args.log_level, secrets=[*secrets, *_url_password(settings.database_url.get_secret_value())])
     app = create_app(settings)  # raises ConfigError without a webhook secret, before binding a port
     print(f"mlpipex app: listening on http://{args.host}:{args.port} (webhooks at /webhooks/github, "
           f"{settings.worker_threads} worker threads)", file=sys.stderr)  # fmt: skip
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False,
                 proxy_headers=True, server_header=False)  # fmt: skip
     return EXIT_OK
+
+
+def _url_password(url: str) -> list[str]:
+    from urllib.parse import urlsplit
+
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return []
+    return [password] if password else []
 
 
 def run_manifest(args: argparse.Namespace) -> int:

@@ -1,7 +1,8 @@
-"""One rollout step against a cluster: plan, validate, apply, wait. Shared by the CLI and the App.
+"""One rollout step against a cluster: plan, validate, apply, wait (the I/O around the pure plans).
 
-The plans themselves are pure (rollout.py); this is the small piece of I/O around
-them, so `mlpipex promote` and a `/promote` comment do exactly the same thing.
+The plans themselves are pure (mlpipex.kserve.rollout); ``Rollouts`` (_flow.py) reads
+the object once and hands it here, so `mlpipex promote` and a `/promote` comment do
+exactly the same thing with the same single read.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mlpipex.kserve.analysis import MetricsSource, analyse, canary_record, with_decision
+from mlpipex.kserve.manifests import service_name
 from mlpipex.kserve.rollout import plan_promote, plan_rollback, plan_same, state_of
 from mlpipex.stats.canary import Action, Decision
 
@@ -26,16 +28,15 @@ __all__ = ["CanaryStep", "apply_step", "canary_step", "outcome", "traffic_line"]
 Plan = Callable[[dict[str, Any] | None], dict[str, Any]]
 
 
-def apply_step(kube: Cluster, crd: CrdSchema, namespace: str, name: str, plan: Plan,
+def apply_step(kube: Cluster, crd: CrdSchema, current: dict[str, Any] | None, plan: Plan,
                *, timeout: float) -> tuple[dict[str, Any], dict[str, Any]]:  # fmt: skip
-    """Read the object, plan its next state, validate it, apply it, wait for Ready.
-
-    Returns (what was applied, what the cluster reports).
-    """
-    service = plan(kube.get(namespace, name))
+    """Plan the object's next state from ``current`` (as just read), validate it, apply it,
+    wait for Ready. Returns (what was applied, what the cluster reports)."""
+    service = plan(current)
     crd.check(service)
     kube.apply(service)
-    return service, kube.wait_ready(namespace, name, timeout=timeout)
+    meta = service["metadata"]
+    return service, kube.wait_ready(meta["namespace"], meta["name"], timeout=timeout)
 
 
 @dataclass(frozen=True)
@@ -53,18 +54,15 @@ class CanaryStep:
 
 
 def canary_step(kube: Cluster, crd: CrdSchema, config: Config, env: EnvironmentConfig, source: MetricsSource,
-                *, timeout: float, by: str = "mlpipex canary") -> CanaryStep | None:  # fmt: skip
-    """Judge the canary once and advance, hold or roll back; None when no canary is running.
+                *, current: dict[str, Any], timeout: float, by: str = "mlpipex canary") -> CanaryStep:  # fmt: skip
+    """Judge the canary running on ``current`` (as just read) once and advance, hold or roll back.
 
     The decision and the failure count are recorded on the object, so whoever runs the
     next step (this process after a restart, another App replica) continues from it.
     """
     assert env.canary is not None
-    name = config.deploy.name or config.model.name
-    current = kube.get(env.namespace, name)
+    name = service_name(config)
     state = state_of(current)
-    if current is None or not state.in_canary:
-        return None
     record = canary_record(current)
     decision = analyse(env.canary, source, namespace=env.namespace, service=name,
                        failures_so_far=int(record.get("failures", 0)))  # fmt: skip

@@ -1,0 +1,142 @@
+"""Every object a rollout sends, through KServe's own admission code (v0.20.0's webhooks).
+
+Each step of a rollout is planned by the pure planners (core/kserve/rollout.py) from
+the object KServe stored for the step before, and admitted as the API server would:
+create for the first, update over the stored object (with the deployment mode the
+controller records in status) after that.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from kube.kserve_admission import assert_admitted, shared
+
+from mlpipex.config import load_config
+from mlpipex.kserve import Rollout, build_inference_service
+from mlpipex.kserve.rollout import plan_canary, plan_deploy, plan_promote, plan_rollback
+
+ROOT = Path(__file__).resolve().parents[2]
+A = "ghcr.io/acme/models/bc@sha256:" + "a" * 64
+B = "ghcr.io/acme/models/bc:1.1.0@sha256:" + "b" * 64
+C = "ghcr.io/acme/models/bc@sha256:" + "c" * 64
+
+PLACEMENT = {
+    "gpu": {"count": 1},
+    "cpu": "2",
+    "memory": "4Gi",
+    "node_selector": {"cloud.google.com/gke-accelerator": "nvidia-l4"},
+    "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
+    "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+        {"matchExpressions": [{"key": "pool", "operator": "In", "values": ["gpu"]}]}]}}},
+    "logger": {"url": "http://mlpipex-monitor.mlpipex.svc/events", "mode": "request"},
+    "service_account": "bc-serving",
+    "image_pull_secrets": ["ghcr-pull"],
+}  # fmt: skip
+
+# Every autoscaling setting the config lets through, per mode (the rest is refused at validate).
+AUTOSCALING = [
+    ("Standard", {"min": 1, "max": 3}),
+    ("Standard", {"min": 2, "max": 6, "metric": "cpu", "target": 75}),
+    ("Standard", {"min": 1, "max": 4, "metric": "memory", "target": 60}),
+    ("Standard", {"min": 3, "max": 3}),
+    ("Knative", {"min": 1, "max": 3}),
+    ("Knative", {"min": 0, "max": 5, "metric": "concurrency", "target": 8}),
+    ("Knative", {"min": 1, "max": 10, "metric": "rps", "target": 200}),
+]
+
+
+def _config(quickstart, mode: str, replicas: dict[str, Any], *, runtime: str | None = None, gpu: bool = True):
+    path = quickstart / "mlpipex.yaml"
+    data = yaml.safe_load(path.read_text())
+    deploy = {**copy.deepcopy(PLACEMENT), "mode": mode, "replicas": replicas}
+    if not gpu:
+        for key in ("gpu", "node_selector", "tolerations", "affinity"):
+            deploy.pop(key)
+    if runtime:
+        deploy["runtime"] = runtime
+    deploy["environments"] = [{"name": "production", "namespace": "ml", "canary": {"steps": [10, 50, 100]}}]
+    data["deploy"] = deploy
+    path.write_text(yaml.safe_dump(data))
+    return load_config(path)
+
+
+class Cluster:
+    """What the API server keeps between steps: KServe's defaulted object, and the mode in status."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+        self.stored: dict[str, Any] | None = None
+
+    def send(self, obj: dict[str, Any]) -> dict[str, Any]:
+        old = self.stored
+        admitted = assert_admitted(obj, old)
+        admitted["status"] = {"deploymentMode": self.mode}
+        self.stored = admitted
+        return admitted
+
+
+@pytest.mark.parametrize(("mode", "replicas"), AUTOSCALING, ids=lambda v: str(v))
+def test_every_rollout_step_is_admitted(quickstart, kserve_admission, mode, replicas):
+    config = _config(quickstart, mode, replicas)
+    env = config.deploy.environments[0]
+    cluster = Cluster(mode)
+    first = cluster.send(plan_deploy(config, env, None, Rollout(A)))  # first rollout: 100%
+    canary = cluster.send(plan_deploy(config, env, first, Rollout(B)))  # the first step, 10%
+    dialled = cluster.send(plan_canary(config, env, canary, 30))  # an operator sets 30%
+    fifty = cluster.send(plan_promote(config, env, dialled, None))  # next step: 50%
+    during = copy.deepcopy(cluster)
+    full = cluster.send(plan_promote(config, env, fifty, None))  # 100%
+    after = cluster.send(plan_rollback(config, env, full))  # rollback after a full promotion
+    assert after["metadata"]["annotations"]["mlpipex.dev/artifact"] == A
+    assert during.send(plan_rollback(config, env, fifty))["metadata"]["annotations"]["mlpipex.dev/artifact"] == A
+    again = cluster.send(plan_deploy(config, env, after, Rollout(C)))  # a third model, after the rollback
+    if mode == "Standard":
+        assert [c["trafficPercent"] for c in canary["spec"]["canary"]] == [10]
+        # the documented zero-restart promotion: the stable predictor takes the canary's name
+        assert full["spec"]["predictor"]["name"] == fifty["spec"]["canary"][0]["predictor"]["name"] == "rev-bbbbbbbbbb"
+        assert "canary" not in full["spec"] and again["spec"]["canary"][0]["predictor"]["name"] == "rev-cccccccccc"
+    else:
+        assert canary["spec"]["predictor"]["canaryTrafficPercent"] == 10 and "canary" not in canary["spec"]
+        assert "canaryTrafficPercent" not in full["spec"]["predictor"]
+
+
+@pytest.mark.parametrize("mode", ["Standard", "Knative"])
+@pytest.mark.parametrize("runtime", [None, "mlpipex-onnx"])
+def test_cpu_only_and_named_runtime_are_admitted(quickstart, kserve_admission, mode, runtime):
+    config = _config(quickstart, mode, {"min": 1, "max": 2}, runtime=runtime, gpu=False)
+    env = config.deploy.environments[0]
+    cluster = Cluster(mode)
+    first = cluster.send(plan_deploy(config, env, None, Rollout(A)))
+    model = first["spec"]["predictor"]["model"]
+    # modelFormat onnx gets no protocol default from KServe: without a runtime only Triton (v2) serves it
+    assert model["protocolVersion"] == "v2" and model.get("runtime") == runtime
+    if runtime:  # KServe's controller needs the named runtime to list the format and the protocol
+        served = yaml.safe_load((ROOT / "deploy" / "kserve" / "servingruntime.yaml").read_text())
+        assert served["metadata"]["name"] == runtime
+        assert model["modelFormat"]["name"] in [f["name"] for f in served["spec"]["supportedModelFormats"]]
+        assert model["protocolVersion"] in served["spec"]["protocolVersions"]
+    cluster.send(plan_deploy(config, env, first, Rollout(B)))
+
+
+def test_kserve_refuses_what_mlpipex_used_to_send(quickstart, kserve_admission):
+    """The oracle is KServe's code: the objects built before this fix are refused with its messages."""
+    config = _config(quickstart, "Standard", {"min": 1, "max": 3, "metric": "cpu", "target": 80})
+    env = config.deploy.environments[0]
+    service = build_inference_service(config, env, Rollout(B, 10, A))
+    named = copy.deepcopy(service)
+    named["spec"]["predictor"]["model"]["name"] = "kserve-container"
+    assert shared().admit("create", named).message == "the 'name' field is not allowed in standard predictor"
+    unnamed = copy.deepcopy(service)
+    del unnamed["spec"]["canary"][0]["predictor"]["name"]
+    assert shared().admit("create", unnamed).message == "canary[0] predictor.name is required"
+    scaled = copy.deepcopy(service)
+    scaled["spec"]["canary"][0]["predictor"]["maxReplicas"] = 3
+    assert shared().admit("create", scaled).message == 'canary "rev-bbbbbbbbbb" must not set maxReplicas (canary uses fixed replicas)'
+    knative = build_inference_service(config, env.model_copy(update={"mode": "Knative"}), Rollout(A))
+    verdict = shared().admit("create", knative)
+    assert not verdict.allowed and verdict.message == "[cpu] is not a supported metric"
