@@ -11,7 +11,8 @@ py="$venv/bin/python"
 # Prometheus (the canary analysis's metrics source), Groovy (the Jenkins library),
 # rsync and git (gitlab-ci-local runs the GitLab component), PostgreSQL (the App's
 # store for several replicas; the tests start their own cluster) and Chromium (the
-# monitor dashboard, headless; never `playwright install`).
+# monitor dashboard, headless; never `playwright install`); bash, zsh and fish for
+# the shell completion scripts.
 missing=()
 command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
 command -v htpasswd >/dev/null 2>&1 || missing+=(apache2-utils)
@@ -21,6 +22,8 @@ command -v rsync >/dev/null 2>&1 || missing+=(rsync)  # gitlab-ci-local's --shel
 command -v git >/dev/null 2>&1 || missing+=(git)  # gitlab-ci-local reads the project from a git checkout
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || command -v initdb >/dev/null 2>&1 || missing+=(postgresql)
 [ -x /usr/lib/chromium/chromium ] || missing+=(chromium)  # the monitor dashboard's browser test (driven by playwright)
+command -v zsh >/dev/null 2>&1 || missing+=(zsh)  # `mlpipex completion zsh`, loaded by a real zsh
+command -v fish >/dev/null 2>&1 || missing+=(fish)  # `mlpipex completion fish`, asked by fish's own `complete -C`
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "==> installing ${missing[*]}"
