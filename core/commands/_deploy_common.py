@@ -96,10 +96,11 @@ def roll_out(args: Any, config: Config, env: EnvironmentConfig, action: str,
     line = outcome(env, service, result)
     say(line)
     state = state_of(service)
+    # The rollout is done: its outputs are written before anything that reports it can fail.
+    provider.write_outputs({"artifact": state.artifact or "", "environment": env.name, "traffic": str(state.traffic)})
     report_step(provider, DeployEvent(action, config.model.name, env.name, name, ok=True, message=line,
                                       artifact=state.artifact, stable=state.stable, traffic=state.traffic,
                                       by=actor()))  # fmt: skip
-    provider.write_outputs({"artifact": state.artifact or "", "environment": env.name, "traffic": str(state.traffic)})
     return EXIT_OK
 
 
