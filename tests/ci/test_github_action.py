@@ -193,7 +193,7 @@ def test_gate_example_keeps_every_report():
 def actionlint() -> Path:
     """actionlint built from its Go module (scripts/test.sh builds it into .cache-go/)."""
     given = os.environ.get("MLPIPEX_ACTIONLINT")
-    found = [Path(given) / "actionlint"] if given else sorted(ROOT.glob(".cache-go/actionlint@*/actionlint"))
+    found = [(ROOT / given) / "actionlint"] if given else sorted(ROOT.glob(".cache-go/actionlint@*/actionlint"))
     if not found or not found[-1].exists():
         unavailable("actionlint is not built (scripts/test.sh builds it from github.com/rhysd/actionlint into .cache-go/)")
     return found[-1]
