@@ -222,3 +222,11 @@ def test_actionlint_checks_the_inputs_of_our_own_action(tmp_path):
     typo = (ROOT / "examples" / "github" / "gate.yml").read_text().replace("config: mlpipex.yaml", "confg: mlpipex.yaml")
     [problem] = lint_as_a_repository(tmp_path, {"gate.yml": typo})
     assert 'input "confg" is not defined in action "mlpipex"' in problem["message"]
+
+
+def test_readme_says_when_the_buttons_appear():
+    """Issue 18: the buttons of a GITHUB_TOKEN run do nothing; the README must say which runs get them."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("*Promote/Rollback buttons.*") :][:900]
+    assert "requested_action" in section and "GITHUB_TOKEN" in section and "`app-id`" in section
+    assert "Promote/Rollback buttons)" not in readme  # no longer promised on every run
