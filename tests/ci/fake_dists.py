@@ -4,7 +4,7 @@ A wheelhouse holds `mlpipex` 0.1.0 and 0.2.0, whose extras `gitlab`, `oci`, `kse
 `github` each require a tiny `dep-<extra>` wheel; a source tree (version 0.3.0, with an
 in-tree build backend that needs nothing from an index) and a git repository of it tagged
 v0.3.0 stand for a checkout and a URL. The `mlpipex` console script writes its version and
-arguments to $FAKE_MLPIPEX_LOG, so a front end's script can run to the end.
+arguments to $FAKE_MLPIPEX_LOG (`python -m mlpipex` too), so a front end's script runs to the end.
 pip runs with --no-index --find-links on the wheelhouse: nothing is downloaded.
 """
 
@@ -23,7 +23,12 @@ __version__ = "{version}"
 def main():
     with open(os.environ["FAKE_MLPIPEX_LOG"], "a") as log:
         log.write(" ".join([__version__, *sys.argv[1:]]) + "\\n")
+    if os.environ.get("MLPIPEX_OUTPUTS"):
+        with open(os.environ["MLPIPEX_OUTPUTS"], "a") as outputs:
+            outputs.write("MLPIPEX_VERDICT=pass\\n")
 '''
+
+_MAIN = "from mlpipex import main\nmain()\n"
 
 # An in-tree PEP 517 backend: builds the same wheel from the source tree with the stdlib only.
 _BACKEND = '''import base64, hashlib, zipfile
@@ -36,6 +41,7 @@ def _files():
         meta += ["Provides-Extra: " + extra, 'Requires-Dist: dep-' + extra + '; extra == "' + extra + '"']
     info = "mlpipex-" + VERSION + ".dist-info/"
     return {{"mlpipex/__init__.py": Path("mlpipex/__init__.py").read_text(),
+             "mlpipex/__main__.py": Path("mlpipex/__main__.py").read_text(),
              info + "METADATA": "\\n".join(meta) + "\\n",
              info + "WHEEL": "Wheel-Version: 1.0\\nGenerator: fake\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n",
              info + "entry_points.txt": "[console_scripts]\\nmlpipex = mlpipex:main\\n"}}
@@ -80,7 +86,7 @@ def wheelhouse(folder: Path) -> Path:
     for extra in EXTRAS:
         _wheel(folder, f"dep-{extra}", "1.0", {f"dep_{extra}.py": ""}, {})
     for version in ("0.1.0", "0.2.0"):
-        _wheel(folder, "mlpipex", version, {"mlpipex/__init__.py": _MODULE.format(version=version),
+        _wheel(folder, "mlpipex", version, {"mlpipex/__init__.py": _MODULE.format(version=version), "mlpipex/__main__.py": _MAIN,
                f"mlpipex-{version}.dist-info/entry_points.txt": "[console_scripts]\nmlpipex = mlpipex:main\n"},
                {extra: f"dep-{extra}" for extra in EXTRAS})  # fmt: skip
     return folder
@@ -89,6 +95,7 @@ def wheelhouse(folder: Path) -> Path:
 def source_tree(folder: Path, version: str = "0.3.0") -> Path:
     (folder / "mlpipex").mkdir(parents=True)
     (folder / "mlpipex" / "__init__.py").write_text(_MODULE.format(version=version))
+    (folder / "mlpipex" / "__main__.py").write_text(_MAIN)
     (folder / "fake_backend.py").write_text(_BACKEND.format(version=version, extras=EXTRAS))
     (folder / "pyproject.toml").write_text('[build-system]\nrequires = []\nbuild-backend = "fake_backend"\nbackend-path = ["."]\n')
     return folder
