@@ -230,3 +230,14 @@ def test_readme_says_when_the_buttons_appear():
     section = readme[readme.index("*Promote/Rollback buttons.*") :][:900]
     assert "requested_action" in section and "GITHUB_TOKEN" in section and "`app-id`" in section
     assert "Promote/Rollback buttons)" not in readme  # no longer promised on every run
+
+
+def test_deploy_example_pushes_to_a_lowercase_repository(tmp_path):
+    """`ghcr.io/${{ github.repository }}` is refused for an owner like `Acme` (OCI paths are lowercase)."""
+    steps = yaml.safe_load((ROOT / "examples" / "github" / "deploy.yml").read_text())["jobs"]["deploy"]["steps"]
+    [repo] = [s for s in steps if s.get("id") == "repo"]
+    output = tmp_path / "output"
+    subprocess.run(["bash", "-c", repo["run"]], env={"GITHUB_REPOSITORY": "Acme/Fraud-Models", "GITHUB_OUTPUT": str(output)}, check=True)
+    assert output.read_text() == "path=acme/fraud-models\n"
+    [push] = [s for s in steps if s.get("id") == "push"]
+    assert push["with"]["args"] == "--to=ghcr.io/${{ steps.repo.outputs.path }}/model"
