@@ -22,10 +22,10 @@ def register(commands: Any) -> None:
 
     serve = sub.add_parser("serve", help="serve webhooks, alerts and the audit API (settings from MLPIPEX_* variables)")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; 0.0.0.0 in a container)")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
     serve.add_argument("--workers", type=int, default=None, metavar="N",
                        help="job worker threads in this process (default MLPIPEX_WORKER_THREADS or 2; 0: API only)")  # fmt: skip
-    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"], help="uvicorn log level (default info)")
     serve.set_defaults(handler=run_serve)
 
     manifest = sub.add_parser("manifest", help="print the GitHub App manifest for GitHub's create-from-manifest flow")

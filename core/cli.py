@@ -30,11 +30,15 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from mlpipex.commands.epilogs import add_epilogs
+
     parser = _Parser(prog="mlpipex", description="Deployment gates, packages and rollouts for ML models.")
     parser.add_argument("--version", action="version", version=f"mlpipex {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for module in command_modules():
         importlib.import_module(module).register(commands)
+    add_epilogs(parser)  # examples and exit codes under every --help
+    parser.set_defaults(root_parser=parser)  # for `mlpipex completion`, which writes out the whole tree
     return parser
 
 

@@ -12,6 +12,7 @@ __all__ = ["COMMANDS", "ENTRY_POINT_GROUP", "command_modules", "config_option", 
 
 # Import paths of the command modules, in the order ``mlpipex --help`` lists them.
 COMMANDS = (
+    "mlpipex.commands.init",
     "mlpipex.commands.gate",
     "mlpipex.commands.validate",
     "mlpipex.commands.schema",
@@ -26,6 +27,7 @@ COMMANDS = (
     "mlpipex.commands.serve",
     "mlpipex.commands.drift",
     "mlpipex.commands.monitor",
+    "mlpipex.commands.completion",
 )
 
 # Commands that live outside the core register here (``[project.entry-points."mlpipex.commands"]``):

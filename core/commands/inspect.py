@@ -12,7 +12,7 @@ from mlpipex.errors import EXIT_OK
 
 def register(commands: Any) -> None:
     parser = commands.add_parser("inspect", help="show a package: REF, or NAME:VERSION in the local store")
-    parser.add_argument("ref", metavar="REF")
+    parser.add_argument("ref", metavar="REF", help="REGISTRY/REPOSITORY:TAG, …@sha256:DIGEST, or NAME:VERSION in the local store")
     parser.add_argument("--json", action="store_true", help="print everything as JSON")
     parser.add_argument("--layout", default=".mlpipex/oci", metavar="DIR", help="local OCI image layout")
     add_registry_options(parser)

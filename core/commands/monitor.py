@@ -64,8 +64,7 @@ def serve_command(args: argparse.Namespace) -> int:
     except ImportError:
         raise InputError("the monitor needs FastAPI and uvicorn", fix="pip install 'mlpipex[monitor]'") from None
     from mlpipex.config.durations import parse_duration
-    from mlpipex.monitor import create_monitor_app, settings_from_configs
-    from mlpipex.monitor._auth import load_auth
+    from mlpipex.monitor import create_monitor_app, load_auth, settings_from_configs
 
     configs = list(args.config) or (["mlpipex.yaml"] if Path("mlpipex.yaml").is_file() else [])
     schedule = None

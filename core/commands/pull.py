@@ -12,8 +12,8 @@ from mlpipex.errors import EXIT_OK
 
 def register(commands: Any) -> None:
     parser = commands.add_parser("pull", help="pull REF[@DIGEST] into a directory (models/, config.json)")
-    parser.add_argument("ref", metavar="REF")
-    parser.add_argument("-o", "--output", required=True, metavar="DIR")
+    parser.add_argument("ref", metavar="REF", help="REGISTRY/REPOSITORY:TAG or …@sha256:DIGEST (a digest is verified)")
+    parser.add_argument("-o", "--output", required=True, metavar="DIR", help="directory to write models/ and config.json into")
     add_registry_options(parser)
     parser.set_defaults(handler=run)
 

@@ -17,7 +17,7 @@ def register(commands: Any) -> None:
     parser.add_argument("package", nargs="?", metavar="PACKAGE",
                         help="a pulled directory, REF@sha256:…, or NAME:VERSION in the local store (default: the config's model)")  # fmt: skip
     config_option(parser)
-    parser.add_argument("--http-port", type=int, default=8080, metavar="PORT")
+    parser.add_argument("--http-port", type=int, default=8080, metavar="PORT", help="HTTP port of the model server (default 8080)")
     parser.add_argument("--host", default=os.environ.get(HOST_ENV, "127.0.0.1"), metavar="ADDRESS",
                         help=f"address to bind (default 127.0.0.1, or ${HOST_ENV}); the KServe runtime passes 0.0.0.0")  # fmt: skip
     parser.add_argument("--max-body-size", type=_size, default=DEFAULT_MAX_BODY, metavar="SIZE",

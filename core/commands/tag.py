@@ -12,7 +12,7 @@ from mlpipex.errors import EXIT_OK
 def register(commands: Any) -> None:
     parser = commands.add_parser("tag", help="move a tag such as `production` to REF's manifest")
     parser.add_argument("ref", metavar="REF", help="REGISTRY/REPOSITORY@sha256:… (or :TAG)")
-    parser.add_argument("new_tag", metavar="NEWTAG")
+    parser.add_argument("new_tag", metavar="NEWTAG", help="the tag to point at REF, e.g. production")
     parser.add_argument("--force", action="store_true", help="allow moving a version tag")
     add_registry_options(parser)
     parser.set_defaults(handler=run)

@@ -1,8 +1,9 @@
-"""``mlpipex validate``: check mlpipex.yaml and everything the gates would reject about their inputs."""
+"""``mlpipex validate``: check mlpipex.yaml and everything the gates would reject about their inputs; say when its schedules fire next."""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 from typing import Any
 
@@ -33,4 +34,15 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     gates = ", ".join(select_gates(config))
     print(f"{config.source}: valid ({config.model.name}@{config.model.version}; gates: {gates})")
+    schedule = config.retraining.schedule
+    if schedule:
+        print(schedule_line("retraining.schedule", schedule, dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)))
     return EXIT_OK
+
+
+def schedule_line(field: str, schedule: str, now: dt.datetime) -> str:
+    """`retraining.schedule `0 6 * * 1` (UTC) next fires 2026-11-30 06:00 (Mon), …` — a typo shows as a surprising date."""
+    from mlpipex.config.cron import parse_cron
+
+    times = ", ".join(f"{t:%Y-%m-%d %H:%M} ({t:%a})" for t in parse_cron(schedule).next_times(now, 3))
+    return f"{field} `{schedule}` (UTC) next fires {times}"

@@ -157,12 +157,16 @@ class Cluster:
 
     def apply(self, obj: dict[str, Any]) -> dict[str, Any]:
         meta = obj["metadata"]
-        result: dict[str, Any] = self._call(
+        response = self._call(
             f"applying {meta['namespace']}/{meta['name']}",
             self._custom.patch_namespaced_custom_object,
             GROUP, VERSION, meta["namespace"], PLURAL, meta["name"], obj,
             field_manager=FIELD_MANAGER, force=True, _content_type="application/apply-patch+yaml",
+            _preload_content=False,
         )  # fmt: skip
+        # Raw body: the generated client deserializes only HTTP 200, so the 201 of an apply that
+        # creates the object came back as None (seen against the real API server, tests/cluster).
+        result: dict[str, Any] = json.loads(response.data)
         return result
 
     def wait_ready(self, namespace: str, name: str, *, timeout: float, poll: float = 1.0) -> dict[str, Any]:

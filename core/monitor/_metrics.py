@@ -1,142 +1,210 @@
-"""Prometheus text exposition (format 0.0.4) of the monitor's state, written by hand.
+"""The monitor's Prometheus metrics: a ``prometheus_client`` collector over the windows.
 
-Rendered at scrape time from the windows, so ingestion pays nothing per metric.
-Percentiles and rates are over each window (gauges); counts run since the window
-was created (counters, and the confidence histogram).
+Collected at scrape time from the windows, so ingestion pays nothing per metric.
+Each monitor app has its own ``CollectorRegistry`` (``metrics_registry``), never
+the process-global one: two monitors in one process (tests, an embedding app)
+must not see each other's series. Names follow Prometheus' conventions: base
+units (seconds), ``_total`` on counters only, quantiles only in a summary. The
+latency summary's quantiles are over the window's recent requests (like a
+summary's sliding window); its ``_sum``/``_count``, and every counter, run since
+the window was created.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mlpipex.monitor._ingest import Ingestor
 from mlpipex.monitor._windows import CONFIDENCE_BUCKETS, Window
 
-__all__ = ["CONTENT_TYPE", "render_metrics"]
+if TYPE_CHECKING:  # prometheus-client comes with the `monitor` extra: importing mlpipex.monitor must not need it
+    from prometheus_client.core import Metric
+    from prometheus_client.registry import CollectorRegistry
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+__all__ = ["CONTENT_TYPE", "MonitorCollector", "encode_metrics", "metrics_registry", "render_metrics"]
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"  # what every Prometheus (2.x and 3.x) parses
 PREFIX = "mlpipex_monitor_"
+WINDOW_LABELS = ("namespace", "service", "component", "revision", "endpoint")
+QUANTILES = {"p50": "0.5", "p95": "0.95", "p99": "0.99"}
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _labels(labels: Mapping[str, str]) -> str:
-    if not labels:
-        return ""
-    return "{" + ",".join(f'{k}="{_escape(str(v))}"' for k, v in labels.items()) + "}"
-
-
-def _number(value: float) -> str:
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    return repr(float(value)) if not float(value).is_integer() else str(int(value))
-
-
-class _Family:
-    def __init__(self, name: str, kind: str, help_text: str) -> None:
-        self.name, self.kind, self.help = PREFIX + name, kind, help_text
-        self.lines: list[str] = []
-
-    def add(self, labels: Mapping[str, str], value: float, suffix: str = "") -> None:
-        self.lines.append(f"{self.name}{suffix}{_labels(labels)} {_number(value)}")
-
-    def render(self) -> Iterable[str]:
-        yield f"# HELP {self.name} {self.help}"
-        yield f"# TYPE {self.name} {self.kind}"
-        yield from self.lines
-
-
-def _window_labels(window: Window) -> dict[str, str]:
+def _window_values(window: Window) -> list[str]:
     key = window.key
-    return {"namespace": key.namespace, "service": key.service, "component": key.component,
-            "revision": key.revision, "endpoint": window.endpoint}  # fmt: skip
+    return [key.namespace, key.service, key.component, key.revision, window.endpoint]
 
 
-def render_metrics(ingestor: Ingestor, outbox: Mapping[str, int] | None = None, journal_bytes: int | None = None) -> str:
-    f = {name: _Family(name, kind, text) for name, kind, text in (
-        ("events_total", "counter", "CloudEvents accepted, by type."),
-        ("malformed_events_total", "counter", "CloudEvents rejected with 400 (413 for size), by reason."),
-        ("refused_requests_total", "counter", "Requests refused before reading them (no or wrong token, busy)."),
-        ("joins_total", "counter", "Requests joined with their response by ce-id."),
-        ("unjoined_total", "counter", "Events whose partner never came (timeout or overflow), by kind and reason."),
-        ("pending_joins", "gauge", "Events waiting for their partner."),
-        ("windows", "gauge", "Windows kept (namespace, service, component, revision)."),
-        ("requests_total", "counter", "Requests logged per window."),
-        ("errors_total", "counter", "Requests that failed (no response logged, or an error payload)."),
-        ("samples_total", "counter", "Feature rows seen per window."),
-        ("error_rate", "gauge", "Share of failed requests among the window's recent outcomes."),
-        ("latency_milliseconds", "gauge", "Latency percentiles over the window (request to response event time)."),
-        ("confidence", "histogram", "Top predicted probability per prediction."),
-        ("drift_statistic", "gauge", "Drift test statistic per feature at the last check (KS D or PSI)."),
-        ("drift_p_value", "gauge", "Drift test p-value per feature at the last check (corrected)."),
-        ("drift_psi", "gauge", "Population stability index per feature at the last check."),
-        ("drift_detected", "gauge", "1 when the last check found significant drift in the feature."),
-        ("quality", "gauge", "Model quality from delayed ground truth over the window, by metric."),
-        ("labels_total", "gauge", "Labelled predictions in the window."),
-        ("alerts", "gauge", "Alerts in the durable outbox, by state."),
-        ("state_bytes", "gauge", "Bytes held for windows and kept predictions (grows with what was sent, bounded)."),
-        ("journal_bytes", "gauge", "Journal bytes appended since the last checkpoint (what a restart replays)."),
-    )}  # fmt: skip
-    with ingestor.lock:
-        for kind, n in sorted(ingestor.events.items()):
-            f["events_total"].add({"type": kind}, n)
-        for reason, n in sorted(ingestor.malformed.items()):
-            f["malformed_events_total"].add({"reason": reason}, n)
-        for reason, n in sorted(ingestor.refused.items()):
-            f["refused_requests_total"].add({"reason": reason}, n)
-        f["joins_total"].add({}, ingestor.joined)
-        for what, n in sorted(ingestor.expired.items()):
-            kind, reason = what.split("_", 1)
-            f["unjoined_total"].add({"kind": kind, "reason": reason}, n)
-        f["pending_joins"].add({}, len(ingestor.pending))
-        f["windows"].add({}, len(ingestor.windows))
-        f["state_bytes"].add({}, ingestor.state_bytes())
-        for window in ingestor.windows.values():
-            _window_metrics(f, window)
-    for state, n in sorted((outbox or {}).items()):
-        f["alerts"].add({"state": state}, n)
-    if journal_bytes is not None:
-        f["journal_bytes"].add({}, journal_bytes)
-    lines = [line for family in f.values() for line in family.render()]
-    return "\n".join(lines) + "\n"
+def _bound(value: float) -> str:
+    return "+Inf" if math.isinf(value) else repr(float(value))
 
 
-def _window_metrics(f: dict[str, _Family], window: Window) -> None:
-    labels = _window_labels(window)
-    f["requests_total"].add(labels, window.requests)
-    f["errors_total"].add(labels, window.errors)
-    f["samples_total"].add(labels, window.samples)
-    rate = window.error_rate()
-    if rate is not None:
-        f["error_rate"].add(labels, rate)
-    for name, value in window.latency_percentiles().items():
-        f["latency_milliseconds"].add({**labels, "quantile": {"p50": "0.5", "p95": "0.95", "p99": "0.99"}[name]}, value)
-    cumulative = 0
-    for bound, count in zip([*CONFIDENCE_BUCKETS, math.inf], window.confidence_counts.tolist()):
-        cumulative += count
-        f["confidence"].add({**labels, "le": _number(bound)}, cumulative, "_bucket")
-    f["confidence"].add(labels, window.confidence_sum, "_sum")
-    f["confidence"].add(labels, cumulative, "_count")
+class _Families:
+    """The families of one scrape, created empty so that every scrape lists them all (with HELP and TYPE)."""
+
+    def __init__(self) -> None:
+        from prometheus_client.core import (
+            CounterMetricFamily,
+            GaugeMetricFamily,
+            HistogramMetricFamily,
+            SummaryMetricFamily,
+        )
+
+        w = WINDOW_LABELS
+        feature = (*w, "feature", "test")
+        self.events = CounterMetricFamily(PREFIX + "events", "CloudEvents accepted, by type.", labels=["type"])
+        self.malformed = CounterMetricFamily(PREFIX + "malformed_events", "CloudEvents rejected with 400 (413 for size), by reason.", labels=["reason"])
+        self.refused = CounterMetricFamily(PREFIX + "refused_requests", "Requests refused before reading them (no or wrong token, busy).", labels=["reason"])
+        self.joins = CounterMetricFamily(PREFIX + "joins", "Requests joined with their response by ce-id.")
+        self.unjoined = CounterMetricFamily(PREFIX + "unjoined", "Events whose partner never came (timeout or overflow), by kind and reason.", labels=["kind", "reason"])
+        self.pending = GaugeMetricFamily(PREFIX + "pending_joins", "Events waiting for their partner.")
+        self.windows = GaugeMetricFamily(PREFIX + "windows", "Windows kept (namespace, service, component, revision).")
+        self.requests = CounterMetricFamily(PREFIX + "requests", "Requests logged per window.", labels=w)
+        self.errors = CounterMetricFamily(PREFIX + "errors", "Requests that failed (no response logged, or an error payload).", labels=w)
+        self.samples = CounterMetricFamily(PREFIX + "samples", "Feature rows seen per window.", labels=w)
+        self.error_ratio = GaugeMetricFamily(PREFIX + "error_ratio", "Share (0-1) of failed requests among the window's recent outcomes.", labels=w)
+        self.latency = SummaryMetricFamily(PREFIX + "latency_seconds", "Request-to-response latency (event times): quantiles over the window's recent requests.", labels=w)
+        self.confidence = HistogramMetricFamily(PREFIX + "confidence", "Top predicted probability per prediction.", labels=w)
+        self.drift_statistic = GaugeMetricFamily(PREFIX + "drift_statistic", "Drift test statistic per feature at the last check (KS D or PSI).", labels=feature)
+        self.drift_p_value = GaugeMetricFamily(PREFIX + "drift_p_value", "Drift test p-value per feature at the last check (corrected).", labels=feature)
+        self.drift_psi = GaugeMetricFamily(PREFIX + "drift_psi", "Population stability index per feature at the last check.", labels=feature)
+        self.drift_detected = GaugeMetricFamily(PREFIX + "drift_detected", "1 when the last check found significant drift in the feature.", labels=feature)
+        self.quality = GaugeMetricFamily(PREFIX + "quality", "Model quality from delayed ground truth over the window, by metric.", labels=[*w, "metric"])
+        self.labelled = GaugeMetricFamily(PREFIX + "labelled_predictions", "Predictions in the window that have their ground-truth label.", labels=w)
+        self.alerts = GaugeMetricFamily(PREFIX + "alerts", "Alerts in the durable outbox, by state.", labels=["state"])
+        self.state_bytes = GaugeMetricFamily(PREFIX + "state_bytes", "Bytes held for windows and kept predictions (grows with what was sent, bounded).")
+        self.journal_bytes = GaugeMetricFamily(PREFIX + "journal_bytes", "Journal bytes appended since the last checkpoint (what a restart replays).")  # fmt: skip
+
+    def all(self) -> list[Metric]:
+        return list(vars(self).values())
+
+
+class _Numbers(NamedTuple):
+    """What one window's series need, copied under the ingest lock; the families are built after it is released."""
+
+    labels: list[str]
+    requests: int
+    errors: int
+    samples: int
+    error_ratio: float | None
+    percentiles: dict[str, float]
+    latency_count: int
+    latency_sum_ms: float
+    confidence_counts: list[int]
+    confidence_sum: float
+    drift_features: list[dict[str, Any]]  # the last report's, replaced (never changed) by the next check
+    labelled: int
+    quality: dict[str, float]
+
+
+def _numbers(window: Window) -> _Numbers:
     report: dict[str, Any] = window.drift or {}
-    for feature in report.get("features") or []:
-        tags = {**labels, "feature": str(feature.get("name")), "test": str(feature.get("test"))}
-        for family, field in (("drift_statistic", "statistic"), ("drift_p_value", "adjusted_p_value"),
-                              ("drift_psi", "psi")):  # fmt: skip
+    return _Numbers(_window_values(window), window.requests, window.errors, window.samples, window.error_rate(),
+                    window.latency_percentiles(), window.latency_count, window.latency_sum_ms,
+                    window.confidence_counts.tolist(), window.confidence_sum, list(report.get("features") or []),
+                    window.quality.size, dict(window.quality_metrics))  # fmt: skip
+
+
+def _window_metrics(f: _Families, n: _Numbers) -> None:
+    labels = n.labels
+    f.requests.add_metric(labels, n.requests)
+    f.errors.add_metric(labels, n.errors)
+    f.samples.add_metric(labels, n.samples)
+    if n.error_ratio is not None:
+        f.error_ratio.add_metric(labels, n.error_ratio)
+    named = dict(zip(WINDOW_LABELS, labels))
+    for name, milliseconds in n.percentiles.items():
+        f.latency.add_sample(f.latency.name, {**named, "quantile": QUANTILES[name]}, milliseconds / 1000.0)
+    f.latency.add_metric(labels, n.latency_count, n.latency_sum_ms / 1000.0)
+    cumulative, buckets = 0, []
+    for bound, count in zip([*CONFIDENCE_BUCKETS, math.inf], n.confidence_counts):
+        cumulative += count
+        buckets.append((_bound(bound), cumulative))
+    f.confidence.add_metric(labels, buckets, n.confidence_sum)
+    for feature in n.drift_features:
+        tags = [*labels, str(feature.get("name")), str(feature.get("test"))]
+        for family, field in ((f.drift_statistic, "statistic"), (f.drift_p_value, "adjusted_p_value"), (f.drift_psi, "psi")):
             value = feature.get(field)
             if field == "adjusted_p_value" and value is None:
                 value = feature.get("p_value")
             if isinstance(value, (int, float)):
-                f[family].add(tags, float(value))
-        f["drift_detected"].add(tags, 1.0 if feature.get("drifted") else 0.0)
-    quality = window.quality.size
-    if quality:
-        f["labels_total"].add(labels, quality)
-    for metric, value in window.quality_metrics.items():
+                family.add_metric(tags, float(value))
+        f.drift_detected.add_metric(tags, 1.0 if feature.get("drifted") else 0.0)
+    if n.labelled:
+        f.labelled.add_metric(labels, n.labelled)
+    for metric, value in n.quality.items():
         if isinstance(value, (int, float)):
-            f["quality"].add({**labels, "metric": metric}, float(value))
+            f.quality.add_metric([*labels, metric], float(value))
+
+
+def collect(ingestor: Ingestor, outbox: Mapping[str, int] | None = None, journal_bytes: int | None = None) -> list[Metric]:
+    """Every family of one scrape. Only copying the numbers holds the ingest lock: ingestion waits for that alone."""
+    with ingestor.lock:
+        counters = (sorted(ingestor.events.items()), sorted(ingestor.malformed.items()), sorted(ingestor.refused.items()),
+                    ingestor.joined, sorted(ingestor.expired.items()), len(ingestor.pending), len(ingestor.windows),
+                    ingestor.state_bytes())  # fmt: skip
+        windows = [_numbers(window) for window in ingestor.windows.values()]
+    events, malformed, refused, joined, expired, pending, count, state_bytes = counters
+    f = _Families()
+    for kind, value in events:
+        f.events.add_metric([kind], value)
+    for reason, value in malformed:
+        f.malformed.add_metric([reason], value)
+    for reason, value in refused:
+        f.refused.add_metric([reason], value)
+    f.joins.add_metric([], joined)
+    for what, value in expired:
+        f.unjoined.add_metric(what.split("_", 1), value)
+    f.pending.add_metric([], pending)
+    f.windows.add_metric([], count)
+    f.state_bytes.add_metric([], state_bytes)
+    for numbers in windows:
+        _window_metrics(f, numbers)
+    for state, value in sorted((outbox or {}).items()):
+        f.alerts.add_metric([state], value)
+    if journal_bytes is not None:
+        f.journal_bytes.add_metric([], journal_bytes)
+    return f.all()
+
+
+class MonitorCollector:
+    """A custom collector (prometheus-client's Collector protocol): series built from the windows at each scrape."""
+
+    def __init__(self, ingestor: Ingestor, outbox: Callable[[], Mapping[str, int]] | None = None,
+                 journal_bytes: Callable[[], int | None] | None = None) -> None:  # fmt: skip
+        self.ingestor, self.outbox, self.journal_bytes = ingestor, outbox, journal_bytes
+
+    def collect(self) -> Iterator[Metric]:
+        yield from collect(self.ingestor, self.outbox() if self.outbox else None,
+                           self.journal_bytes() if self.journal_bytes else None)  # fmt: skip
+
+    def describe(self) -> Iterable[Metric]:
+        return []  # registering must not scrape (the ingestor may not be ready); names are fixed anyway
+
+
+def metrics_registry(collector: MonitorCollector) -> CollectorRegistry:
+    """A registry of its own for one monitor (never ``prometheus_client.REGISTRY``)."""
+    from prometheus_client.registry import CollectorRegistry
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(collector)
+    return registry
+
+
+def encode_metrics(registry: CollectorRegistry, accept: str | None) -> tuple[bytes, str]:
+    """The exposition Prometheus asked for: OpenMetrics when its Accept header says so, else text 0.0.4."""
+    from prometheus_client.exposition import choose_encoder, generate_latest
+
+    encoder, content_type = choose_encoder(accept or "")
+    if not content_type.startswith("application/openmetrics-text"):
+        return generate_latest(registry), CONTENT_TYPE
+    return encoder(registry), content_type
+
+
+def render_metrics(ingestor: Ingestor, outbox: Mapping[str, int] | None = None, journal_bytes: int | None = None) -> str:
+    """The text exposition (0.0.4) of one ingestor, without a service around it."""
+    from prometheus_client.exposition import generate_latest
+
+    registry = metrics_registry(MonitorCollector(ingestor, (lambda: outbox or {}), (lambda: journal_bytes)))
+    return generate_latest(registry).decode()

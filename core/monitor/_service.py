@@ -33,7 +33,7 @@ from mlpipex.monitor._canary import samples_for
 from mlpipex.monitor._events import MAX_BODY, MalformedEvent
 from mlpipex.monitor._ingest import Ingestor
 from mlpipex.monitor._journal import EventJournal, FileJournal
-from mlpipex.monitor._metrics import CONTENT_TYPE, render_metrics
+from mlpipex.monitor._metrics import MonitorCollector, encode_metrics, metrics_registry
 from mlpipex.monitor._scheduler import DriftFunction, Scheduler, run_drift
 from mlpipex.monitor._settings import MonitorSettings
 from mlpipex.monitor._store import Store
@@ -188,12 +188,14 @@ async def _read_body(request: "Request", limit: int, inflight: InFlight) -> byte
 
 def monitor_router(monitor: "Monitor") -> "APIRouter":
     from fastapi import APIRouter, HTTPException, Request
-    from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+    from fastapi.responses import HTMLResponse, JSONResponse, Response
 
     router = APIRouter()
     auth = monitor.settings.auth
     inflight = InFlight(monitor.settings.limits.inflight_bytes)
     busy = {"error": "the monitor is receiving too much at once; retry", "reason": "busy"}
+    registry = metrics_registry(MonitorCollector(monitor.ingestor, monitor.store.alert_counts,
+                                                 lambda: monitor.journal.pending_bytes(monitor.checkpointed)))  # fmt: skip
 
     def _refuse(status: int, message: str, *, basic: bool = False) -> Response:
         with monitor.ingestor.lock:  # a logger with a missing or wrong token shows up in /metrics
@@ -257,8 +259,8 @@ def monitor_router(monitor: "Monitor") -> "APIRouter":
             token = authorise(request, "metrics")
             if isinstance(token, Response):
                 return token
-        return PlainTextResponse(render_metrics(monitor.ingestor, monitor.store.alert_counts(),
-                                                journal_bytes=monitor.journal.pending_bytes(monitor.checkpointed)), media_type=CONTENT_TYPE)
+        body, content_type = encode_metrics(registry, request.headers.get("accept"))
+        return Response(body, media_type=content_type)
 
     @router.get("/healthz")
     def healthz() -> dict[str, Any]:

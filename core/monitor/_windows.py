@@ -124,6 +124,8 @@ class Window:
     samples: int = 0  # feature rows seen
     confidence_counts: np.ndarray = field(default_factory=lambda: np.zeros(len(CONFIDENCE_BUCKETS) + 1, np.int64))
     confidence_sum: float = 0.0
+    latency_count: int = 0  # latencies observed since the window was created (the summary's _count)
+    latency_sum_ms: float = 0.0  # and their sum (its _sum)
     rows: Ring = field(init=False)
     confidences: Ring = field(init=False)
     latencies: Ring = field(init=False)  # (time, milliseconds)
@@ -168,6 +170,8 @@ class Window:
             self.errors += 1
         if latency_ms is not None and math.isfinite(latency_ms) and latency_ms >= 0:
             self.latencies.add_row(when, latency_ms)
+            self.latency_count += 1
+            self.latency_sum_ms += latency_ms
 
     # -- reading -----------------------------------------------------------------------
 
@@ -190,7 +194,7 @@ class Window:
 
     _RINGS = ("rows", "confidences", "latencies", "outcomes", "quality")
     _SCALARS = ("endpoint", "first_seen", "last_seen", "requests", "responses", "errors", "samples",
-                "confidence_sum")  # fmt: skip
+                "confidence_sum", "latency_count", "latency_sum_ms")  # fmt: skip
 
     @property
     def nbytes(self) -> int:
@@ -217,8 +221,8 @@ class Window:
     @classmethod
     def from_state(cls, meta: dict[str, Any], arrays: bytes) -> Window:
         window = cls(WindowKey(*meta["key"]), list(meta["features"]), int(meta["capacity"]))
-        for name in cls._SCALARS:
-            setattr(window, name, meta[name])
+        for name in cls._SCALARS:  # a checkpoint from before a scalar existed keeps its default
+            setattr(window, name, meta.get(name, getattr(window, name)))
         window.drift, window.history = meta.get("drift"), list(meta.get("history") or [])
         window.quality_metrics = dict(meta.get("quality_metrics") or {})
         with np.load(io.BytesIO(arrays)) as stored:

@@ -58,13 +58,15 @@ def test_v1_and_v2_events_over_http_fill_windows_and_metrics(tmp_path: Path, ser
     by_type = {labels["type"]: value for labels, value in found["mlpipex_monitor_events_total"]}
     assert by_type == {"request": 80, "response": 80}
     assert found["mlpipex_monitor_joins_total"][0][1] == 80
-    quantiles = {labels["quantile"]: value for labels, value in found["mlpipex_monitor_latency_milliseconds"]}
+    quantiles = {labels["quantile"]: value for labels, value in found["mlpipex_monitor_latency_seconds"]}
     assert set(quantiles) == {"0.5", "0.95", "0.99"}
-    assert 10 <= quantiles["0.5"] <= 30 and quantiles["0.99"] <= 31
+    assert 0.010 <= quantiles["0.5"] <= 0.030 and quantiles["0.99"] <= 0.031  # seconds, the base unit
+    assert found["mlpipex_monitor_latency_seconds_count"][0][1] == 80
+    assert found["mlpipex_monitor_latency_seconds_sum"][0][1] == pytest.approx(40 * 0.020 + sum(0.010 + i * 0.0005 for i in range(40)), rel=1e-3)
     buckets = {labels["le"]: value for labels, value in found["mlpipex_monitor_confidence_bucket"]}
     assert buckets["+Inf"] == 80 and buckets["0.5"] == 0
     assert buckets["0.99"] - buckets["0.95"] == 40  # every v2 answer at 0.97
-    assert found["mlpipex_monitor_error_rate"][0][1] == 0.0
+    assert found["mlpipex_monitor_error_ratio"][0][1] == 0.0
 
 
 def test_malformed_events_get_400_are_counted_and_the_service_stays_up(tmp_path: Path, serve_monitor) -> None:  # type: ignore[no-untyped-def]

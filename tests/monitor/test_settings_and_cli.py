@@ -127,7 +127,11 @@ def test_serve_keeps_its_windows_across_a_kill(quickstart: Path) -> None:
                               content=v2_request(rows)).status_code == 200  # fmt: skip
             assert httpx.post(url, headers=headers(f"c{i}", "response", when=now + 0.003, service="breast-cancer",
                                                    pod=pod), content=v2_response([1] * 4, [[0.1, 0.9]] * 4)).status_code == 200  # fmt: skip
-        assert 'mlpipex_monitor_samples_total{namespace="ml",service="breast-cancer"' in httpx.get(f"{url}/metrics").text
+        from prometheus_client.parser import text_string_to_metric_families
+
+        samples = [s.labels for f in text_string_to_metric_families(httpx.get(f"{url}/metrics").text) for s in f.samples
+                   if s.name == "mlpipex_monitor_samples_total"]  # fmt: skip
+        assert any(labels["namespace"] == "ml" and labels["service"] == "breast-cancer" for labels in samples)
     finally:
         process.send_signal(signal.SIGKILL)  # no shutdown hook: what was acknowledged is in the journal
         assert process.wait(timeout=30) == -signal.SIGKILL

@@ -1,0 +1,6 @@
+//go:build tools
+
+// The binary this module builds; the blank import keeps `go mod tidy` from dropping it.
+package tools
+
+import _ "sigs.k8s.io/kwok/cmd/kwok"
