@@ -27,6 +27,7 @@ import base64
 import binascii
 import json
 from collections.abc import Iterable, Mapping
+
 from mlpipex.monitor._events import MalformedEvent, revision_of
 
 __all__ = ["STRUCTURED", "from_record", "revision_key", "to_record"]

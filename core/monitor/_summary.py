@@ -58,7 +58,7 @@ class ColumnSummary:
     def from_dict(cls, data: Mapping[str, Any]) -> ColumnSummary:
         points = np.asarray(data["points"], dtype=np.float64)
         count, exact = int(data["count"]), bool(data["exact"])
-        if exact and points.size != count or np.any(np.diff(points) < 0):
+        if (exact and points.size != count) or np.any(np.diff(points) < 0):
             raise ValueError("a column summary's points must be sorted, and all of them when exact")
         return cls(count, points, exact)
 
