@@ -30,11 +30,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import logging
 import os
 import threading
 import time
+import uuid
 import zlib
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -220,7 +222,8 @@ def read_state(kafka: KafkaSettings, timeout: float = 30.0) -> dict[bytes, dict[
     """The latest record of each key in the state topic (``partition/<n>`` checkpoints and ``group``)."""
     ck = _kafka()
     consumer = ck.Consumer({**kafka.client_config(), "group.id": f"{kafka.group}.state-reader",
-                            "enable.auto.commit": False, "enable.partition.eof": True})  # fmt: skip
+                            "enable.auto.commit": False, "enable.partition.eof": True,
+                            "isolation.level": "read_committed"})  # fmt: skip — aborted checkpoints never count
     latest: dict[bytes, dict[str, Any]] = {}
     try:
         low, high = consumer.get_watermark_offsets(ck.TopicPartition(kafka.state, 0), timeout=timeout)
@@ -303,9 +306,10 @@ class GroupMember:
         self._last_check = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._producer = self.ck.Producer({**kafka.client_config(), "acks": "all", "enable.idempotence": True,
-                                           "message.max.bytes": MAX_STATE_RECORD + 4096,
-                                           "compression.type": "none"})  # fmt: skip
+        # One transactional id per replica process: a restarted replica is a new member anyway,
+        # and the group generation (KIP-447) fences a stale one.
+        self._transactional_id = f"{kafka.group}.{uuid.uuid4().hex}"
+        self._producer = self._transactional_producer()
         self._consumer = self.ck.Consumer({
             **kafka.client_config(), "group.id": kafka.group, "enable.auto.commit": False,
             "auto.offset.reset": "earliest", "session.timeout.ms": 6000, "heartbeat.interval.ms": 1000,
@@ -385,36 +389,57 @@ class GroupMember:
         return True
 
     def checkpoint(self, partition: int) -> bool:
-        """Checkpoint one partition if it moved, then commit its offset; True if it wrote one."""
+        """Checkpoint one partition if it moved; True if it wrote one."""
+        return partition in self.checkpoint_all([partition])
+
+    def checkpoint_all(self, partitions: list[int] | None = None) -> list[int]:
+        """Checkpoint the owned partitions that moved, in one transaction with their offsets; those written.
+
+        The checkpoint records and the group's offsets commit together or not at all
+        (``send_offsets_to_transaction``), and the commit is refused for a replica the group
+        has already replaced (a zombie after a long pause): its stale windows never
+        overwrite the new owner's.
+        """
         with self.lock:
-            part = self.partitions.get(partition)
-            if part is None or part.offset == part.checkpointed:
-                return False
-            offset = part.offset
-            value = encode_checkpoint(partition, offset, part.ingestor, self.kafka)
-        self._write_state(f"partition/{partition}".encode(), value)
-        tp = self.ck.TopicPartition(self.kafka.topic, partition, offset)
-        self._consumer.commit(offsets=[tp], asynchronous=False)  # only after the checkpoint is acknowledged
+            chosen = [p for p in (partitions if partitions is not None else list(self.partitions))
+                      if p in self.partitions and self.partitions[p].offset != self.partitions[p].checkpointed]  # fmt: skip
+            records = [(p, self.partitions[p].offset,
+                        encode_checkpoint(p, self.partitions[p].offset, self.partitions[p].ingestor, self.kafka))
+                       for p in chosen]  # fmt: skip
+        if not records:
+            return []
+        offsets = [self.ck.TopicPartition(self.kafka.topic, p, offset) for p, offset, _ in records]
+        self._transaction([(f"partition/{p}".encode(), value) for p, _, value in records], offsets)
         with self.lock:
-            if partition in self.partitions:
-                self.partitions[partition].checkpointed = offset
-        return True
+            for p, offset, _ in records:
+                if p in self.partitions:
+                    self.partitions[p].checkpointed = offset
+        return [p for p, _, _ in records]
 
-    def checkpoint_all(self) -> None:
-        for partition in list(self.partitions):
-            self.checkpoint(partition)
+    def _transaction(self, items: list[tuple[bytes, bytes]], offsets: list[Any] | None = None) -> None:
+        """Write state records (and commit the group's offsets) atomically; ``ExternalError`` if refused."""
+        producer = self._producer
+        try:
+            producer.begin_transaction()
+            for key, value in items:
+                producer.produce(self.kafka.state, key=key, value=value)
+            if offsets:
+                producer.send_offsets_to_transaction(offsets, self._consumer.consumer_group_metadata(), 30)
+            producer.commit_transaction(30)
+        except self.ck.KafkaException as exc:
+            error = exc.args[0]
+            with contextlib.suppress(self.ck.KafkaException):  # nothing of it may stay open for the next one
+                producer.abort_transaction(30)
+            if error.fatal():  # fenced by a newer instance, or the broker lost the transaction: start over
+                self._producer = self._transactional_producer()
+            raise ExternalError(f"the monitor's state topic {self.kafka.state} did not take "
+                                f"{', '.join(k.decode() for k, _ in items)}: {error.str()}") from None  # fmt: skip
 
-    def _write_state(self, key: bytes, value: bytes) -> None:
-        failures: list[str] = []
-
-        def delivered(error: Any, _: Any) -> None:
-            if error is not None:
-                failures.append(error.str())
-
-        self._producer.produce(self.kafka.state, key=key, value=value, on_delivery=delivered)
-        if self._producer.flush(30) or failures:
-            raise ExternalError(f"the monitor's state topic {self.kafka.state} did not take {key.decode()}: "
-                                f"{failures[0] if failures else 'timed out'}")  # fmt: skip
+    def _transactional_producer(self) -> Any:
+        producer = self.ck.Producer({**self.kafka.client_config(), "transactional.id": self._transactional_id,
+                                     "message.max.bytes": MAX_STATE_RECORD + 4096, "transaction.timeout.ms": 60000})  # fmt: skip
+        producer.init_transactions(30)
+        return producer
 
     # -- the group's checks (leader: owner of partition 0) -------------------------------
 
@@ -452,19 +477,30 @@ class GroupMember:
         scheduler = Scheduler(view, store, self.settings, drift=self.drift, clock=lambda: now, checkpoint=lambda: None)
         scheduler.check(now)
         self.windows = windows
-        self._write_state(GROUP_KEY, zlib.compress(json.dumps({
-            "hysteresis": store.hysteresis_states(), "alerts": store.recent_alerts(100), "at": now,
-        }, separators=(",", ":")).encode(), 1))  # fmt: skip — acknowledged before any alert of it is sent
+        record = zlib.compress(json.dumps({"hysteresis": store.hysteresis_states(), "alerts": store.recent_alerts(100),
+                                           "at": now}, separators=(",", ":")).encode(), 1)  # fmt: skip
+        self._transaction([(GROUP_KEY, record)])  # committed before any alert of it is sent
         self.group_checks += 1
         scheduler.deliver(now)
         return windows
+
+    def status(self) -> dict[str, Any]:
+        """What /healthz shows: the partitions this replica owns, how far each is, whether it leads."""
+        with self.lock:
+            owned = {str(p): {"offset": part.offset, "checkpointed": part.checkpointed,
+                              "windows": len(part.ingestor.windows)} for p, part in sorted(self.partitions.items())}  # fmt: skip
+        return {"topic": self.kafka.topic, "group": self.kafka.group, "partitions": owned, "leader": self.leader,
+                "consumed": self.consumed, "group_checks": self.group_checks}  # fmt: skip
 
     # -- the loop ------------------------------------------------------------------------
 
     def run(self) -> None:
         last_checkpoint = time.monotonic()
         while not self._stop.is_set():
-            self.poll(0.2)
+            try:
+                self.poll(0.2)
+            except self.ck.KafkaException as exc:  # raised from a rebalance callback: the next poll retries it
+                log.warning("Kafka: %s", exc)
             if time.monotonic() - last_checkpoint >= self.kafka.checkpoint_seconds:
                 last_checkpoint = time.monotonic()
                 try:
