@@ -34,6 +34,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import threading
 import time
 import uuid
@@ -63,7 +64,8 @@ CHECKPOINT_FORMAT = "mlpipex.monitor.partition/v1"
 GROUP_KEY = b"group"
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER")
-MAX_STATE_RECORD = 64 << 20  # a partition's checkpoint (compressed windows) may be this large
+MAX_STATE_RECORD = 64 << 20
+_NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")  # a topic name (the state topic's is made of the topic's and the group's)  # a partition's checkpoint (compressed windows) may be this large
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,7 @@ class KafkaSettings:
     bootstrap: str
     topic: str = "kserve-payloads"
     group: str = "mlpipex-monitor"
-    state_topic: str = ""  # default "<topic>.mlpipex-state" (compacted, one partition)
+    state_topic: str = ""  # default "<topic>.<group>.mlpipex-state" (compacted, one partition): one per group
     partitions: int = 6  # when the monitor creates the payload topic
     replication: int = -1  # when it creates a topic: -1 is the broker's default.replication.factor
     security_protocol: str = "PLAINTEXT"
@@ -86,6 +88,10 @@ class KafkaSettings:
     sketch_points: int = SKETCH_POINTS
 
     def __post_init__(self) -> None:
+        for flag, name in (("--kafka-topic", self.topic), ("--kafka-group", self.group)):
+            if not _NAME.match(name):
+                raise InputError(f"{flag} {name!r} is not a Kafka name (letters, digits, '.', '_', '-'; 1-100)",
+                                 fix=f"e.g. {flag} kserve-payloads")  # fmt: skip
         if not self.bootstrap.strip():
             raise InputError("the Kafka bootstrap servers are empty", fix="e.g. --kafka-bootstrap kafka:9092")
         if self.security_protocol not in SECURITY_PROTOCOLS:
@@ -97,7 +103,7 @@ class KafkaSettings:
 
     @property
     def state(self) -> str:
-        return self.state_topic or f"{self.topic}.mlpipex-state"
+        return self.state_topic or f"{self.topic}.{self.group}.mlpipex-state"
 
     def client_config(self) -> dict[str, Any]:
         """librdkafka settings common to every client (no secret is ever logged: see ``redacted``)."""
