@@ -84,6 +84,7 @@ class KafkaSettings:
     ssl_certificate: str = ""
     ssl_key: str = ""
     checkpoint_seconds: float = 5.0  # how often a partition's windows are checkpointed (and the offset committed)
+    poll_interval_ms: int = 60_000  # a replica that applies nothing for this long leaves the group (then fenced)
     exact_limit: int = EXACT_LIMIT  # a window column summarised exactly up to this many values
     sketch_points: int = SKETCH_POINTS
 
@@ -319,7 +320,7 @@ class GroupMember:
         self._consumer = self.ck.Consumer({
             **kafka.client_config(), "group.id": kafka.group, "enable.auto.commit": False,
             "auto.offset.reset": "earliest", "session.timeout.ms": 6000, "heartbeat.interval.ms": 1000,
-            "max.poll.interval.ms": 60000, "partition.assignment.strategy": "range",
+            "max.poll.interval.ms": kafka.poll_interval_ms, "partition.assignment.strategy": "range",
         })  # fmt: skip
         self._consumer.subscribe([kafka.topic], on_assign=self._assigned, on_revoke=self._revoked,
                                  on_lost=self._lost)  # fmt: skip
@@ -349,11 +350,10 @@ class GroupMember:
             self._become_leader(state)
 
     def _revoked(self, consumer: Any, partitions: list[Any]) -> None:
-        for tp in partitions:
-            try:
-                self.checkpoint(tp.partition)
-            except Exception as exc:  # the new owner replays from the last good checkpoint
-                log.warning("checkpoint of partition %d on revoke failed: %s", tp.partition, exc)
+        try:
+            self.checkpoint_all([tp.partition for tp in partitions])
+        except Exception as exc:  # the new owner replays from the last good checkpoint
+            log.warning("checkpoint on revoke failed (the new owner replays from the last one): %s", exc)
         self._drop(partitions)
 
     def _lost(self, consumer: Any, partitions: list[Any]) -> None:
@@ -432,14 +432,15 @@ class GroupMember:
             if offsets:
                 producer.send_offsets_to_transaction(offsets, self._consumer.consumer_group_metadata(), 30)
             producer.commit_transaction(30)
-        except self.ck.KafkaException as exc:
-            error = exc.args[0]
-            with contextlib.suppress(self.ck.KafkaException):  # nothing of it may stay open for the next one
+        except Exception as exc:  # KafkaException, or no group metadata while the group rebalances
+            with contextlib.suppress(Exception):  # nothing of it may stay open for the next one
                 producer.abort_transaction(30)
-            if error.fatal():  # fenced by a newer instance, or the broker lost the transaction: start over
+            error = exc.args[0] if isinstance(exc, self.ck.KafkaException) and exc.args else None
+            if error is not None and error.fatal():  # fenced by a newer instance: start over with a new producer
                 self._producer = self._transactional_producer()
+            reason = error.str() if error is not None else str(exc)
             raise ExternalError(f"the monitor's state topic {self.kafka.state} did not take "
-                                f"{', '.join(k.decode() for k, _ in items)}: {error.str()}") from None  # fmt: skip
+                                f"{', '.join(k.decode() for k, _ in items)}: {reason}") from None  # fmt: skip
 
     def _transactional_producer(self) -> Any:
         producer = self.ck.Producer({**self.kafka.client_config(), "transactional.id": self._transactional_id,
@@ -534,6 +535,8 @@ class GroupMember:
             self._thread.join(timeout=30)
         try:
             self.checkpoint_all()
+        except Exception as exc:  # fenced, or the broker is gone: the next owner replays from the last one
+            log.warning("checkpoint on stop failed: %s", exc)
         finally:
             self._consumer.close()  # leaves the group: the partitions move at once
             self._producer.flush(10)

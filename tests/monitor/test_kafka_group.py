@@ -173,3 +173,50 @@ def test_replicas_count_every_event_once_through_a_kill_and_a_join_and_alert_onc
         for replica in replicas:
             replica.stop()
         receiver.close()
+
+
+def test_a_replica_the_group_replaced_cannot_overwrite_the_new_owners_checkpoint(kafka_broker: Any,
+                                                                                 tmp_path: Path) -> None:  # fmt: skip
+    """A zombie (a replica that stalled past max.poll.interval) is fenced: its checkpoint transaction is refused."""
+    from dataclasses import replace
+
+    from mlpipex.errors import ExternalError
+    from mlpipex.monitor import MonitorSettings
+    from mlpipex.monitor._kafka import GroupMember
+
+    rng = np.random.default_rng(9)
+    name = f"zombie-{uuid.uuid4().hex[:8]}"
+    kafka = KafkaSettings(kafka_broker.bootstrap, topic=name, group=f"{name}-monitor", partitions=2,
+                          poll_interval_ms=6000)  # fmt: skip
+    settings = MonitorSettings(state_dir=tmp_path / "a", limits=Limits(window=10_000, ttl=600))
+    ensure_topics(kafka)
+    producer = ck.Producer({"bootstrap.servers": kafka.bootstrap, "acks": "all"})
+    _produce(producer, kafka.topic, _events(rng, 50, 0, 100))
+    zombie = GroupMember(settings, kafka)
+    newcomer = None
+    try:
+        deadline = time.monotonic() + 60
+        while zombie.consumed < 100 and time.monotonic() < deadline:
+            zombie.poll(0.2)
+        assert zombie.checkpoint_all() and zombie.consumed == 100
+        _produce(producer, kafka.topic, _events(rng, 50, 50, 100))
+        while zombie.consumed < 200 and time.monotonic() < deadline:
+            zombie.poll(0.2)
+        # It stalls here (no poll): the group drops it after 6 s and the newcomer takes every partition.
+        newcomer = GroupMember(replace(settings, state_dir=tmp_path / "b"), kafka)
+        ends = _ends(kafka, 2)
+        while time.monotonic() < deadline + 30:
+            newcomer.poll(0.2)
+            if sorted(newcomer.partitions) == [0, 1] and all(newcomer.partitions[p].offset == e for p, e in ends.items()):
+                break
+        newcomer.checkpoint_all()
+        owner = read_state(kafka)
+        with pytest.raises(ExternalError, match="did not take"):
+            zombie.checkpoint_all([0, 1]) or pytest.fail("nothing to checkpoint")  # type: ignore[func-returns-value]
+        assert read_state(kafka) == owner  # the new owner's checkpoints stand
+        [window] = merged_windows(owner)
+        assert (window.requests, window.responses) == (100, 100)
+    finally:
+        for member in (zombie, newcomer):
+            if member is not None:
+                member.stop()
