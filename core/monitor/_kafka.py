@@ -108,7 +108,9 @@ class KafkaSettings:
 
     def client_config(self) -> dict[str, Any]:
         """librdkafka settings common to every client (no secret is ever logged: see ``redacted``)."""
-        config: dict[str, Any] = {"bootstrap.servers": self.bootstrap, "security.protocol": self.security_protocol}
+        # Brokers close idle connections (connections.max.idle.ms): routine, not worth a log line.
+        config: dict[str, Any] = {"bootstrap.servers": self.bootstrap, "security.protocol": self.security_protocol,
+                                  "log.connection.close": False}  # fmt: skip
         if self.security_protocol.startswith("SASL"):
             password = os.environ.get(self.sasl_password_env)
             if not password and self.sasl_mechanism != "OAUTHBEARER":
@@ -310,6 +312,7 @@ class GroupMember:
         self.group_checks = 0
         self.windows: list[Window] = []  # the merged windows of the last group check (leader)
         self._leader_store: Store | None = None
+        self._deliverer: Scheduler | None = None
         self._last_check = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -365,7 +368,7 @@ class GroupMember:
                 self.partitions.pop(tp.partition, None)
                 if tp.partition == 0 and self._leader_store is not None:
                     self._leader_store.close()
-                    self._leader_store = None
+                    self._leader_store, self._deliverer = None, None
         self._consumer.unassign()
 
     # -- consuming ------------------------------------------------------------------------
@@ -456,6 +459,8 @@ class GroupMember:
 
     def _become_leader(self, state: Mapping[bytes, Mapping[str, Any]]) -> None:
         """A fresh outbox and hysteresis from the group record: what the last leader decided goes on."""
+        if self._leader_store is not None:
+            self._leader_store.close()
         path = self.settings.state_dir / "kafka-leader.sqlite"
         for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
             stale.unlink(missing_ok=True)  # the group record is the truth, not what this replica led before
@@ -466,6 +471,7 @@ class GroupMember:
         for alert_id, url, body in group.get("alerts") or []:
             store.add_alert(alert_id, url, body)  # sent again if the last leader did: the App dedupes by id
         self._leader_store = store
+        self._deliverer = Scheduler(Ingestor(self.settings.limits), store, self.settings)  # sends the outbox
         self._last_check = self.clock()
         log.info("leading the group's checks (%d alerts carried over)", len(group.get("alerts") or []))
 
@@ -486,7 +492,13 @@ class GroupMember:
         self.windows = windows
         record = zlib.compress(json.dumps({"hysteresis": store.hysteresis_states(), "alerts": store.recent_alerts(100),
                                            "at": now}, separators=(",", ":")).encode(), 1)  # fmt: skip
-        self._transaction([(GROUP_KEY, record)])  # committed before any alert of it is sent
+        try:
+            self._transaction([(GROUP_KEY, record)])  # committed before any alert of it is sent
+        except ExternalError:
+            # Not in the group record: forget this check's decisions (a later leader would decide again,
+            # with another alert id), and go on from the last committed record.
+            self._become_leader(read_state(self.kafka))
+            raise
         self.group_checks += 1
         scheduler.deliver(now)
         return windows
@@ -520,8 +532,8 @@ class GroupMember:
                     if now - self._last_check >= self.settings.schedule_seconds:
                         self._last_check = now
                         self.group_check(now)
-                    else:
-                        Scheduler(Ingestor(self.settings.limits), self._leader_store, self.settings).deliver(now)
+                    elif self._deliverer is not None:
+                        self._deliverer.deliver(now)
                 except Exception:
                     log.exception("the group's check failed")
 

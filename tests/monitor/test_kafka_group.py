@@ -126,7 +126,8 @@ def test_replicas_count_every_event_once_through_a_kill_and_a_join_and_alert_onc
         _wait_for("a first checkpoint", lambda: any(k.startswith(b"partition/") for k in read_state(kafka)), 60, replicas)
         _produce(producer, kafka.topic, calm[len(calm) // 2:])
         time.sleep(0.3)  # some of these are consumed, not yet checkpointed, when it dies
-        assert "assigned partitions" in replicas[0].log.read_text()  # it owned partitions when it died
+        _wait_for("the first replica holding partitions", lambda: "assigned partitions" in replicas[0].log.read_text(),
+                  60, replicas)  # fmt: skip — it owns some when it dies
         replicas[0].kill()
         replicas.append(Replica(spec, tmp_path, "c"))  # joins: a rebalance moves partitions to it
         _produce(producer, kafka.topic, shifted)

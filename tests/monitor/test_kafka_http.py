@@ -7,6 +7,7 @@ record a KafkaSink wrote.
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import time
 import uuid
@@ -116,3 +117,52 @@ def test_sasl_without_a_password_is_a_clear_input_error(monkeypatch: pytest.Monk
     assert config["sasl.password"] == "s3cret-value" and config["ssl.ca.location"] == "/etc/kafka/ca.crt"
     with pytest.raises(InputError, match="SASL needs a mechanism"):
         KafkaSettings("kafka:9093", security_protocol="SASL_SSL")
+
+
+def _serve(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "mlpipex", "monitor", "serve", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=60)  # fmt: skip
+
+
+def test_bad_kafka_flags_exit_2_naming_the_fix(tmp_path: Path) -> None:
+    sasl = _serve("--kafka-bootstrap", "127.0.0.1:9", "--kafka-security-protocol", "SASL_SSL", cwd=tmp_path)
+    assert sasl.returncode == 2 and "SASL needs a mechanism" in sasl.stderr and "Traceback" not in sasl.stderr
+    group = _serve("--kafka-bootstrap", "127.0.0.1:9", "--kafka-group", "team a/monitor", cwd=tmp_path)
+    assert group.returncode == 2 and "--kafka-group" in group.stderr and "Traceback" not in group.stderr
+
+
+def test_monitor_serve_with_kafka_flags_is_a_replica_of_the_group(kafka_broker: Any, tmp_path: Path) -> None:
+    import signal
+    import sys
+
+    from _kserve_events import free_port
+
+    kafka = _kafka(kafka_broker, partitions=2)
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "mlpipex", "monitor", "serve", "--port", str(port), "--state",
+                                "state", "--kafka-bootstrap", kafka.bootstrap, "--kafka-topic", kafka.topic,
+                                "--kafka-group", kafka.group, "--kafka-partitions", "2"], cwd=tmp_path,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        health: dict[str, Any] = {}
+        while time.monotonic() < deadline and sorted(health.get("kafka", {}).get("partitions", {})) != ["0", "1"]:
+            with contextlib.suppress(httpx.HTTPError):  # not listening yet
+                health = httpx.get(f"{url}/healthz", timeout=1).json()
+            time.sleep(0.3)
+        assert health["kafka"]["group"] == kafka.group and health["kafka"]["leader"] is True
+        now = time.time()
+        assert httpx.post(f"{url}/events", headers=headers("cli-1", "request", when=now),
+                          content=v2_request([[1.0, 2.0]])).status_code == 200  # fmt: skip
+        while time.monotonic() < deadline and httpx.get(f"{url}/healthz").json()["kafka"]["consumed"] < 1:
+            time.sleep(0.2)
+        assert httpx.get(f"{url}/healthz").json()["kafka"]["consumed"] == 1
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=30)
+    assert b"Traceback" not in err
+    [window] = merged_windows(read_state(kafka))  # a clean stop checkpoints what it applied
+    assert window.requests == 1
