@@ -272,8 +272,11 @@ def merged_windows(state: Mapping[bytes, Mapping[str, Any]]) -> list[Window]:
     for label, entries in parts.items():
         metas = [e["meta"] for e in entries]
         features = next((list(m["features"]) for m in metas if m["features"]), [])
-        columns = {name: merged_sample([ColumnSummary.from_dict(e["summary"][name]) for e in entries
-                                        if name in e.get("summary", {})]) for name in features}  # fmt: skip
+        columns = {}
+        for name in features:
+            summaries = [ColumnSummary.from_dict(e["summary"][name]) for e in entries if name in e.get("summary", {})]
+            nulls = sum(summary.nulls for summary in summaries)  # every row is in each column, NaN where missing
+            columns[name] = np.concatenate([merged_sample(summaries), np.full(nulls, np.nan)])
         rows = min((c.size for c in columns.values()), default=0)
         window = Window(WindowKey(*label), features, max(1, rows))
         for name in ("requests", "responses", "errors", "samples"):

@@ -42,17 +42,20 @@ class ColumnSummary:
     count: int  # finite values summarised
     points: np.ndarray  # sorted: the values themselves (exact) or the k rank points
     exact: bool
+    nulls: int = 0  # missing (NaN) values: the merged column carries them, as one process's would
 
     @classmethod
     def of(cls, values: np.ndarray, *, exact_limit: int = EXACT_LIMIT, points: int = SKETCH_POINTS) -> ColumnSummary:
-        finite = np.sort(np.asarray(values, dtype=np.float64)[np.isfinite(values)])
+        values = np.asarray(values, dtype=np.float64)
+        finite = np.sort(values[np.isfinite(values)])
+        nulls = int(values.size - finite.size)
         if finite.size <= exact_limit:
-            return cls(int(finite.size), finite, True)
+            return cls(int(finite.size), finite, True, nulls)
         ranks = np.ceil(np.arange(1, points + 1) * finite.size / points).astype(np.int64) - 1
-        return cls(int(finite.size), finite[ranks], False)
+        return cls(int(finite.size), finite[ranks], False, nulls)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"count": self.count, "exact": self.exact, "points": self.points.tolist()}
+        return {"count": self.count, "exact": self.exact, "points": self.points.tolist(), "nulls": self.nulls}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ColumnSummary:
@@ -60,7 +63,7 @@ class ColumnSummary:
         count, exact = int(data["count"]), bool(data["exact"])
         if (exact and points.size != count) or np.any(np.diff(points) < 0):
             raise ValueError("a column summary's points must be sorted, and all of them when exact")
-        return cls(count, points, exact)
+        return cls(count, points, exact, int(data.get("nulls", 0)))
 
 
 def _weighted_points(parts: Sequence[ColumnSummary]) -> tuple[np.ndarray, np.ndarray, int]:

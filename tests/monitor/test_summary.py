@@ -64,3 +64,41 @@ def test_a_drifted_union_gets_the_verdict_one_process_would_give() -> None:
 def test_a_summary_from_the_wire_that_is_not_sorted_is_refused() -> None:
     with pytest.raises(ValueError, match="sorted"):
         ColumnSummary.from_dict({"count": 3, "exact": True, "points": [3.0, 1.0, 2.0]})
+
+
+def test_windows_spread_over_partitions_merge_into_one_process_window_missing_values_included() -> None:
+    """Checkpoints of two partitions (the wire form), merged: the drift report equals one process's."""
+    from _kserve_events import headers, v1_request
+
+    from mlpipex.monitor import Ingestor, Limits, ModelInfo
+    from mlpipex.monitor._kafka import (
+        KafkaSettings,
+        decode_state,
+        encode_checkpoint,
+        merged_windows,
+    )
+    from mlpipex.monitor._scheduler import run_drift
+    from mlpipex.stats.profile import build_profile
+
+    rng = np.random.default_rng(11)
+    profile = build_profile({"x0": rng.normal(0, 1, 5000), "x1": rng.normal(5, 2, 5000)}, ("x0", "x1"))
+    model = ModelInfo("fraud", features=("x0", "x1"), profile=profile)
+    single = Ingestor(Limits(window=10_000), {"fraud": model})
+    parts = [Ingestor(Limits(window=10_000), {"fraud": model}) for _ in range(2)]
+    for i in range(400):
+        rows = [[float(rng.normal(0.3, 1)), None if i % 7 == 0 else float(rng.normal(5, 2))] for _ in range(3)]
+        attributes, body = headers(f"m-{i}", "request", when=1_700_000_000.0 + i), v1_request(rows)
+        single.accept(attributes, body, now=1_700_000_000.0 + i)
+        parts[i % 3 == 0].accept(attributes, body, now=1_700_000_000.0 + i)  # unequal shares
+    kafka = KafkaSettings("127.0.0.1:9")
+    state = {f"partition/{p}".encode(): decode_state(encode_checkpoint(p, 1, ingestor, kafka))
+             for p, ingestor in enumerate(parts)}  # fmt: skip
+    [merged] = merged_windows(state)
+    [alone] = single.windows.values()
+    assert (merged.requests, merged.samples) == (alone.requests, alone.samples) == (400, 1200)
+    settings = {"alpha": 0.01, "min_samples": 200}
+    got, want = run_drift(profile, merged.columns(), settings), run_drift(profile, alone.columns(), settings)
+    assert got["verdict"] == want["verdict"] == "drift"
+    assert [(f["name"], f["drifted"]) for f in got["features"]] == [(f["name"], f["drifted"]) for f in want["features"]]
+    assert [f["p_value"] for f in got["features"]] == pytest.approx([f["p_value"] for f in want["features"]], rel=1e-9)
+    assert np.isnan(merged.columns()["x1"]).sum() == np.isnan(alone.columns()["x1"]).sum() == 3 * 58
