@@ -339,12 +339,21 @@ def monitor_router(monitor: "Monitor") -> "APIRouter":
         token = authorise(request, "read")
         if isinstance(token, Response):
             return token
+        def describe(w: Any) -> dict[str, Any]:
+            return {"key": w.key._asdict(), "endpoint": w.endpoint, "features": w.features,
+                    "requests": w.requests, "responses": w.responses, "errors": w.errors, "samples": w.samples,
+                    "rows": w.rows.size, "latency_ms": w.latency_percentiles(), "error_rate": w.error_rate(),
+                    "drift": w.drift, "quality": w.quality_metrics, "first_seen": w.first_seen,
+                    "last_seen": w.last_seen}  # fmt: skip
+
+        if monitor.member is not None:  # Kafka mode: the group's merged windows (leader) and this replica's part
+            with monitor.member.lock:
+                owned = {p: list(part.ingestor.windows.values()) for p, part in monitor.member.partitions.items()}
+            return {"group": [describe(w) for w in monitor.member.windows],
+                    "partitions": {str(p): [describe(w) for w in ws] for p, ws in sorted(owned.items())},
+                    "leader": monitor.member.leader}  # fmt: skip
         with monitor.ingestor.lock:
-            items = [{"key": w.key._asdict(), "endpoint": w.endpoint, "features": w.features,
-                      "requests": w.requests, "responses": w.responses, "errors": w.errors, "samples": w.samples,
-                      "rows": w.rows.size, "latency_ms": w.latency_percentiles(), "error_rate": w.error_rate(),
-                      "drift": w.drift, "quality": w.quality_metrics, "first_seen": w.first_seen,
-                      "last_seen": w.last_seen} for w in monitor.ingestor.windows.values()]  # fmt: skip
+            items = [describe(w) for w in monitor.ingestor.windows.values()]
         return {"windows": items, "alerts": monitor.store.alert_counts()}
 
     @router.get("/dashboard", response_class=HTMLResponse)

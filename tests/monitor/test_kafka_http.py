@@ -77,6 +77,9 @@ def test_posted_events_go_through_the_topic_keyed_by_revision(kafka_broker: Any,
         assert labels.status_code == 501 and "Kafka mode" in labels.json()["error"]
         [window] = _counted(kafka, (10, 10))
         health = client.get("/healthz").json()["kafka"]
+        listed = client.get("/api/v1/windows").json()
+    [owned] = [ws for ws in listed["partitions"].values() if ws]  # one revision: one partition holds it
+    assert owned[0]["requests"] == 10 and owned[0]["key"]["revision"] == "fraud-predictor-00001"
     assert window.samples == 10
     assert health["topic"] == kafka.topic and health["leader"] is True and sorted(health["partitions"]) == ["0", "1"]
     records = _records(kafka, 20)
