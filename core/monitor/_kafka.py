@@ -109,8 +109,9 @@ class KafkaSettings:
     def client_config(self) -> dict[str, Any]:
         """librdkafka settings common to every client (no secret is ever logged: see ``redacted``)."""
         # Brokers close idle connections (connections.max.idle.ms): routine, not worth a log line.
+        # librdkafka logs through the monitor's logger (its level, its format) instead of raw stderr lines.
         config: dict[str, Any] = {"bootstrap.servers": self.bootstrap, "security.protocol": self.security_protocol,
-                                  "log.connection.close": False}  # fmt: skip
+                                  "log.connection.close": False, "logger": logging.getLogger("mlpipex.monitor.kafka")}  # fmt: skip
         if self.security_protocol.startswith("SASL"):
             password = os.environ.get(self.sasl_password_env)
             if not password and self.sasl_mechanism != "OAUTHBEARER":
@@ -140,6 +141,12 @@ def ensure_topics(kafka: KafkaSettings) -> None:
     from confluent_kafka.admin import AdminClient, NewTopic
 
     admin = AdminClient(kafka.client_config())
+    try:
+        admin.list_topics(timeout=15)
+    except ck.KafkaException as exc:
+        raise ExternalError(f"cannot reach the Kafka brokers at {kafka.bootstrap}: {exc.args[0].str()}",
+                            fix="check --kafka-bootstrap, the network, and the security protocol/SASL/TLS settings "
+                                "(docs/monitoring.md)") from None  # fmt: skip
     topics = [NewTopic(kafka.topic, kafka.partitions, kafka.replication),
               NewTopic(kafka.state, 1, kafka.replication, config={"cleanup.policy": "compact",
                                                                   "max.message.bytes": str(MAX_STATE_RECORD)})]  # fmt: skip

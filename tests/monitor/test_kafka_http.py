@@ -136,6 +136,14 @@ def test_bad_kafka_flags_exit_2_naming_the_fix(tmp_path: Path) -> None:
     assert group.returncode == 2 and "--kafka-group" in group.stderr and "Traceback" not in group.stderr
 
 
+def test_unreachable_brokers_exit_3_saying_so(tmp_path: Path) -> None:
+    from _kserve_events import free_port
+
+    result = _serve("--kafka-bootstrap", f"127.0.0.1:{free_port()}", cwd=tmp_path)  # nothing listens there
+    assert result.returncode == 3 and "cannot reach the Kafka brokers" in result.stderr
+    assert "Traceback" not in result.stderr and "--kafka-bootstrap" in result.stderr  # the fix names the flag
+
+
 def test_monitor_serve_with_kafka_flags_is_a_replica_of_the_group(kafka_broker: Any, tmp_path: Path) -> None:
     import signal
     import sys
