@@ -116,6 +116,13 @@ if [ "$(cat "$pipelineunit/.stamp" 2>/dev/null)" != "$pom_stamp" ]; then
   fi
 fi
 export MLPIPEX_PIPELINEUNIT_LIB="$PWD/$pipelineunit"
+# Apache Kafka (KRaft, single node; the version in tests/kafka_broker/pom.xml) from Maven Central,
+# run on Java 17 by the monitor's Kafka tests: fetched once per version into .cache-kafka/.
+if command -v java >/dev/null 2>&1 && command -v mvn >/dev/null 2>&1; then
+  scripts/fetch-kafka.sh >/dev/null || echo "warning: fetching Apache Kafka failed (above); the Kafka tests will fail under CI" >&2
+else
+  echo "warning: java or mvn is missing; the monitor's Kafka tests will skip (and fail under CI=true)" >&2
+fi
 
 stamp="$venv/.test-installed-$(cat pyproject.toml examples/quickstart/requirements.txt | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then

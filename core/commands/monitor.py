@@ -14,6 +14,7 @@ LOOPBACK = ("127.0.0.1", "::1", "localhost")
 # Literals, not imports: `mlpipex --help` must not load numpy (mlpipex.monitor); a test checks they agree.
 SYNC_POLICIES = ("os", "always")
 UNKNOWN_WINDOWS = 8
+KAFKA_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 
 
 def register(commands: Any) -> None:
@@ -45,6 +46,23 @@ def register(commands: Any) -> None:
     serve.add_argument("--unknown-models", type=int, default=UNKNOWN_WINDOWS, metavar="N",
                        help="windows kept for InferenceServices without a config or reference "
                             f"(default {UNKNOWN_WINDOWS}; 0 refuses their events)")  # fmt: skip
+    kafka = serve.add_argument_group("Kafka (payload logs through a topic; replicas in one consumer group)")
+    kafka.add_argument("--kafka-bootstrap", metavar="HOST:PORT,...",
+                       help="consume KServe's payload logs from Kafka (and write received ones there); "
+                            "replicas with the same --kafka-group share the partitions")  # fmt: skip
+    kafka.add_argument("--kafka-topic", default="kserve-payloads", metavar="NAME", help="the payload topic")
+    kafka.add_argument("--kafka-group", default="mlpipex-monitor", metavar="NAME", help="the consumer group")
+    kafka.add_argument("--kafka-partitions", type=int, default=6, metavar="N",
+                       help="partitions when the monitor creates the topic (default 6; an existing topic keeps its own)")  # fmt: skip
+    kafka.add_argument("--kafka-security-protocol", default="PLAINTEXT", choices=KAFKA_PROTOCOLS)
+    kafka.add_argument("--kafka-sasl-mechanism", default="", metavar="NAME",
+                       help="PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER (with a SASL protocol)")  # fmt: skip
+    kafka.add_argument("--kafka-sasl-username", default="", metavar="NAME")
+    kafka.add_argument("--kafka-sasl-password-env", default="MLPIPEX_KAFKA_PASSWORD", metavar="VAR",
+                       help="the environment variable holding the SASL password (never a flag)")  # fmt: skip
+    kafka.add_argument("--kafka-ssl-ca", default="", metavar="FILE", help="CA bundle for the brokers' TLS")
+    kafka.add_argument("--kafka-ssl-cert", default="", metavar="FILE", help="client certificate (mutual TLS)")
+    kafka.add_argument("--kafka-ssl-key", default="", metavar="FILE", help="client key (mutual TLS)")
     serve.set_defaults(handler=serve_command)
 
 
@@ -91,7 +109,18 @@ def serve_command(args: argparse.Namespace) -> int:
                                      references=_references(args.reference), deployments=deployments)  # fmt: skip
     settings = dataclasses.replace(settings, auth=auth, journal_sync=args.journal_sync,
                                    limits=dataclasses.replace(settings.limits, unknown_windows=args.unknown_models))  # fmt: skip
-    app = create_monitor_app(settings)
+    kafka = None
+    if args.kafka_bootstrap:
+        from mlpipex.monitor._kafka import KafkaSettings
+
+        if args.kafka_partitions < 1:
+            raise InputError(f"--kafka-partitions {args.kafka_partitions} is not positive", fix="e.g. 6")
+        kafka = KafkaSettings(args.kafka_bootstrap, topic=args.kafka_topic, group=args.kafka_group,
+                              partitions=args.kafka_partitions, security_protocol=args.kafka_security_protocol,
+                              sasl_mechanism=args.kafka_sasl_mechanism, sasl_username=args.kafka_sasl_username,
+                              sasl_password_env=args.kafka_sasl_password_env, ssl_ca=args.kafka_ssl_ca,
+                              ssl_certificate=args.kafka_ssl_cert, ssl_key=args.kafka_ssl_key)  # fmt: skip
+    app = create_monitor_app(settings, kafka=kafka)
     print(f"mlpipex monitor on http://{args.host}:{args.port} ({len(settings.models)} models with a reference; "
           f"drift every {settings.schedule_seconds:g} s; state in {settings.state_dir}; "
           f"{len(auth.tokens)} tokens; journal sync {settings.journal_sync})", file=sys.stderr)  # fmt: skip

@@ -3,8 +3,10 @@
 ``create_monitor_app(settings)`` (FastAPI, imported lazily) serves it;
 ``Ingestor`` is the ingestion path without HTTP; ``MonitorSource`` lets the
 canary analysis read per-revision samples from a running monitor;
-``EventJournal`` is the durability seam (``FileJournal`` here, a Kafka consumer
-later); ``MonitorAuth`` / ``load_auth`` say who may call which endpoint.
+``EventJournal`` is the durability seam (``FileJournal`` for one process);
+``KafkaSettings`` / ``GroupMember`` / ``EventProducer`` run replicas that share a Kafka
+topic's partitions, ``ColumnSummary`` is the mergeable window summary their checks
+use; ``MonitorAuth`` / ``load_auth`` say who may call which endpoint.
 """
 
 from mlpipex.monitor._alerts import Hysteresis, alert_body, step
@@ -20,6 +22,7 @@ from mlpipex.monitor._events import (
 )
 from mlpipex.monitor._ingest import Ingestor, Limits, ModelInfo
 from mlpipex.monitor._journal import EventJournal, FileJournal
+from mlpipex.monitor._kafka import EventProducer, GroupMember, KafkaSettings
 from mlpipex.monitor._metrics import render_metrics
 from mlpipex.monitor._settings import (
     DeploymentHistory,
@@ -30,15 +33,20 @@ from mlpipex.monitor._settings import (
     model_info,
     settings_from_configs,
 )
+from mlpipex.monitor._summary import ColumnSummary
 from mlpipex.monitor._windows import Ring, Window, WindowKey
 
 __all__ = [
+    "ColumnSummary",
     "DeploymentHistory",
     "Event",
     "EventJournal",
+    "EventProducer",
     "FileJournal",
+    "GroupMember",
     "Hysteresis",
     "Ingestor",
+    "KafkaSettings",
     "Limits",
     "MalformedEvent",
     "ModelAlerts",

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from mlpipex.errors import MlpipexError
 from mlpipex.monitor._auth import Token, presented_token
 from mlpipex.monitor._canary import samples_for
-from mlpipex.monitor._events import MAX_BODY, MalformedEvent
+from mlpipex.monitor._events import MAX_BODY, MalformedEvent, parse_event
 from mlpipex.monitor._ingest import Ingestor
 from mlpipex.monitor._journal import EventJournal, FileJournal
 from mlpipex.monitor._metrics import MonitorCollector, encode_metrics, metrics_registry
@@ -40,6 +40,8 @@ from mlpipex.monitor._store import Store
 
 if TYPE_CHECKING:
     from fastapi import APIRouter, FastAPI, Request
+
+    from mlpipex.monitor._kafka import EventProducer, GroupMember, KafkaSettings
 
 __all__ = ["Monitor", "create_monitor_app", "monitor_router"]
 
@@ -67,8 +69,17 @@ class Monitor:
     """Everything one monitor process holds; windows come back from the last checkpoint plus the journal."""
 
     def __init__(self, settings: MonitorSettings, *, drift: DriftFunction = run_drift,
-                 journal: EventJournal | None = None) -> None:  # fmt: skip
+                 journal: EventJournal | None = None, kafka: "KafkaSettings | None" = None) -> None:  # fmt: skip
         self.settings = settings
+        # Kafka mode: received events go to the payload topic (one path with KafkaSink's records), and
+        # this process is a replica of the consumer group that builds the windows (mlpipex.monitor._kafka).
+        self.producer: EventProducer | None = None
+        self.member: GroupMember | None = None
+        if kafka is not None:
+            from mlpipex.monitor import _kafka
+
+            self.member = _kafka.GroupMember(settings, kafka, drift=drift)
+            self.producer = _kafka.EventProducer(kafka)
         self.ingestor = Ingestor(settings.limits, settings.models)
         self.store = Store(settings.state_dir / "monitor.sqlite")
         position, joins = self.store.load_checkpoint()
@@ -125,6 +136,8 @@ class Monitor:
     def start(self) -> None:
         if not self.started:
             self.scheduler.start()
+            if self.member is not None:
+                self.member.start()
             self.started = True
 
     def stop(self) -> None:
@@ -136,6 +149,10 @@ class Monitor:
 
     def close(self) -> None:
         self.stop()
+        if self.producer is not None:
+            self.producer.close()
+        if self.member is not None:
+            self.member.stop()
         self.journal.close()
         self.store.close()
 
@@ -236,11 +253,17 @@ def monitor_router(monitor: "Monitor") -> "APIRouter":
         try:
             # The CloudEvent attributes once as a dict: parsing and journaling read them several times.
             attributes = {k: v for k, v in request.headers.items() if k.startswith("ce-")}
+            if monitor.producer is not None:  # Kafka mode: checked here, applied by the partition's owner
+                parse_event(attributes, body)
+                if request.headers.get("content-type"):
+                    attributes["content-type"] = request.headers["content-type"]
+                await monitor.producer.send(attributes, body)
+                return Response(status_code=200)
             _, position = monitor.ingestor.accept(attributes, body)
             await monitor.journal.wait_async(position)
         except MalformedEvent as exc:
             return JSONResponse({"error": str(exc), "reason": exc.reason}, status_code=400)
-        except OSError as exc:  # the journal could not take it: not acknowledged, the logger may retry
+        except OSError as exc:  # the journal (or Kafka) could not take it: not acknowledged, the logger may retry
             log.error("event not journaled: %s", exc)
             return JSONResponse({"error": "the monitor cannot store events now"}, status_code=503)
         except Exception as exc:  # never crash on an event: count it and say so
@@ -264,13 +287,20 @@ def monitor_router(monitor: "Monitor") -> "APIRouter":
 
     @router.get("/healthz")
     def healthz() -> dict[str, Any]:
-        return {"status": "ok", "windows": len(monitor.ingestor.windows), "checks": monitor.scheduler.checks}
+        health: dict[str, Any] = {"status": "ok", "windows": len(monitor.ingestor.windows),
+                                  "checks": monitor.scheduler.checks}  # fmt: skip
+        if monitor.member is not None:
+            health["kafka"] = monitor.member.status()
+        return health
 
     @router.post("/api/v1/labels", summary="Delayed ground truth: labels and business outcome values by request id")
     async def labels(request: Request) -> Any:
         token = authorise(request, "labels")
         if isinstance(token, Response):
             return token
+        if monitor.member is not None:
+            return JSONResponse({"error": "labels are not taken in Kafka mode yet: the prediction they join is held "
+                                          "by the replica that owns its partition"}, status_code=501)  # fmt: skip
         try:
             raw = await _read_body(request, MAX_LABEL_BODY, inflight)
         except Busy:
@@ -311,12 +341,21 @@ def monitor_router(monitor: "Monitor") -> "APIRouter":
         token = authorise(request, "read")
         if isinstance(token, Response):
             return token
+        def describe(w: Any) -> dict[str, Any]:
+            return {"key": w.key._asdict(), "endpoint": w.endpoint, "features": w.features,
+                    "requests": w.requests, "responses": w.responses, "errors": w.errors, "samples": w.samples,
+                    "rows": w.rows.size, "latency_ms": w.latency_percentiles(), "error_rate": w.error_rate(),
+                    "drift": w.drift, "quality": w.quality_metrics, "first_seen": w.first_seen,
+                    "last_seen": w.last_seen}  # fmt: skip
+
+        if monitor.member is not None:  # Kafka mode: the group's merged windows (leader) and this replica's part
+            with monitor.member.lock:
+                owned = {p: list(part.ingestor.windows.values()) for p, part in monitor.member.partitions.items()}
+            return {"group": [describe(w) for w in monitor.member.windows],
+                    "partitions": {str(p): [describe(w) for w in ws] for p, ws in sorted(owned.items())},
+                    "leader": monitor.member.leader}  # fmt: skip
         with monitor.ingestor.lock:
-            items = [{"key": w.key._asdict(), "endpoint": w.endpoint, "features": w.features,
-                      "requests": w.requests, "responses": w.responses, "errors": w.errors, "samples": w.samples,
-                      "rows": w.rows.size, "latency_ms": w.latency_percentiles(), "error_rate": w.error_rate(),
-                      "drift": w.drift, "quality": w.quality_metrics, "first_seen": w.first_seen,
-                      "last_seen": w.last_seen} for w in monitor.ingestor.windows.values()]  # fmt: skip
+            items = [describe(w) for w in monitor.ingestor.windows.values()]
         return {"windows": items, "alerts": monitor.store.alert_counts()}
 
     @router.get("/dashboard", response_class=HTMLResponse)
@@ -332,10 +371,10 @@ def monitor_router(monitor: "Monitor") -> "APIRouter":
 
 
 def create_monitor_app(settings: MonitorSettings, *, drift: DriftFunction = run_drift,
-                       monitor: "Monitor | None" = None) -> "FastAPI":  # fmt: skip
+                       monitor: "Monitor | None" = None, kafka: "KafkaSettings | None" = None) -> "FastAPI":  # fmt: skip
     from fastapi import FastAPI
 
-    own = monitor or Monitor(settings, drift=drift)
+    own = monitor or Monitor(settings, drift=drift, kafka=kafka)
 
     @asynccontextmanager
     async def lifespan(_: "FastAPI") -> AsyncIterator[None]:

@@ -94,6 +94,25 @@ class Store:
                 db.execute("INSERT OR IGNORE INTO alerts(id, url, body, created, next_attempt) VALUES (?, ?, ?, ?, ?)",
                            (alert_id, url, json.dumps(body, sort_keys=True), time.time(), 0.0))  # fmt: skip
 
+    def hysteresis_states(self) -> dict[str, dict[str, Any]]:
+        """Every hysteresis state by key (what a Kafka group's leader hands on)."""
+        with self._lock:
+            rows = self._db.execute("SELECT key, state FROM hysteresis").fetchall()
+        return {key: json.loads(state) for key, state in rows}
+
+    def add_alert(self, alert_id: str, url: str, body: dict[str, Any]) -> bool:
+        """Queue an alert decided elsewhere (a previous leader); False if this id is here already."""
+        with self._tx() as db:
+            cursor = db.execute("INSERT OR IGNORE INTO alerts(id, url, body, created, next_attempt) VALUES (?, ?, ?, ?, ?)",
+                                (alert_id, url, json.dumps(body, sort_keys=True), time.time(), 0.0))  # fmt: skip
+            return cursor.rowcount == 1
+
+    def recent_alerts(self, limit: int = 100) -> list[tuple[str, str, dict[str, Any]]]:
+        """(id, url, body) of the newest alerts, sent or not."""
+        with self._lock:
+            rows = self._db.execute("SELECT id, url, body FROM alerts ORDER BY created DESC LIMIT ?", (limit,)).fetchall()
+        return [(r[0], r[1], json.loads(r[2])) for r in rows]
+
     def due(self, now: float, limit: int = 100) -> list[PendingAlert]:
         with self._lock:
             rows = self._db.execute(

@@ -101,3 +101,12 @@ def kserve_logger() -> Path:
                 pytest.fail(f"building KServe's logger failed:\n{built.stderr[-3000:]}")
             (out / ".stamp").write_text(stamp)
     return binary
+
+
+@pytest.fixture(scope="session")
+def kafka_broker() -> Any:
+    """A real Apache Kafka broker (KRaft, one node, loopback) for the session; fails in CI if it cannot run."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from kafka_broker.broker import shared
+
+    return shared()
