@@ -41,23 +41,74 @@ def ks_2samp(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
 
 
 def ks_statistic(ref_sorted: np.ndarray, cur_sorted: np.ndarray) -> float:
-    """sup |F_ref - F_cur| for two sorted samples without NaN (both non-empty)."""
+    """sup |F_ref - F_cur| for two sorted samples without NaN (both non-empty).
+
+    Computed in exact integers: n1 * n2 * (F_ref - F_cur) = count_ref * n2 - count_cur * n1.
+    Large samples are first cut at every ``_BLOCK``-th value of either sample (distinct
+    values only); the counts at and below each edge (binary searches of ~2n/64 values)
+    give the difference at the edges, a lower bound on D, and bound it strictly between
+    two edges. Only the gaps whose bound exceeds the lower bound are merged value by value:
+    typically well under 1% of the data, so D costs ~1 ms at a million values instead of a
+    full merge (~25 ms, more than the sort itself).
+    """
     n1, n2 = ref_sorted.size, cur_sorted.size
-    pooled = np.concatenate([ref_sorted, cur_sorted])
-    # A stable argsort of two sorted runs is a merge (timsort finds the runs): linear time,
-    # and much faster than a binary search per value. Positions >= n1 came from the current sample.
+    if n1 + n2 <= 16 * _BLOCK:
+        return _scaled_extreme(ref_sorted, cur_sorted, np.zeros(1, np.int64), np.zeros(1, np.int64),
+                               np.array([n1]), np.array([n2]), n1, n2) / (float(n1) * n2)  # fmt: skip
+    edges = np.unique(np.concatenate([ref_sorted[::_BLOCK], cur_sorted[::_BLOCK]]))
+    ref_below = np.searchsorted(ref_sorted, edges, side="left").astype(np.int64)
+    cur_below = np.searchsorted(cur_sorted, edges, side="left").astype(np.int64)
+    ref_upto = np.searchsorted(ref_sorted, edges, side="right").astype(np.int64)
+    cur_upto = np.searchsorted(cur_sorted, edges, side="right").astype(np.int64)
+    # the difference just left of each edge and at it: values D is the maximum of
+    best = max(int(np.abs(ref_below * n2 - cur_below * n1).max()), int(np.abs(ref_upto * n2 - cur_upto * n1).max()))
+    ref_next = np.append(ref_below[1:], n1)
+    cur_next = np.append(cur_below[1:], n2)
+    # strictly between two edges each count lies between its values at them
+    bound = np.maximum(ref_next * n2 - cur_upto * n1, cur_next * n1 - ref_upto * n2)
+    open_blocks = np.flatnonzero(bound > best)
+    if open_blocks.size:
+        lo_ref, lo_cur = ref_upto[open_blocks], cur_upto[open_blocks]
+        best = max(best, _scaled_extreme(ref_sorted, cur_sorted, lo_ref, lo_cur, ref_next[open_blocks] - lo_ref,
+                                         cur_next[open_blocks] - lo_cur, n1, n2))  # fmt: skip
+    return min(best / (float(n1) * n2), 1.0)
+
+
+_BLOCK = 64  # values of each sample per block edge
+
+
+def _scaled_extreme(ref_sorted: np.ndarray, cur_sorted: np.ndarray, ref_start: np.ndarray, cur_start: np.ndarray,
+                    ref_len: np.ndarray, cur_len: np.ndarray, n1: int, n2: int) -> int:  # fmt: skip
+    """max |count_ref * n2 - count_cur * n1| over the values of the given blocks.
+
+    Block b holds ref_sorted[ref_start[b]:][:ref_len[b]] and the same of cur_sorted;
+    blocks are disjoint value ranges in increasing order, so all their reference values
+    form one sorted run and their current values another. A stable argsort of the two
+    runs is a merge (timsort finds the runs), reference values first among ties.
+    """
+    ref_index = _ranges(ref_start, ref_len)
+    cur_index = _ranges(cur_start, cur_len)
+    pooled = np.concatenate([ref_sorted[ref_index], cur_sorted[cur_index]])
     order = np.argsort(pooled, kind="stable")
-    count_type = np.int32 if n1 + n2 < 2**31 // max(n1, n2, 1) else np.int64
-    current_seen = np.cumsum(order >= n1, dtype=count_type)
     merged = pooled[order]
-    # n1 * n2 * (F_ref - F_cur) after position i is (i + 1) * n2 - current_seen[i] * (n1 + n2): exact integers.
-    scaled = current_seen * count_type(-(n1 + n2))
-    scaled += np.arange(n2, (n1 + n2) * n2 + 1, n2, dtype=count_type)[: n1 + n2]
+    block_of = np.concatenate([np.repeat(np.arange(ref_len.size), ref_len),
+                               np.repeat(np.arange(cur_len.size), cur_len)])[order]  # fmt: skip
+    # counts at each merged position: the block's counts below it plus what the merge has seen in it
+    cur_seen = np.cumsum(order >= ref_index.size, dtype=np.int64)
+    ref_seen = np.arange(1, merged.size + 1, dtype=np.int64) - cur_seen
+    ref_offset = ref_start - (np.cumsum(ref_len) - ref_len)  # count below the block minus earlier blocks' share
+    cur_offset = cur_start - (np.cumsum(cur_len) - cur_len)
+    scaled = (ref_seen + ref_offset[block_of]) * n2 - (cur_seen + cur_offset[block_of]) * n1
     tied = merged[1:] == merged[:-1]
     if tied.any():  # compare the ECDFs only after the last copy of each value: ties move together
         scaled = scaled[np.append(~tied, True)]
-    top = max(int(scaled.max()), -int(scaled.min()), 0)
-    return min(top / (float(n1) * n2), 1.0)
+    return int(np.abs(scaled).max()) if scaled.size else 0
+
+
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The concatenation of arange(s, s + l) for each (s, l)."""
+    ends = np.cumsum(lengths)
+    return np.arange(int(ends[-1]) if ends.size else 0) + np.repeat(starts - (ends - lengths), lengths)
 
 
 def ks_statistic_cdf(cdf: Callable[[np.ndarray, bool], np.ndarray], cur_sorted: np.ndarray) -> float:
@@ -93,9 +144,26 @@ def ks_pvalues(ds: Sequence[float] | np.ndarray, n1: int, n2: int) -> list[tuple
     out: list[tuple[float, float]] = [(float(h) / lcm, 1.0) for h in hs]
     todo = np.flatnonzero(hs > 0)
     if todo.size:
-        probs = _exact_outside(n1, n2, hs[todo])
+        probs = _exact_outside_square(n1, hs[todo]) if n1 == n2 else _exact_outside(n1, n2, hs[todo])
         for index, p in zip(todo.tolist(), probs.tolist()):
             out[index] = (out[index][0], min(max(p, 0.0), 1.0))
+    return out
+
+
+def _exact_outside_square(n: int, hs: np.ndarray) -> np.ndarray:
+    """P(a uniform lattice path (0,0) -> (n,n) touches |x - y| >= h), for each h: by reflection.
+
+    P = 2 * sum_{k>=1} (-1)^(k+1) C(2n, n - k h) / C(2n, n) (what scipy's
+    ``_compute_prob_outside_square`` evaluates in a Python loop). The ratios
+    C(2n, n - i) / C(2n, n) are one cumulative product of (n - i) / (n + i + 1), shared by
+    every h; they fall fast with k, so the alternating sum keeps its relative precision.
+    """
+    ratios = np.cumprod((n - np.arange(n, dtype=np.float64)) / (n + 1 + np.arange(n, dtype=np.float64)))
+    out = np.empty(hs.size)
+    for index, h in enumerate(hs.tolist()):
+        terms = ratios[np.arange(h, n + 1, h) - 1]
+        terms[1::2] *= -1.0
+        out[index] = 2.0 * float(terms[::-1].sum())  # smallest first
     return out
 
 
