@@ -178,7 +178,8 @@ def _exact_outside(m: int, n: int, hs: np.ndarray) -> np.ndarray:
     values stay in [0, 1] (no binomial coefficients, no overflow). We sweep the
     anti-diagonals x + y = k, keeping only a window of each that covers the widest
     band (all bands share the centre line, so one window serves every h); cells
-    beyond the window, or outside a row's own band, are 1.
+    beyond the window, or outside a row's own band, are 1. Two buffers with borders of
+    1 take turns (no copy per diagonal); with one h the band's edges are two slices.
     """
     g = math.gcd(m, n)
     mg, ng = m // g, n // g
@@ -186,31 +187,40 @@ def _exact_outside(m: int, n: int, hs: np.ndarray) -> np.ndarray:
     hs = hs.astype(np.int64)
     h_max = int(hs.max())
     width = (2 * h_max) // s + 3
-    cols = np.arange(width)
+    cols = np.arange(width, dtype=np.float64)
+    scols = s * np.arange(width, dtype=np.int64)
     limits = hs[:, None]
-
-    def window_start(k: int) -> int:
-        # the smallest x with ng*x - mg*(k - x) > -h_max, i.e. x > (mg k - h_max) / s
-        return (mg * k - h_max) // s + 1
-
-    start = window_start(0)
-    v = np.where(start + cols == 0, 0.0, 1.0)[None, :].repeat(hs.size, axis=0)
-    padded = np.ones((hs.size, width + 2))
-    scols = s * cols
+    single = int(hs[0]) if hs.size == 1 else None
+    # the smallest x on diagonal k with ng*x - mg*(k - x) > -h_max, i.e. x > (mg k - h_max) / s
+    start = (-h_max) // s + 1
+    cur, nxt = np.ones((hs.size, width + 2)), np.ones((hs.size, width + 2))
+    cur[:, 1:-1] = np.where(start + cols == 0, 0.0, 1.0)
+    xs, frac, back = np.empty(width), np.empty(width), np.empty(width)
+    term = np.empty((hs.size, width))
     blocked = np.empty((hs.size, width), dtype=bool)
     for k in range(1, m + n + 1):
-        new_start = window_start(k)
+        new_start = (mg * k - h_max) // s + 1
         shift = new_start - start  # 0 or 1: the band moves right by mg/s per diagonal
-        padded[:, 1:-1] = v
-        # |ng x - mg y| with y = k - x is |s x - mg k|; off-lattice cells count as outside
-        distance = np.abs(scols + (s * new_start - mg * k))
-        distance[: max(0, max(0, k - n) - new_start)] = h_max
-        distance[max(0, min(k, m) - new_start + 1):] = h_max
-        x = new_start + cols
-        # v(x-1, y) sits at padded index x-1-start+1, v(x, y-1) at x-start+1
-        np.multiply(padded[:, shift:shift + width], x / k, out=v)
-        v += padded[:, shift + 1:shift + 1 + width] * ((k - x) / k)
-        np.greater_equal(distance, limits, out=blocked)
-        v[blocked] = 1.0
+        out = nxt[:, 1:-1]
+        # v(x-1, y) sits at buffer index x-1-start+1, v(x, y-1) at x-start+1
+        np.add(cols, new_start, out=xs)  # x, exact in floats
+        np.divide(xs, k, out=frac)
+        np.subtract(k, xs, out=back)
+        back /= k  # y / k rounded once (1 - x/k would cancel when y is small)
+        np.multiply(cur[:, shift:shift + width], frac, out=out)
+        np.multiply(cur[:, shift + 1:shift + 1 + width], back, out=term)
+        out += term
+        lo, hi = max(0, k - n) - new_start, min(k, m) - new_start + 1  # off-lattice cells count as outside
+        if single is not None:  # inside the band: mg k - h < s x < mg k + h
+            lo = max(lo, (mg * k - single) // s + 1 - new_start)
+            hi = min(hi, -(-(mg * k + single) // s) - new_start)
+        else:  # |ng x - mg y| with y = k - x is |s x - mg k|
+            np.greater_equal(np.abs(scols + (s * new_start - mg * k)), limits, out=blocked)
+            np.maximum(out, blocked, out=out)
+        if lo > 0:
+            out[:, :lo] = 1.0
+        if hi < width:
+            out[:, max(hi, 0):] = 1.0
+        cur, nxt = nxt, cur
         start = new_start
-    return v[:, m - start].copy()
+    return cur[:, 1 + m - start].copy()

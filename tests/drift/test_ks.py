@@ -160,3 +160,30 @@ def test_smirnov_sf_equals_scipy_special_smirnov(n: int) -> None:
         expected = float(smirnov(n, x))
         if expected > 1e-300:  # below, both underflow to subnormals
             assert smirnov_sf(n, x) == pytest.approx(expected, rel=1e-11), (n, x)
+
+
+def _outside_by_counting(m: int, n: int, h: int) -> float:
+    """1 - (lattice paths staying strictly inside |ng x - mg y| < h) / C(m+n, m), in exact integers."""
+    import math
+    from fractions import Fraction
+
+    g = math.gcd(m, n)
+    mg, ng = m // g, n // g
+    inside = [[0] * (n + 1) for _ in range(m + 1)]
+    for x in range(m + 1):
+        for y in range(n + 1):
+            if abs(ng * x - mg * y) < h:
+                inside[x][y] = 1 if x == y == 0 else (inside[x - 1][y] if x else 0) + (inside[x][y - 1] if y else 0)
+    return float(1 - Fraction(inside[m][n], math.comb(m + n, m)))
+
+
+def test_exact_p_values_equal_exact_path_counting() -> None:
+    # independent of scipy: both the reflection formula (m == n) and the band recurrence
+    rng = np.random.default_rng(21)
+    for _ in range(120):
+        n1, n2 = int(rng.integers(1, 35)), int(rng.integers(1, 35))
+        lcm = n1 * n2 // np.gcd(n1, n2)
+        h = int(rng.integers(1, lcm + 1))
+        [(_, p)] = ks_pvalues([h / lcm], n1, n2)
+        expected = _outside_by_counting(n1, n2, h)  # D >= h / lcm: |n2 x - n1 y| >= h gcd
+        assert p == pytest.approx(expected, rel=1e-12, abs=1e-300), (n1, n2, h)
