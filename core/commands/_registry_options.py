@@ -7,9 +7,8 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
-from mlpipex.console import Console
-
 if TYPE_CHECKING:
+    from mlpipex.console import Console  # imports the gates (pydantic, numpy): not at --help time
     from mlpipex.oci import Reference, RegistryClient
 
 
@@ -20,6 +19,7 @@ def add_registry_options(parser: argparse.ArgumentParser) -> None:
 
 
 def client_for(ref: Reference, args: Any, console: Console | None = None) -> RegistryClient:
+    from mlpipex.console import Console
     from mlpipex.oci import RegistryClient, credentials_for
 
     return RegistryClient(

@@ -1,7 +1,8 @@
 """Data drift: is the current data still distributed like the reference?
 
-Pure numpy (plus ``scipy.special``): two-sample Kolmogorov–Smirnov for
-continuous features (equal to ``scipy.stats.ks_2samp`` within 1e-9), PSI for
+Pure numpy (no scipy): two-sample Kolmogorov–Smirnov for continuous features
+(equal to ``scipy.stats.ks_2samp``: the statistic exactly, the p-value to a relative
+1e-9), PSI for
 categorical features (and binned continuous ones when asked), multiple-testing
 correction across features, and a minimum sample size below which no verdict is
 given. The reference is either raw columns or a packaged reference profile::

@@ -25,7 +25,7 @@ from typing import Any, Literal
 import numpy as np
 
 from mlpipex.drift._correction import Correction, adjust_pvalues
-from mlpipex.drift._ks import ks_pvalues, ks_statistic, ks_statistic_cdf
+from mlpipex.drift._ks import EXACT_MAX_N, ks_pvalue, ks_pvalues, ks_statistic, ks_statistic_cdf
 from mlpipex.drift._psi import UNSEEN, binned_shares, psi
 from mlpipex.drift._reference import (
     CategoricalReference,
@@ -170,7 +170,13 @@ def detect_drift(
             return name, _categorical(ref, column, name, settings), None
         if settings.continuous_psi:
             return name, _continuous_psi(ref, column, name, settings), None
-        return (name, *_continuous_ks(ref, column, name, settings))
+        result, d = _continuous_ks(ref, column, name, settings)
+        if d is not None and max(result["n_reference"], result["n_current"]) > EXACT_MAX_N:
+            # asymptotic p-value: one per column, so in the pool with the sort (it releases the GIL)
+            statistic, p = ks_pvalue(d, result["n_reference"], result["n_current"])
+            result.update(statistic=statistic, p_value=p)
+            return name, result, None
+        return name, result, d
 
     with column_pool(workers, rows_current * total) as pool:
         for done, (name, result, d) in enumerate(pool.map(measure, reference.features.items())):
@@ -179,7 +185,7 @@ def detect_drift(
                 ks_groups[(result["n_reference"], result["n_current"])].append((name, d))
             if progress:
                 progress("testing features", done + 1, total)
-    for (n1, n2), items in ks_groups.items():  # one exact recurrence per pair of sample sizes
+    for (n1, n2), items in ks_groups.items():  # exact p-values: one recurrence per pair of sample sizes
         for (name, _), (d, p) in zip(items, ks_pvalues([d for _, d in items], n1, n2)):
             partial[name].update(statistic=d, p_value=p)
     _decide(partial, settings)

@@ -15,7 +15,8 @@ J. Stat. Softw. 39(11), 2011:
   approximation 2 * Smirnov tail (the error is far below 1e-9 there);
 - n > 100000 (or n x^1.5 > 1.4): the Pelz–Good asymptotic series (1976).
 
-Only ``scipy.special`` is used (importing ``scipy.stats`` costs about a second).
+Pure numpy: Smirnov's one-sided tail comes from ``_smirnov`` (equal to
+``scipy.special.smirnov``, and much faster at large n), so drift needs no scipy.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.special import smirnov
+
+from mlpipex.drift._smirnov import smirnov_sf
 
 __all__ = ["kolmogorov_sf"]
 
@@ -137,16 +139,16 @@ def kolmogorov_sf(n: int, x: float) -> float:
     if t >= n - 1:  # Ruben–Gambino at the top end
         return _clip(2 * (1.0 - x) ** n)
     if x >= 0.5:
-        return _clip(2 * float(smirnov(n, x)))
+        return _clip(2 * smirnov_sf(n, x))
     nx2 = t * x
     if n <= 140:
         if nx2 <= 4:
             return _clip(1.0 - _durbin_cdf(n, x))
-        return _clip(2 * float(smirnov(n, x)))
+        return _clip(2 * smirnov_sf(n, x))
     if nx2 >= 370.0:
         return 0.0
     if nx2 >= 2.2:
-        return _clip(2 * float(smirnov(n, x)))
+        return _clip(2 * smirnov_sf(n, x))
     if n <= 100_000 and n * x**1.5 <= 1.4:
         return _clip(1.0 - _durbin_cdf(n, x))
     return _clip(_pelz_good_sf(n, x))

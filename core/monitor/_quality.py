@@ -35,7 +35,13 @@ class QualityCheck:
 def judge_quality(task: str, predictions: np.ndarray, truth: np.ndarray, values: np.ndarray,
                   baseline: Mapping[str, float], *, max_drop: float, alpha: float,
                   min_labels: int) -> QualityCheck:  # fmt: skip
-    from scipy import stats
+    try:
+        from scipy import stats
+    except ImportError:  # scipy is not in the base install
+        from mlpipex.errors import InputError
+
+        raise InputError("the monitor's quality check needs scipy (the `monitor` extra)",
+                         fix="pip install 'mlpipex[monitor]'") from None  # fmt: skip
 
     from mlpipex.stats.metrics import classification_metrics, regression_metrics
 

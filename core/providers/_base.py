@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from mlpipex.events import DeployEvent
-from mlpipex.gates.result import Report
+
+if TYPE_CHECKING:  # the gates pull in pydantic and numpy: `mlpipex --help` must not wait for them
+    from mlpipex.gates.result import Report
 
 __all__ = ["CiContext", "DeployEvent", "Provider", "Published"]
 

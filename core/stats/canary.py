@@ -68,7 +68,12 @@ def judge_metric(
     if min(sizes) < min_samples:
         return MetricJudgement(metric, Verdict.INCONCLUSIVE, _median(c), _median(s), None, None, None, sizes,
                                f"{metric}: {min(sizes)} samples, {min_samples} needed for a verdict")  # fmt: skip
-    from scipy.stats import mannwhitneyu  # a second to import: only when a canary is judged
+    try:
+        from scipy.stats import mannwhitneyu  # a second to import: only when a canary is judged
+    except ImportError:  # scipy is not in the base install
+        from mlpipex.errors import InputError
+
+        raise InputError("judging a canary needs scipy (the `kserve` extra)", fix="pip install 'mlpipex[kserve]'") from None
 
     # Shift stable by the margin in the direction of "worse": only a worsening beyond it counts.
     shifted = s * (1 + margin) if direction == "lower" else s * (1 - margin)

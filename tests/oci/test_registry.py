@@ -97,6 +97,39 @@ def test_tampered_blob_is_detected(packaged, registry, capsys, tmp_path):
     assert not (tmp_path / "out" / TRITON_MODEL).exists()
 
 
+def test_pull_hashes_in_a_second_thread_and_leaves_none_behind(packaged, registry, capsys, tmp_path):
+    # the sha256 of a streamed layer runs beside the tar writes (hashlib releases the GIL)
+    import threading
+
+    from mlpipex.oci import _transfer
+
+    _, ref, _ = cli(capsys, "push", "--to", f"{registry.address}/m/bc")
+    seen: list[str] = []
+    extract = _transfer._extract_stream
+
+    def watching(reader, dest, mode):
+        seen.extend(t.name for t in threading.enumerate())
+        extract(reader, dest, mode)
+
+    _transfer._extract_stream = watching
+    try:
+        code, _, err = cli(capsys, "pull", ref, "-o", str(tmp_path / "out"))
+    finally:
+        _transfer._extract_stream = extract
+    assert code == 0, err
+    assert "mlpipex-sha256" in seen
+    assert not [t for t in threading.enumerate() if t.name == "mlpipex-sha256"]
+    # a corrupted layer is still caught, and its failed attempts leave no hashing thread either
+    manifest = json.loads((packaged / ".mlpipex/oci/blobs/sha256" / parse_reference(ref).digest[7:]).read_bytes())
+    layer = blob_file(registry, manifest["layers"][0]["digest"])
+    data = bytearray(layer.read_bytes())
+    data[-600] ^= 0xFF
+    layer.write_bytes(bytes(data))
+    code, _, err = cli(capsys, "pull", ref, "-o", str(tmp_path / "bad"))
+    assert code == 3 and "does not match" in err
+    assert not [t for t in threading.enumerate() if t.name == "mlpipex-sha256"]
+
+
 def test_truncated_download_is_detected(packaged, registry, capsys, tmp_path):
     _, ref, _ = cli(capsys, "push", "--to", f"{registry.address}/m/bc")
     manifest = json.loads((packaged / ".mlpipex/oci/blobs/sha256" / parse_reference(ref).digest[7:]).read_bytes())
