@@ -314,3 +314,65 @@ def test_the_chart_is_the_one_source_of_the_manifests() -> None:
     values = yaml.safe_load((CHART / "values.yaml").read_text())
     for key in values["app"]["secretKeys"].values():
         assert key in chart_readme, f"the chart README does not say how to create the Secret key {key}"
+
+
+def test_the_monitor_as_the_chart_runs_it_wants_a_token_and_takes_kserves_url_form(full: list[dict[str, Any]],
+                                                                                   tmp_path: Path) -> None:  # fmt: skip
+    """The real `mlpipex monitor serve` with the chart's args and tokens file (paths moved into tmp, loopback
+    instead of 0.0.0.0): events without a token 401, KServe's logger URL form http://kserve:TOKEN@… accepted for
+    its own service only, /healthz open for the kubelet, /metrics closed with metricsAuth."""
+    import base64
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from tests.monitor._kserve_events import headers, v1_request
+
+    box = container(component(full, "Deployment", "monitor"))
+    (configmap,) = of_kind(full, "ConfigMap")
+    secrets, config = tmp_path / "secrets", tmp_path / "config"
+    secrets.mkdir()
+    (config / "models").mkdir(parents=True)
+    tokens = {key: f"{key}-{os.urandom(12).hex()}" for key in ("app", "kserve-fraud", "prometheus")}
+    for key, token in tokens.items():
+        (secrets / key).write_text(token)
+    (config / "tokens.yaml").write_text(configmap["data"]["tokens.yaml"].replace("/var/run/secrets/mlpipex-monitor", str(secrets)))
+    (config / "models" / "fraud.yaml").write_text(configmap["data"]["model-fraud.yaml"])
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    args = [a.replace("/etc/mlpipex-monitor", str(config)).replace("/var/lib/mlpipex-monitor", str(tmp_path / "state"))
+            .replace("--host=0.0.0.0", "--host=127.0.0.1").replace("--port=8090", f"--port={port}")
+            for a in box["args"] if not a.startswith(("--config=", "--reference=", "--cluster"))]  # fmt: skip
+    process = subprocess.Popen([str(Path(sys.executable).parent / "mlpipex"), *args], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True,
+                               env={k: v for k, v in os.environ.items() if not k.startswith("MLPIPEX_MONITOR_TOKEN")})  # fmt: skip
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, process.stdout.read() if process.stdout else ""
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "the monitor did not answer /healthz"
+            time.sleep(0.2)
+        event = headers("e-1", "request", when=time.time(), service="fraud")
+        body = v1_request([[1.0, 2.0]])
+        as_logger = "Basic " + base64.b64encode(f"kserve:{tokens['kserve-fraud']}".encode()).decode()
+        assert httpx.post(f"{base}/events", headers=event, content=body).status_code == 401
+        assert httpx.post(f"{base}/events", headers={**event, "authorization": as_logger}, content=body).status_code == 200
+        other = headers("e-2", "request", when=time.time(), service="other")
+        assert httpx.post(f"{base}/events", headers={**other, "authorization": as_logger}, content=body).status_code == 403
+        assert httpx.get(f"{base}/metrics").status_code == 401
+        assert httpx.get(f"{base}/metrics", headers={"authorization": f"Bearer {tokens['prometheus']}"}).status_code == 200
+        assert httpx.get(f"{base}/api/v1/windows", headers={"authorization": f"Bearer {tokens['app']}"}).status_code == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
