@@ -160,8 +160,7 @@ def test_probes_and_services_reach_the_routes_the_services_serve(objects: list[d
 
     from mlpipex.app import create_app
     from mlpipex.app.registry import HandlerRegistry
-    from mlpipex.monitor import MonitorAuth, Token, create_monitor_app
-    from mlpipex.monitor._settings import MonitorSettings
+    from mlpipex.monitor import MonitorAuth, MonitorSettings, Token, create_monitor_app
 
     probed = {name: {container(component(objects, "Deployment", name))[p]["httpGet"]["path"]
                      for p in ("startupProbe", "livenessProbe", "readinessProbe")} for name in ("app", "monitor")}  # fmt: skip
