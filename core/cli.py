@@ -30,7 +30,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from mlpipex.commands._help import add_epilogs
+    from mlpipex.commands.epilogs import add_epilogs
 
     parser = _Parser(prog="mlpipex", description="Deployment gates, packages and rollouts for ML models.")
     parser.add_argument("--version", action="version", version=f"mlpipex {__version__}")
@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     for module in command_modules():
         importlib.import_module(module).register(commands)
     add_epilogs(parser)  # examples and exit codes under every --help
+    parser.set_defaults(root_parser=parser)  # for `mlpipex completion`, which writes out the whole tree
     return parser
 
 

@@ -20,7 +20,7 @@ command -v go >/dev/null 2>&1 || { echo "error: go is not installed (needed to b
 export GOFLAGS=-buildvcs=false
 version=$(cd "$module_dir" && go list -m -f '{{.Version}}' "$dep")
 out=".cache-go/$name@$version"
-stamp=$( { go version; cd "$module_dir" && cat go.mod go.sum ./*.go ./postbuild.sh 2>/dev/null; } | sha256sum | cut -c1-16)
+stamp=$( { go version; cd "$module_dir" && cat go.mod go.sum ./*.go && if [ -f postbuild.sh ]; then cat postbuild.sh; fi; } | sha256sum | cut -c1-16)
 if [ -x "$out/$name" ] && [ "$(cat "$out/.stamp" 2>/dev/null)" = "$stamp" ]; then
   echo "$out"
   exit 0

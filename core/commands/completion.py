@@ -28,7 +28,7 @@ def register(commands: Any) -> None:
 def _mark_paths(parser: argparse.ArgumentParser) -> None:
     import shtab
 
-    from mlpipex.commands._help import subparsers
+    from mlpipex.commands.epilogs import subparsers
 
     for _, sub in subparsers(parser):
         for action in sub._actions:
@@ -37,16 +37,14 @@ def _mark_paths(parser: argparse.ArgumentParser) -> None:
                 action.complete = getattr(shtab, kind)  # read by shtab when it writes the script
 
 
-def completion_script(shell: str, parser: argparse.ArgumentParser | None = None) -> str:
+def completion_script(shell: str, parser: argparse.ArgumentParser) -> str:
+    """The completion script for ``parser``: the whole CLI, as cli.build_parser assembled it."""
     import shtab
 
-    from mlpipex.cli import build_parser
-
-    tree = parser or build_parser()
-    _mark_paths(tree)
-    return str(shtab.complete(tree, shell=shell))
+    _mark_paths(parser)
+    return str(shtab.complete(parser, shell=shell))
 
 
 def run(args: argparse.Namespace) -> int:
-    sys.stdout.write(completion_script(args.shell))
+    sys.stdout.write(completion_script(args.shell, args.root_parser))
     return EXIT_OK

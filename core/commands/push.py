@@ -53,11 +53,11 @@ def run(args: argparse.Namespace) -> int:
     from mlpipex.providers import provider_for
 
     provider = provider_for()
-    linked = provider.artifact_pushed(config.model.name, str(pushed.reference))
-    for warning in linked.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
     outputs = {"artifact": str(pushed.reference)}
     if pushed.modelcar:
         outputs["modelcar"] = str(pushed.modelcar)
-    provider.write_outputs(outputs)
+    provider.write_outputs(outputs)  # the push is done: its outputs come before the report that may fail
+    linked = provider.artifact_pushed(config.model.name, str(pushed.reference))
+    for warning in linked.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     return EXIT_OK

@@ -6,6 +6,13 @@ installation tokens. A token that may not write (a fork's, or missing
 permissions) is a warning and the job summary carries the report; only
 ``--strict-report`` makes it fail. Rate limits and 5xx are retried honouring
 ``Retry-After`` (PyGithub's GithubRetry); when it gives up: exit 3.
+
+The check run's Promote/Rollback buttons are added only when the run was created by
+mlpipex's own App (its id in ``MLPIPEX_APP_ID``): GitHub sends ``requested_action``
+to the App that created the run and to no one else, so on a run created with the
+workflow's ``GITHUB_TOKEN`` (the ``github-actions`` App) they would do nothing.
+A missing ``github`` extra is a warning like a token that may not write: it never
+fails a gate or a deploy that is done (unless ``--strict-report``).
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from mlpipex.errors import ExternalError, InputError
+from mlpipex.errors import ExternalError
 from mlpipex.gates.result import Report, Status
 from mlpipex.providers._base import CiContext, DeployEvent, Published
 from mlpipex.providers._text import fit
@@ -90,7 +97,7 @@ class GitHubProvider:
             try:
                 from github import Auth, Github, GithubRetry
             except ImportError:
-                raise InputError("reporting to GitHub needs the `github` extra", fix="pip install 'mlpipex[github]'") from None
+                raise _NoWrite("reporting to GitHub needs the `github` extra (pip install 'mlpipex[github]')") from None
             if not self.token:
                 raise _NoWrite("no GitHub token (set GITHUB_TOKEN, or pass github-token to the action)")
             if not self._context.repository:
@@ -194,15 +201,25 @@ class GitHubProvider:
         title = f"{report.model.name}@{report.model.version}: {report.verdict.value}"
         annotations = _annotations(report, config_path, self.env)
         output = {"title": title, "summary": _fit(markdown), "annotations": annotations[:ANNOTATIONS_PER_REQUEST]}
-        arguments = {"status": "completed", "conclusion": conclusion_of(report), "output": output, "actions": ACTIONS}
+        arguments: dict[str, Any] = {"status": "completed", "conclusion": conclusion_of(report), "output": output}
         if self._check_run is None:
             self._check_run = self._call("creating the check run", repo.create_check_run, name=name,
                                          head_sha=self._context.sha, **arguments)  # fmt: skip
+            if self._buttons_work(self._check_run):  # who created it is known only now
+                self._call("adding the buttons", self._check_run.edit, actions=ACTIONS)
         else:
+            if self._buttons_work(self._check_run):
+                arguments["actions"] = ACTIONS
             self._call("updating the check run", self._check_run.edit, **arguments)
         for start in range(ANNOTATIONS_PER_REQUEST, len(annotations), ANNOTATIONS_PER_REQUEST):
             batch = {"title": title, "summary": output["summary"], "annotations": annotations[start : start + ANNOTATIONS_PER_REQUEST]}
             self._call("adding annotations", self._check_run.edit, output=batch)
+
+    def _buttons_work(self, check_run: Any) -> bool:
+        """Whether mlpipex's App created ``check_run``: only its creator receives a button press."""
+        wanted = (self.env.get("MLPIPEX_APP_ID") or "").strip()
+        app = getattr(check_run, "app", None)
+        return bool(wanted) and app is not None and str(app.id) == wanted
 
     def _upsert_comment(self, model: str, markdown: str) -> str:
         """One comment per model, found by its hidden marker on any page, edited in place."""

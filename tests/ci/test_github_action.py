@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from kube.kserve_admission import unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOLS = ROOT / ".tools"
@@ -26,8 +28,8 @@ def test_action_passes_inputs_only_as_environment():
     action = yaml.safe_load((ROOT / "action.yml").read_text())
     for step in action["runs"]["steps"]:
         assert "${{" not in step.get("run", ""), f"step {step.get('name')} interpolates into shell text"
-    assert set(action["outputs"]) == {"verdict", "artifact", "report-path"}
-    assert {"command", "config", "python-version", "extras", "github-token", "report-dir", "fail-on"} <= set(action["inputs"])
+    assert set(action["outputs"]) == {"verdict", "artifact", "report-path", "environment", "traffic"}
+    assert {"command", "config", "python-version", "extras", "github-token", "report-dir", "fail-on", "app-id"} <= set(action["inputs"])
 
 
 @pytest.mark.parametrize("workflow", sorted((ROOT / "examples" / "github").glob("*.yml")), ids=lambda p: p.name)
@@ -67,3 +69,175 @@ def test_a_malicious_input_is_never_executed(tmp_path):
     argv = run_action_script(tmp_path, {"MLPIPEX_COMMAND": "deploy", "MLPIPEX_CONFIG": evil, "MLPIPEX_ARGS": evil})
     assert argv == ["deploy", "-c", evil, evil]
     assert not list(tmp_path.glob("pwned*"))
+
+
+# The current major of each action we use, read from their release notes on 2026-12-01:
+# checkout v7.0.0 (2026-06-18, github.blog changelog "safer pull_request_target defaults"),
+# setup-python v6.0.0 (node 24), upload-artifact v7.0.0 (ESM, direct uploads), cache v6.0.0 (2026-06).
+CURRENT_MAJORS = {"actions/checkout": 7, "actions/setup-python": 6, "actions/upload-artifact": 7, "actions/cache": 6}
+
+
+def uses_of(path: Path) -> list[str]:
+    return re.findall(r"uses:\s*(\S+)", path.read_text())
+
+
+@pytest.mark.parametrize("path", [ROOT / "action.yml", *sorted((ROOT / "examples" / "github").glob("*.yml"))],
+                         ids=lambda p: p.name)  # fmt: skip
+def test_actions_are_at_their_current_major(path):
+    """Issue 18: setup-python@v5, checkout@v4 and upload-artifact@v4 run on a deprecated Node."""
+    for uses in uses_of(path):
+        name, _, ref = uses.partition("@")
+        if name in CURRENT_MAJORS:
+            assert ref == f"v{CURRENT_MAJORS[name]}", f"{path.name}: {uses} is not the current major"
+
+
+def test_setup_python_does_not_cache_on_the_users_files():
+    """Issue 18: `cache: pip` stops a repository without requirements.txt and keys on the user's file."""
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    [setup] = [s for s in action["runs"]["steps"] if s.get("uses", "").startswith("actions/setup-python@")]
+    assert "cache" not in setup.get("with", {}) and "cache-dependency-path" not in setup.get("with", {})
+    [cache] = [s for s in action["runs"]["steps"] if s.get("uses", "").startswith("actions/cache@")]
+    assert "steps.key.outputs.key" in cache["with"]["key"] and "steps.key.outputs.pip-cache" in cache["with"]["path"]
+
+
+def cache_key(tmp_path: Path, action: Path, workspace: Path) -> dict[str, str]:
+    output = tmp_path / "output.txt"
+    output.write_text("")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "MLPIPEX_ACTION_PATH": str(action), "MLPIPEX_PYTHON": sys.executable,
+           "RUNNER_TEMP": str(tmp_path / "runner-temp"), "GITHUB_OUTPUT": str(output), "RUNNER_OS": "Linux"}  # fmt: skip
+    subprocess.run(["bash", str(ROOT / "scripts" / "action-cache-key.sh")], cwd=workspace, env=env, check=True)
+    return dict(line.split("=", 1) for line in output.read_text().splitlines())
+
+
+def test_the_cache_key_follows_what_the_action_installs(tmp_path):
+    action = tmp_path / "action"
+    (action / "requirements").mkdir(parents=True)
+    shutil.copy(ROOT / "requirements" / "ci.lock", action / "requirements" / "ci.lock")
+    shutil.copy(ROOT / "pyproject.toml", action / "pyproject.toml")
+    workspace = tmp_path / "models"  # a model repository without requirements.txt or pyproject.toml
+    workspace.mkdir()
+    first = cache_key(tmp_path, action, workspace)
+    assert first["key"].startswith("mlpipex-pip-Linux-") and first["installed"] == "false" and first["pip-cache"]
+    (workspace / "requirements.txt").write_text("pandas\n")  # the user's file does not move the key
+    assert cache_key(tmp_path, action, workspace)["key"] == first["key"]
+    (action / "requirements" / "ci.lock").write_text("# another lock\n")  # the action's lock does
+    assert cache_key(tmp_path, action, workspace)["key"] != first["key"]
+
+
+def fake_python(tmp_path: Path) -> tuple[Path, Path]:
+    """Stands in for setup-python's interpreter: its venvs record each pip call in pip.log."""
+    log = tmp_path / "pip.log"
+    fake = tmp_path / "fake-python"
+    fake.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = -c ]; then echo 3.11.9; exit 0; fi\n'
+        'if [ "$1" = -m ] && [ "$2" = venv ]; then\n'
+        '  mkdir -p "$3/bin"\n'
+        f"  printf '#!/bin/sh\\necho \"$*\" >> {log}\\n' > \"$3/bin/python\"\n"
+        "  printf '#!/bin/sh\\nexit 0\\n' > \"$3/bin/mlpipex\"\n"
+        '  chmod 755 "$3/bin/python" "$3/bin/mlpipex"\n'
+        "fi\n"
+    )  # fmt: skip
+    fake.chmod(0o755)
+    return fake, log
+
+
+def install(tmp_path: Path, python: Path, extras: str) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "MLPIPEX_ACTION_PATH": str(ROOT), "MLPIPEX_PYTHON": str(python),
+           "MLPIPEX_EXTRAS": extras, "RUNNER_TEMP": str(tmp_path / "runner-temp"),
+           "GITHUB_PATH": str(tmp_path / "github-path")}  # fmt: skip
+    return subprocess.run(["bash", str(ROOT / "scripts" / "action-install.sh")], env=env, capture_output=True, text=True)
+
+
+def test_installed_once_per_job_and_extras_added_when_a_step_needs_them(tmp_path):
+    """Issue 18: each `uses:` reinstalled mlpipex (four times in the deploy example)."""
+    python, log = fake_python(tmp_path)
+    steps = [s for s in yaml.safe_load((ROOT / "examples" / "github" / "deploy.yml").read_text())["jobs"]["deploy"]["steps"]
+             if s.get("uses") == "mlpipex/mlpipex@v0"]  # fmt: skip
+    default = yaml.safe_load((ROOT / "action.yml").read_text())["inputs"]["extras"]["default"]
+    calls = []
+    for step in steps:  # the deploy example, step by step
+        done = install(tmp_path, python, step.get("with", {}).get("extras", default))
+        assert done.returncode == 0, done.stderr
+        calls.append(log.read_text().splitlines() if log.exists() else [])
+        log.unlink(missing_ok=True)
+    first, *middle, last = calls
+    lock = ROOT / "requirements" / "ci.lock"
+    assert first == [f"-m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r {lock}",
+                     f"-m pip install --quiet --disable-pip-version-check --no-deps {ROOT}",
+                     f"-m pip install --quiet --disable-pip-version-check {ROOT}[github,oci]"]  # fmt: skip
+    assert middle == [[], []]  # gate's venv serves package and push
+    # deploy adds kserve, and github stays: its report step needs it after the rollout
+    assert last == [f"-m pip install --quiet --disable-pip-version-check {ROOT}[github,kserve,oci]"]
+    [venv] = (tmp_path / "runner-temp").glob("mlpipex-venv-*")
+    assert (tmp_path / "github-path").read_text().splitlines() == [f"{venv}/bin"] * 4
+
+
+def test_a_bad_extras_input_is_exit_2_naming_it(tmp_path):
+    python, _ = fake_python(tmp_path)
+    done = install(tmp_path, python, "oci,$(touch pwned)")
+    assert done.returncode == 2 and "action input extras" in done.stderr and "fix:" in done.stderr
+    assert not list(tmp_path.glob("pwned*"))
+
+
+def test_gate_example_keeps_every_report():
+    """Issue 18: the gate example uploaded report.md only."""
+    steps = yaml.safe_load((ROOT / "examples" / "github" / "gate.yml").read_text())["jobs"]["gate"]["steps"]
+    [gate] = [s for s in steps if s.get("id") == "gates"]
+    [upload] = [s for s in steps if s.get("uses", "").startswith("actions/upload-artifact@")]
+    report_dir = gate["with"]["report-dir"]
+    assert upload["if"] == "always()"
+    assert set(upload["with"]["path"].split()) == {f"{report_dir}/{name}" for name in ("report.md", "report.json", "junit.xml")}
+
+
+def actionlint() -> Path:
+    """actionlint built from its Go module (scripts/test.sh builds it into .cache-go/)."""
+    given = os.environ.get("MLPIPEX_ACTIONLINT")
+    found = [(ROOT / given) / "actionlint"] if given else sorted(ROOT.glob(".cache-go/actionlint@*/actionlint"))
+    if not found or not found[-1].exists():
+        unavailable("actionlint is not built (scripts/test.sh builds it from github.com/rhysd/actionlint into .cache-go/)")
+    return found[-1]
+
+
+def lint_as_a_repository(tmp_path: Path, workflows: dict[str, str]) -> list[dict[str, str]]:
+    """The examples in a repository whose root is this action (`uses: ./`), linted by actionlint."""
+    repo = tmp_path / "repo"
+    (repo / ".github" / "workflows").mkdir(parents=True)
+    shutil.copy(ROOT / "action.yml", repo / "action.yml")
+    for name, text in workflows.items():
+        (repo / ".github" / "workflows" / name).write_text(text.replace("mlpipex/mlpipex@v0", "./"))
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    result = subprocess.run([str(actionlint()), "-format", "{{json .}}"], cwd=repo, capture_output=True, text=True, timeout=120)
+    assert result.returncode in (0, 1), result.stderr
+    return json.loads(result.stdout or "[]")
+
+
+def test_examples_pass_actionlint_with_our_actions_inputs(tmp_path):
+    examples = {p.name: p.read_text() for p in sorted((ROOT / "examples" / "github").glob("*.yml"))}
+    assert lint_as_a_repository(tmp_path, examples) == []
+
+
+def test_actionlint_checks_the_inputs_of_our_own_action(tmp_path):
+    """What the WASM build cannot do: read `uses: ./` and refuse an input the action does not have."""
+    typo = (ROOT / "examples" / "github" / "gate.yml").read_text().replace("config: mlpipex.yaml", "confg: mlpipex.yaml")
+    [problem] = lint_as_a_repository(tmp_path, {"gate.yml": typo})
+    assert 'input "confg" is not defined in action "mlpipex"' in problem["message"]
+
+
+def test_readme_says_when_the_buttons_appear():
+    """Issue 18: the buttons of a GITHUB_TOKEN run do nothing; the README must say which runs get them."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("*Promote/Rollback buttons.*") :][:900]
+    assert "requested_action" in section and "GITHUB_TOKEN" in section and "`app-id`" in section
+    assert "Promote/Rollback buttons)" not in readme  # no longer promised on every run
+
+
+def test_deploy_example_pushes_to_a_lowercase_repository(tmp_path):
+    """`ghcr.io/${{ github.repository }}` is refused for an owner like `Acme` (OCI paths are lowercase)."""
+    steps = yaml.safe_load((ROOT / "examples" / "github" / "deploy.yml").read_text())["jobs"]["deploy"]["steps"]
+    [repo] = [s for s in steps if s.get("id") == "repo"]
+    output = tmp_path / "output"
+    subprocess.run(["bash", "-c", repo["run"]], env={"GITHUB_REPOSITORY": "Acme/Fraud-Models", "GITHUB_OUTPUT": str(output)}, check=True)
+    assert output.read_text() == "path=acme/fraud-models\n"
+    [push] = [s for s in steps if s.get("id") == "push"]
+    assert push["with"]["args"] == "--to=ghcr.io/${{ steps.repo.outputs.path }}/model"

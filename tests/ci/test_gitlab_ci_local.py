@@ -21,6 +21,8 @@ from providers.fake_gitlab import FakeGitLab
 
 from mlpipex.report import marker_for
 
+from .fake_dists import source_tree, wheelhouse
+
 ROOT = Path(__file__).resolve().parents[2]
 GITLAB_CI_LOCAL = ROOT / ".tools" / "node_modules" / ".bin" / "gitlab-ci-local"
 TOKEN = "glpat-e2e-secret"
@@ -64,12 +66,13 @@ def project(tmp_path: Path) -> Path:
     return repo
 
 
-def run_pipeline(repo: Path, fake: FakeGitLab, *, source_project: str = "42") -> subprocess.CompletedProcess[str]:
+def run_pipeline(repo: Path, fake: FakeGitLab, *, source_project: str = "42",
+                 extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:  # fmt: skip
     # What GitLab itself sets in a merge request pipeline (gitlab-ci-local sets GITLAB_CI=false and a push source).
     variables = {"GITLAB_CI": "true", "CI_PIPELINE_SOURCE": "merge_request_event", "CI_PROJECT_ID": "42",
                  "CI_MERGE_REQUEST_IID": "7", "CI_MERGE_REQUEST_PROJECT_ID": "42",
                  "CI_MERGE_REQUEST_SOURCE_PROJECT_ID": source_project,
-                 "CI_API_V4_URL": fake.api_url, "CI_PIPELINE_ID": "991", "MLPIPEX_GITLAB_TOKEN": TOKEN}  # fmt: skip
+                 "CI_API_V4_URL": fake.api_url, "CI_PIPELINE_ID": "991", "MLPIPEX_GITLAB_TOKEN": TOKEN, **(extra or {})}  # fmt: skip
     command = [str(GITLAB_CI_LOCAL), "--force-shell-executor", "--shell-isolation", "--no-color",
                "--ignore-predefined-vars", ",".join(variables)]  # fmt: skip
     for key, value in variables.items():
@@ -128,3 +131,96 @@ def test_a_fork_merge_request_passes_without_touching_gitlab(project: Path):
         log = result.stdout + result.stderr
         assert result.returncode == 0 and "PASS  mlpipex-gate" in log, log
         assert "comes from a fork" in log and not fake.calls
+
+
+def test_pip_spec_pins_and_paths_install_with_their_extras(project: Path, tmp_path: Path):
+    """Issue 18: `mlpipex==0.1.0` became `mlpipex==0.1.0[gitlab]`, which pip rejects; a path must work too."""
+    wheels = wheelhouse(tmp_path / "wheels")
+    source_tree(project / "checkout")
+    forms = {"gate-pin": "mlpipex==0.1.0", "gate-path": "./checkout"}
+    for name in forms:  # a venv per job: the jobs run side by side
+        subprocess.run([sys.executable, "-m", "venv", str(tmp_path / name)], check=True)
+    log = tmp_path / "fake-mlpipex.log"
+    pipeline = {
+        "stages": ["test"],
+        "include": [{"local": "templates/gate.yml", "inputs": {"job-name": name, "pip-spec": spec, "python": str(tmp_path / name / "bin" / "python"),
+                                                               "extras": "gitlab,oci"}}
+                    for name, spec in forms.items()],
+    }  # fmt: skip
+    (project / ".gitlab-ci.yml").write_text(yaml.safe_dump(pipeline, sort_keys=False))
+    _git(project, "add", "-A")
+    _git(project, "commit", "-qm", "pinned and path installs")
+    with FakeGitLab(token=TOKEN, project_id=42) as fake:
+        result = run_pipeline(project, fake, extra={"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels),
+                                                    "PIP_DISABLE_PIP_VERSION_CHECK": "1", "FAKE_MLPIPEX_LOG": str(log)})  # fmt: skip
+    output = result.stdout + result.stderr
+    assert result.returncode == 0 and "PASS  gate-pin" in output and "PASS  gate-path" in output, output
+    ran = sorted(log.read_text().splitlines())
+    assert ran == [f"{version} gate -c mlpipex.yaml --report-dir .mlpipex/report --fail-on fail" for version in ("0.1.0", "0.3.0")]
+    for name, version in (("gate-pin", "0.1.0"), ("gate-path", "0.3.0")):
+        listed = subprocess.run([str(tmp_path / name / "bin" / "python"), "-m", "pip", "list", "--format=freeze"],
+                                capture_output=True, text=True, check=True)  # fmt: skip
+        assert {f"mlpipex=={version}", "dep-gitlab==1.0", "dep-oci==1.0"} <= set(listed.stdout.split()), name
+
+
+@pytest.fixture
+def deploy_project(project: Path, tmp_path: Path):
+    """The quickstart on its default branch with the deploy template, a real registry and a fake cluster."""
+    from kube.fake_apiserver import CRD_PATH, FakeKubernetes
+    from oci.conftest import start_registry
+
+    if not CRD_PATH.exists():
+        pytest.skip(f"the KServe CRD is not here ({CRD_PATH})")
+    shutil.copy(ROOT / "gitlab" / "templates" / "deploy.yml", project / "templates" / "deploy.yml")
+    config = project / "mlpipex.yaml"
+    data = yaml.safe_load(config.read_text())
+    data["gates"] = {"schema": data["gates"]["schema"], "smoke": data["gates"]["smoke"]}  # no timing gates on a busy machine
+    data["deploy"] = {"environments": [{"name": "staging", "context": "fake", "namespace": "ml-staging", "auto_deploy": True}]}
+    config.write_text(yaml.safe_dump(data, sort_keys=False))
+    registry = start_registry(tmp_path / "registry")
+    with FakeKubernetes() as kube:
+        kubeconfig = kube.kubeconfig(tmp_path / "kubeconfig", context="fake")
+        pipeline = {"stages": ["deploy"], "include": [{"local": "templates/deploy.yml", "inputs": {
+            "pip-spec": "", "python": sys.executable, "environment": "staging",
+            "registry-repository": f"{registry.address}/acme/breast-cancer"}}]}  # fmt: skip
+        (project / ".gitlab-ci.yml").write_text(yaml.safe_dump(pipeline, sort_keys=False))
+        _git(project, "add", "-A")
+        _git(project, "commit", "-qm", "deploy on merge")
+        try:
+            yield project, kube, registry, kubeconfig
+        finally:
+            registry.stop()
+
+
+def run_deploy(project: Path, fake: FakeGitLab, kubeconfig: Path) -> subprocess.CompletedProcess[str]:
+    return run_pipeline(project, fake, extra={"CI_PIPELINE_SOURCE": "push", "CI_COMMIT_BRANCH": "main", "CI_DEFAULT_BRANCH": "main",
+                                              "CI_COMMIT_SHA": "c" * 40, "KUBECONFIG": str(kubeconfig)})  # fmt: skip
+
+
+def test_deploy_job_gates_pushes_and_deploys_the_pushed_digest(deploy_project):
+    project, kube, registry, kubeconfig = deploy_project
+    with FakeGitLab(token=TOKEN, project_id=42) as fake:
+        result = run_deploy(project, fake, kubeconfig)
+    log = result.stdout + result.stderr
+    assert result.returncode == 0 and "PASS  mlpipex-deploy" in log, log
+    artifacts = project / ".gitlab-ci-local" / "artifacts" / "mlpipex-deploy"
+    dotenv = (artifacts / ".gitlab-ci-reports" / "dotenv" / "mlpipex.env").read_text().splitlines()
+    [artifact] = {line.split("=", 1)[1] for line in dotenv if line.startswith("MLPIPEX_ARTIFACT=")}  # push's = deploy's
+    assert artifact.startswith(f"{registry.address}/acme/breast-cancer:1.1.0@sha256:")
+    service = kube.objects[("ml-staging", "breast-cancer")]
+    assert artifact.split("@")[1] in service["spec"]["predictor"]["model"]["storageUri"]
+    assert (artifacts / ".mlpipex" / "report" / "junit.xml").exists() and (artifacts / "artifact.txt").read_text().strip() == artifact
+
+
+def test_a_failed_deploy_keeps_its_reports(deploy_project):
+    """Issue 18: the deploy job kept no reports on failure (`when: always`)."""
+    project, kube, _, kubeconfig = deploy_project
+    kube.down = True  # the cluster answers 503: exit 3 after the gate and the push
+    with FakeGitLab(token=TOKEN, project_id=42) as fake:
+        result = run_deploy(project, fake, kubeconfig)
+    log = result.stdout + result.stderr
+    assert result.returncode == 1 and "FAIL  mlpipex-deploy" in log, log
+    artifacts = project / ".gitlab-ci-local" / "artifacts" / "mlpipex-deploy"
+    junit = ET.parse(artifacts / ".mlpipex" / "report" / "junit.xml").getroot()
+    assert junit.findall(".//testcase") and not junit.findall(".//failure")  # the gate passed; the cluster failed
+    assert (artifacts / "artifact.txt").exists()

@@ -1,7 +1,8 @@
 // Runs one vars/ step of the mlpipex Jenkins library with recorded stub steps
-// (sh, junit, withEnv, withCredentials, libraryResource, error) and prints what
-// happened as JSON. Jenkins itself cannot run here; this is the stand-in.
-//   groovy harness.groovy LIBRARY_ROOT STEP PARAMS_JSON SH_EXIT_STATUS
+// (sh, junit, withEnv, withCredentials, libraryResource, error, writeFile, readFile,
+// fileExists) and prints what happened as JSON. Jenkins itself cannot run here; this is
+// the quick stand-in (tests/jenkins/pipelineunit runs the library under JenkinsPipelineUnit).
+//   groovy harness.groovy LIBRARY_ROOT STEP PARAMS_JSON SH_EXIT_STATUS [OUTPUTS_TEXT]
 import groovy.json.JsonOutput
 import groovy.json.JsonSlurper
 
@@ -9,6 +10,8 @@ def root = new File(args[0])
 def stepName = args[1]
 def params = new JsonSlurper().parseText(args[2])
 int status = args[3] as int
+String outputsText = args.length > 4 ? args[4] : ''  // what the CLI writes to MLPIPEX_OUTPUTS
+def files = [:]
 def calls = []
 def envStack = []
 def build = [result: null]
@@ -30,9 +33,15 @@ binding.setVariable('withCredentials', { List creds, Closure body ->
     body()
 })
 binding.setVariable('sh', { Map m ->
-    calls << [step: 'sh', script: m.script, returnStatus: m.returnStatus, env: envStack.flatten()]
+    def env = envStack.flatten()
+    calls << [step: 'sh', script: m.script, returnStatus: m.returnStatus, env: env]
+    def target = env.find { it.startsWith('MLPIPEX_OUTPUTS=') }
+    if (target) { files[target.substring('MLPIPEX_OUTPUTS='.length())] += outputsText }
     status
 })
+binding.setVariable('writeFile', { Map m -> files[m.file.toString()] = m.text.toString() })
+binding.setVariable('readFile', { String path -> files[path] })
+binding.setVariable('fileExists', { String path -> files.containsKey(path) })
 binding.setVariable('junit', { Map m -> calls << [step: 'junit', testResults: m.testResults.toString(), allowEmptyResults: m.allowEmptyResults] })
 binding.setVariable('error', { String message -> throw new IllegalStateException(message) })
 

@@ -18,9 +18,9 @@ JAVA_HOME = "/usr/lib/jvm/java-17-openjdk-amd64"
 pytestmark = pytest.mark.skipif(not shutil.which("groovy"), reason="Debian's groovy is not installed (`make test` installs it)")
 
 
-def run_step(step: str, params: dict, status: int = 0) -> dict:
+def run_step(step: str, params: dict, status: int = 0, outputs: str = "") -> dict:
     env = {**os.environ, "JAVA_HOME": JAVA_HOME if Path(JAVA_HOME).exists() else os.environ.get("JAVA_HOME", "")}
-    proc = subprocess.run(["groovy", str(HARNESS), str(LIBRARY), step, json.dumps(params), str(status)],
+    proc = subprocess.run(["groovy", str(HARNESS), str(LIBRARY), step, json.dumps(params), str(status), outputs],
                           capture_output=True, text=True, timeout=180, env=env)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -39,7 +39,7 @@ def test_gate_maps_parameters_to_environment_and_publishes_junit():
     assert env["MLPIPEX_FAIL_ON"] == "warn" and env["MLPIPEX_REPORT_DIR"] == ".mlpipex/report"
     assert env["MLPIPEX_ARGS"] == "--only=schema,smoke" and env["MLPIPEX_EXTRAS"] == "github"
     assert {"step": "junit", "testResults": ".mlpipex/report/junit.xml", "allowEmptyResults": False} in result["calls"]
-    assert result["returned"] == "pass"
+    assert result["returned"] == {"verdict": "pass", "exitCode": 0}
 
 
 def test_github_app_credentials_come_from_with_credentials():
@@ -52,7 +52,7 @@ def test_exit_codes():
     failed = run_step("mlpipexGate", {}, status=1)
     assert "a gate failed" in failed["error"]
     unstable = run_step("mlpipexGate", {"failBuild": False}, status=1)
-    assert unstable["returned"] == "fail" and unstable["buildResult"] == "UNSTABLE"
+    assert unstable["returned"] == {"verdict": "fail", "exitCode": 1} and unstable["buildResult"] == "UNSTABLE"
     bad = run_step("mlpipexDeploy", {}, status=2)
     assert "bad input or configuration" in bad["error"]
     outside = run_step("mlpipexRollback", {}, status=3)
@@ -158,3 +158,46 @@ def test_a_lock_file_installs_hash_checked(tmp_path):
     assert done.returncode == 0, done.stderr
     first, second = pip_log.read_text().splitlines()
     assert "--require-hashes --no-deps -r ci/requirements.lock" in first and second.endswith("--no-deps mlpipex")
+
+
+def test_steps_return_the_clis_outputs_as_a_map():
+    """Issue 18: steps returned only 'pass'/'fail'; the README's --artifact=${artifact} had no source."""
+    gate = run_step("mlpipexGate", {"failBuild": False}, status=1,
+                    outputs="verdict=warn\nreport-path=.mlpipex/report/report.md\nexit-code=1\n")  # fmt: skip
+    assert gate["returned"] == {"verdict": "warn", "reportPath": ".mlpipex/report/report.md", "exitCode": 1}
+    pushed = run_step("mlpipexPush", {"args": ["--to=registry.example.com/models/fraud"], "registryCredentialsId": "registry"},
+                      outputs="artifact=registry.example.com/models/fraud:1.1.0@sha256:" + "a" * 64 + "\n")  # fmt: skip
+    assert pushed["returned"] == {"artifact": "registry.example.com/models/fraud:1.1.0@sha256:" + "a" * 64, "verdict": "pass", "exitCode": 0}
+    deployed = run_step("mlpipexDeploy", {}, outputs="artifact=r@sha256:1\nenvironment=staging\ntraffic=10\n")
+    assert deployed["returned"] == {"artifact": "r@sha256:1", "environment": "staging", "traffic": "10", "verdict": "pass", "exitCode": 0}
+
+
+@pytest.mark.parametrize(("step", "command"), [("mlpipexPackage", "package"), ("mlpipexPush", "push")])
+def test_package_and_push_steps(step, command):
+    result = run_step(step, {})
+    env = env_of(next(c for c in result["calls"] if c["step"] == "sh"))
+    assert env["MLPIPEX_COMMAND"] == command and env["MLPIPEX_EXTRAS"] == "github,oci"
+    assert not [c for c in result["calls"] if c["step"] == "withCredentials"]
+
+
+def test_push_reads_registry_credentials_from_with_credentials():
+    result = run_step("mlpipexPush", {"registryCredentialsId": "registry", "githubCredentialsId": "github-app"})
+    [creds] = [c for c in result["calls"] if c["step"] == "withCredentials"]
+    assert creds["credentials"] == [
+        {"credentialsId": "github-app", "usernameVariable": "GITHUB_APP", "passwordVariable": "GITHUB_TOKEN"},
+        {"credentialsId": "registry", "usernameVariable": "MLPIPEX_REGISTRY_USERNAME", "passwordVariable": "MLPIPEX_REGISTRY_PASSWORD"},
+    ]
+
+
+def test_a_venv_is_reused_only_for_the_same_spec_and_extras(tmp_path):
+    """Issue 18: after mlpipexGate (github) a later mlpipexDeploy never installed kserve; a new pipSpec was ignored."""
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    runs = [("mlpipexGate", {}), ("mlpipexGate", {}), ("mlpipexDeploy", {}), ("mlpipexGate", {"pipSpec": "mlpipex==0.2.0"})]
+    venvs = []
+    for step, params in runs:
+        sh = next(c for c in run_step(step, params)["calls"] if c["step"] == "sh")
+        done = run_script(sh, workspace, tmp_path)
+        assert done.returncode == 0, done.stderr
+        venvs.append({p.name for p in (tmp_path / "ws@tmp").glob("mlpipex-venv-*")})
+    assert [len(v) for v in venvs] == [1, 1, 2, 3]  # the same gate reuses its venv; deploy and the new pin get their own

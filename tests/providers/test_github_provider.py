@@ -42,7 +42,7 @@ def report(*statuses: Status, annotations: int = 0) -> Report:
 
 def test_check_run_and_sticky_comment(github, tmp_path):
     fake, env = github
-    provider = GitHubProvider(env)
+    provider = GitHubProvider({**env, "MLPIPEX_APP_ID": "1"})  # the OpenAPI example's App creates the runs
     assert provider.context().change == 7 and provider.context().sha == SHA and not provider.context().fork
     provider.started("fraud")
     [run] = fake.check_runs.values()
@@ -158,3 +158,46 @@ def test_push_links_the_package_to_the_gate_check_run(github, tmp_path):
         assert run["external_id"] == artifact and run["conclusion"] == "success"
         gate = RepoForge(Github(auth=Auth.Token("t"), base_url=fake.url), "acme/models", gate_apps=frozenset({1})).gate_run(SHA, "fraud")
         assert gate is not None and gate.artifact == artifact  # what the App deploys on merge
+
+
+GITHUB_ACTIONS_APP = {"id": 15368, "slug": "github-actions", "name": "GitHub Actions"}
+
+
+@pytest.mark.parametrize("started", [True, False], ids=["created-in-progress", "created-at-the-end"])
+def test_buttons_only_on_a_run_that_mlpipex_app_created(github, tmp_path, started):
+    """Issue 18: GitHub sends `requested_action` only to the run's creator; on a GITHUB_TOKEN run they do nothing."""
+    fake, env = github
+    fake.check_run_app = GITHUB_ACTIONS_APP  # a workflow's GITHUB_TOKEN
+    for settings in ({}, {"MLPIPEX_APP_ID": "777"}):
+        provider = GitHubProvider({**env, **settings})
+        if started:
+            provider.started("fraud")
+        provider.publish(report(Status.PASS), render_markdown(report(Status.PASS)), config_path=str(tmp_path / "mlpipex.yaml"))
+    assert len(fake.check_runs) == 2 and not fake.actions
+    assert not [c for c in fake.calls if c[2] and "actions" in c[2]]
+
+    fake.check_run_app = {"id": 777, "slug": "mlpipex", "name": "mlpipex"}  # the token of mlpipex's App
+    provider = GitHubProvider({**env, "MLPIPEX_APP_ID": "777"})
+    if started:
+        provider.started("fraud")
+    provider.publish(report(Status.PASS), render_markdown(report(Status.PASS)), config_path=str(tmp_path / "mlpipex.yaml"))
+    [(run_id, actions)] = fake.actions.items()
+    assert [a["identifier"] for a in actions] == ["mlpipex-promote", "mlpipex-rollback"]
+    assert fake.check_runs[run_id]["status"] == "completed"
+
+
+def test_a_missing_github_extra_never_fails_a_done_deploy(github, monkeypatch):
+    """Issue 18: `extras: kserve` dropped `github`; after the rollout the report step exited 2."""
+    import sys
+
+    from mlpipex.providers import DeployEvent
+
+    fake, env = github
+    monkeypatch.setitem(sys.modules, "github", None)  # `import github` raises ImportError
+    provider = GitHubProvider(env)
+    published = provider.deployed(DeployEvent("deploy", "fraud", "staging", "fraud", ok=True, message="done"), "done")
+    assert not fake.calls
+    [warning] = published.warnings
+    assert "`github` extra" in warning and "pip install 'mlpipex[github]'" in warning
+    provider.started("fraud")  # the gate side: a warning too, never exit 2
+    assert "`github` extra" in provider.publish(report(Status.PASS), "x", config_path="mlpipex.yaml").warnings[0]

@@ -1,6 +1,7 @@
-// mlpipexDeploy(config: 'mlpipex.yaml', args: ['--env=production'], githubCredentialsId: 'github-app')
+// def step = mlpipexDeploy(config: 'mlpipex.yaml', args: ['--env=production'], githubCredentialsId: 'github-app')
+// step.artifact, step.environment, step.traffic, step.exitCode
 def call(Map params = [:]) {
     Map cfg = mlpipexSupport.merge('mlpipexDeploy', mlpipexSupport.defaults() + [extras: 'github,kserve'], params)
     int code = mlpipexSupport.run('deploy', cfg)
-    return mlpipexSupport.verdict('mlpipexDeploy', code, cfg.failBuild)
+    return mlpipexSupport.finish('mlpipexDeploy', code, cfg)
 }

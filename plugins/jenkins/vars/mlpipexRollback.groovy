@@ -1,6 +1,7 @@
-// mlpipexRollback(config: 'mlpipex.yaml', args: ['--env=production'], githubCredentialsId: 'github-app')
+// def step = mlpipexRollback(config: 'mlpipex.yaml', args: ['--env=production'], githubCredentialsId: 'github-app')
+// step.artifact, step.environment, step.traffic, step.exitCode
 def call(Map params = [:]) {
     Map cfg = mlpipexSupport.merge('mlpipexRollback', mlpipexSupport.defaults() + [extras: 'github,kserve'], params)
     int code = mlpipexSupport.run('rollback', cfg)
-    return mlpipexSupport.verdict('mlpipexRollback', code, cfg.failBuild)
+    return mlpipexSupport.finish('mlpipexRollback', code, cfg)
 }

@@ -1,5 +1,6 @@
 // Shared by the mlpipex steps; not a step of its own. Logic stays in the mlpipex CLI:
-// this only merges defaults, maps parameters to environment variables and reads the exit code.
+// this only merges defaults, maps parameters to environment variables, runs the one
+// constant script and reads back the exit code and the outputs the CLI wrote.
 
 Map merge(String step, Map defaults, Map params) {
     Set unknown = params.keySet() - defaults.keySet()
@@ -23,12 +24,23 @@ int run(String command, Map cfg, List extraEnv = []) {
         "MLPIPEX_ARGS=${(cfg.args ?: []).join('\n')}",
         "MLPIPEX_OUTPUTS=${cfg.outputsFile}",
     ] + extraEnv
+    List credentials = []
+    if (cfg.githubCredentialsId) {
+        credentials << usernamePassword(credentialsId: cfg.githubCredentialsId,
+                                        usernameVariable: 'GITHUB_APP', passwordVariable: 'GITHUB_TOKEN')
+    }
+    if (cfg.registryCredentialsId) {
+        credentials << usernamePassword(credentialsId: cfg.registryCredentialsId,
+                                        usernameVariable: 'MLPIPEX_REGISTRY_USERNAME',
+                                        passwordVariable: 'MLPIPEX_REGISTRY_PASSWORD')
+    }
     String script = libraryResource('io/mlpipex/run.sh')
+    // The CLI appends its outputs: emptied first, the file holds this step's outputs only.
+    writeFile(file: cfg.outputsFile, text: '')
     int code = 0
     withEnv(env) {
-        if (cfg.githubCredentialsId) {
-            withCredentials([usernamePassword(credentialsId: cfg.githubCredentialsId,
-                                              usernameVariable: 'GITHUB_APP', passwordVariable: 'GITHUB_TOKEN')]) {
+        if (credentials) {
+            withCredentials(credentials) {
                 code = sh(script: script, returnStatus: true)
             }
         } else {
@@ -38,18 +50,44 @@ int run(String command, Map cfg, List extraEnv = []) {
     return code
 }
 
-String verdict(String step, int code, boolean failBuild) {
+// The step's result: the CLI's outputs (verdict, reportPath, artifact, environment, traffic, …)
+// and exitCode. Exit 1 (a gate failed) fails the build, or with failBuild: false marks it
+// UNSTABLE; exit 2 and 3 always fail it.
+Map finish(String step, int code, Map cfg) {
+    Map result = parseOutputs(fileExists(cfg.outputsFile) ? readFile(cfg.outputsFile) : '')
+    result.exitCode = code
     if (code == 0) {
-        return 'pass'
+        result.verdict = result.verdict ?: 'pass'
+        return result
     }
     if (code == 1) {
-        if (failBuild) {
+        if (cfg.failBuild) {
             error("${step}: a gate failed (see the mlpipex report)")
         }
         currentBuild.result = 'UNSTABLE'
-        return 'fail'
+        result.verdict = result.verdict ?: 'fail'
+        return result
     }
     error("${step}: mlpipex exited with ${code} (${code == 2 ? 'bad input or configuration' : 'an outside system failed'})")
+}
+
+// KEY=value lines of the CLI's dotenv file; report-path becomes reportPath. Plain loops only
+// (no closures), so it runs under Jenkins' CPS transform as it is.
+Map parseOutputs(String text) {
+    Map found = [:]
+    for (String line : text.split('\n')) {
+        int eq = line.indexOf('=')
+        if (eq <= 0) {
+            continue
+        }
+        String[] parts = line.substring(0, eq).split('-')
+        String key = parts[0]
+        for (int i = 1; i < parts.length; i++) {
+            key += parts[i].capitalize()
+        }
+        found[key] = line.substring(eq + 1)
+    }
+    return found
 }
 
 Map defaults() {

@@ -46,7 +46,9 @@ if [ ! -x "$venv/bin/mlpipex" ]; then
       "${pip[@]}" --require-hashes --no-deps -r "$lock"
       "${pip[@]}" --no-deps "$spec"
     else
-      "${pip[@]}" "$spec[$extras]"
+      # two requirements: pip puts the extras on what the spec names (a pin, a path, a URL);
+      # "$spec[$extras]" made mlpipex==0.1.0[gitlab], which pip rejects
+      "${pip[@]}" "$spec" "mlpipex[$extras]"
     fi
   )
 fi
