@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Refresh requirements/ci.lock (every dependency of the CI install, mlpipex[github,gitlab,oci]) and
-# requirements/images.lock (the container images'), each
-# pinned with the sha256 of each of its distributions, for Python 3.10+ on any platform.
+# requirements/images.lock (the container images', for Python 3.11), each
+# pinned with the sha256 of each of its distributions (ci.lock: for Python 3.10+), on any platform.
 #   scripts/lock.sh            rewrite the lock from pyproject.toml (needs PyPI)
 # Install with it:  pip install --require-hashes --no-deps -r requirements/ci.lock && pip install --no-deps .
 # tests/packaging/test_lock.py checks the lock still satisfies pyproject.toml.

@@ -375,3 +375,13 @@ def test_the_monitor_as_the_chart_runs_it_wants_a_token_and_takes_kserves_url_fo
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_two_installs_serving_one_model_namespace_do_not_collide(helm_cli: Helm) -> None:
+    """Cluster-scoped objects and bindings in shared namespaces (the models', KServe's) are named per release."""
+    def keys(namespace: str) -> set[tuple[str, str, str]]:
+        objects = helm_cli.render({"modelNamespaces": ["models"]}, release="mlpipex", namespace=namespace)
+        return {(o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"]) for o in objects}
+
+    staging, production = keys("mlpipex-staging"), keys("mlpipex-production")
+    assert staging.isdisjoint(production), staging & production
