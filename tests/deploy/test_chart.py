@@ -23,7 +23,7 @@ from .chart import CHART, ROOT, Helm, component, container, granted, of_kind
 
 kubernetes_validate = pytest.importorskip("kubernetes_validate", reason="kubernetes-validate is missing (pip install -e '.[test]')")
 
-KUBERNETES_VERSIONS = ("1.29.0", "1.33.0")  # an older and a recent minor the objects must both fit
+KUBERNETES_VERSIONS = ("1.25.0", "1.29.0", "1.34.0")  # the oldest minor the chart README promises, and newer ones
 CRD = "inferenceservices.serving.kserve.io"
 
 # Everything optional switched on: the objects must be valid in this form too.
