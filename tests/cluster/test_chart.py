@@ -180,6 +180,34 @@ def test_the_apps_service_account_may_do_what_rollouts_call(control_plane: Contr
     assert cluster.get(installed.models, "no-such-model") is None
 
 
+def test_the_app_connects_in_cluster_as_its_pod_would_and_rolls_out(control_plane: ControlPlane, installed: Installed,
+                                                                     quickstart: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                     tmp_path: Path) -> None:  # fmt: skip
+    """Cluster.connect() with no kubeconfig, as in the App's pod: the projected token and CA files and the
+    KUBERNETES_SERVICE_* variables the kubelet provides (here: the TokenRequest token, loopback); then a
+    first rollout step reaches KServe's Ready through that identity."""
+    from kubernetes.config import incluster_config
+
+    core = client.CoreV1Api(control_plane.api_client())
+    token = core.create_namespaced_service_account_token("mlpipex-app", installed.namespace,
+                                                         {"spec": {"expirationSeconds": 600}}).status.token  # fmt: skip
+    (tmp_path / "token").write_text(token)
+    (tmp_path / "ca.crt").write_bytes(Path(control_plane.ca_file).read_bytes())
+    monkeypatch.setattr(incluster_config, "SERVICE_TOKEN_FILENAME", str(tmp_path / "token"))
+    monkeypatch.setattr(incluster_config, "SERVICE_CERT_FILENAME", str(tmp_path / "ca.crt"))
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", str(control_plane.port))
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.kube/config, as in the image (HOME=/nonexistent)
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    cluster = Cluster.connect()
+    assert cluster.name == "this cluster (in-cluster)"
+    service = without_model_name(mlpipex_service(quickstart, installed.models))
+    service["metadata"]["name"] = f"incluster-{uuid.uuid4().hex[:6]}"
+    cluster.apply(service)
+    ready = cluster.wait_ready(installed.models, service["metadata"]["name"], timeout=90, poll=0.5)
+    assert any(c["type"] == "Ready" and c["status"] == "True" for c in ready["status"]["conditions"])
+
+
 def test_what_the_app_never_needs_is_refused_with_403(control_plane: ControlPlane, installed: Installed,
                                                       quickstart: Path) -> None:  # fmt: skip
     api = service_account_client(control_plane, installed.namespace, "mlpipex-app")
