@@ -74,6 +74,20 @@ def test_every_object_is_valid_for_kubernetes(objects: list[dict[str, Any]], ful
             pytest.fail(f"{obj['kind']} {obj['metadata']['name']}: {exc.message} at {list(exc.path)}")
 
 
+@pytest.mark.parametrize("values", [
+    {"app": {"enabled": False}}, {"monitor": {"enabled": False}}, {"monitor": {"auth": {"disabled": True}}},
+    {"rbac": {"create": False}}, {"app": {"serviceAccount": {"create": False, "name": "own"}}, "modelNamespaces": []},
+])  # fmt: skip
+def test_each_switch_renders_valid_objects(helm_cli: Helm, values: dict[str, Any]) -> None:
+    lint = helm_cli.run("lint", "--strict", str(CHART), "--values", str(helm_cli.values_file(values)))
+    assert lint.returncode == 0 and "[WARNING]" not in lint.stdout, lint.stdout + lint.stderr
+    objects = helm_cli.render(values)
+    for obj in objects:
+        kubernetes_validate.validate(obj, KUBERNETES_VERSIONS[-1], strict=True)
+    if values.get("monitor", {}).get("auth", {}).get("disabled"):
+        assert "--no-auth" in container(component(objects, "Deployment", "monitor"))["args"]
+
+
 def test_the_validation_catches_a_broken_deployment(objects: list[dict[str, Any]]) -> None:
     broken = copy.deepcopy(component(objects, "Deployment", "app"))
     broken["spec"]["template"]["spec"]["containers"][0]["securityContext"]["runAsNonroot"] = True  # misspelt
