@@ -277,3 +277,31 @@ def test_the_monitors_service_account_has_no_rights(control_plane: ControlPlane,
     pods = client.CoreV1Api(control_plane.api_client()).list_namespaced_pod(
         installed.namespace, label_selector="app.kubernetes.io/component=monitor").items  # fmt: skip
     assert pods and all(p.spec.automount_service_account_token is False for p in pods)
+
+
+def test_the_monitor_with_cluster_history_may_read_inferenceservices_and_nothing_more(
+        control_plane: ControlPlane, installed: Installed, helm: Callable[..., Any], quickstart: Path) -> None:  # fmt: skip
+    """monitor.cluster (the dashboard's rollout history, Cluster.get) in an install of the monitor alone."""
+    namespace = f"monitor-{uuid.uuid4().hex[:6]}"
+    create_namespace(control_plane.api_client(), namespace)
+    values_file = control_plane.dir / f"values-{namespace}.yaml"
+    values_file.write_text(yaml.safe_dump({"modelNamespaces": [installed.models], "app": {"enabled": False},
+                                           "monitor": {"cluster": {"enabled": True}}}))  # fmt: skip
+    result = helm("install", "history", str(CHART), "--namespace", namespace, "--values", str(values_file), "--wait",
+                  "--timeout", "120s")  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    try:
+        admin = Cluster(control_plane.api_client(), retries=0)
+        service = without_model_name(mlpipex_service(quickstart, installed.models))
+        service["metadata"]["name"] = f"history-{uuid.uuid4().hex[:6]}"
+        admin.apply(service)
+        api = service_account_client(control_plane, namespace, "history-mlpipex-monitor")
+        monitor = Cluster(api, retries=0)
+        assert monitor.get(installed.models, service["metadata"]["name"])["metadata"]["name"] == service["metadata"]["name"]
+        with pytest.raises(ExternalError, match="refused applying"):
+            monitor.apply(service)
+        with pytest.raises(ExternalError, match="refused reading"):
+            monitor.get(namespace, "anything")  # outside modelNamespaces
+    finally:
+        helm("uninstall", "history", "--namespace", namespace, "--wait", "--timeout", "60s")
+        client.CoreV1Api(control_plane.api_client()).delete_namespace(namespace)
