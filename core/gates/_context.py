@@ -13,7 +13,14 @@ from pathlib import Path
 
 from mlpipex.config import Config
 from mlpipex.errors import InputError, Location
-from mlpipex.runtime import Holdout, OnnxModel, Predictions, load_holdout
+from mlpipex.runtime import (
+    GPU_PROVIDERS,
+    Holdout,
+    ModelRuntime,
+    Predictions,
+    load_holdout,
+    load_model,
+)
 
 __all__ = ["GateContext", "Progress"]
 
@@ -36,21 +43,42 @@ class GateContext:
         return load_holdout(self.config)
 
     @cached_property
-    def candidate(self) -> OnnxModel:
-        return self._load(self.config.resolve(self.config.model.path), "model.path")
+    def candidate(self) -> ModelRuntime:
+        return self._load(self.config.resolve(self.config.model.path), "model.path", self.config.model.format)
 
     @cached_property
-    def baseline(self) -> OnnxModel | None:
+    def baseline(self) -> ModelRuntime | None:
         path = self.config.baseline.path
-        return self._load(self.config.resolve(path), "baseline.path") if path else None
+        fmt = self.config.baseline.format or self.config.model.format
+        return self._load(self.config.resolve(path), "baseline.path", fmt) if path else None
 
-    def _load(self, path: Path, key: str) -> OnnxModel:
+    def _load(self, path: Path, key: str, fmt: str) -> ModelRuntime:
         if not path.is_file():
             raise InputError(
                 f"{key} `{path}` does not exist", location=Location(str(self.config.source))
             )
         latency = self.config.gates.latency
-        return OnnxModel(path, threads=latency.threads, providers=latency.providers)
+        # A pickled format is trusted only inside the repository that holds this config.
+        return load_model(path, fmt, threads=latency.threads, providers=self.providers(fmt),
+                          trusted_root=self.config.source.resolve().parent)  # fmt: skip
+
+    def providers(self, fmt: str) -> list[str]:
+        """Where the latency gate runs a model: as configured, else the device it will serve on.
+
+        A model deployed with a GPU (deploy.gpu) is timed on a GPU where this runner has
+        one; the adapters fall back to the CPU and the latency gate says so.
+        """
+        latency = self.config.gates.latency
+        if "providers" in latency.model_fields_set:
+            configured = list(latency.providers)
+            if fmt == "onnx":
+                return configured
+            # onnxruntime's names; another runtime takes a GPU provider to mean its own GPU device
+            return ["cuda", "cpu"] if any(p in GPU_PROVIDERS for p in configured) else []
+        gpu = self.config.deploy.gpu
+        if gpu is None or not gpu.count:
+            return list(latency.providers) if fmt == "onnx" else []
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"] if fmt == "onnx" else ["cuda", "cpu"]
 
     def predictions(self, which: str = "candidate") -> Predictions:
         """The model's predictions over the whole holdout, computed once per model."""

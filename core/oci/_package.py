@@ -41,8 +41,8 @@ from mlpipex.oci._blobs import Descriptor, HashingWriter, canonical_json
 from mlpipex.oci._layout import Layout
 from mlpipex.oci._modelcar import MODELCAR_SUFFIX, BaseImage, image_config, image_manifest
 
-__all__ = ["Built", "build_package", "model_config_blob", "model_manifest", "report_manifest", "triton_config",
-           "write_layer"]
+__all__ = ["Built", "build_package", "model_config_blob", "model_files", "model_manifest", "package_file_name",
+           "report_manifest", "triton_config", "write_layer"]
 
 CHUNK = 1 << 20
 SERVING_CONFIG = "mlpipex-config.json"  # the config blob, again, inside models/ for the serving pod
@@ -151,13 +151,64 @@ def report_manifest(subject: Descriptor, report: Descriptor, provenance: dict[st
     }
 
 
-def triton_config(name: str) -> bytes:
-    """Triton's config.pbtxt: the backend, and max_batch_size 0 so the ONNX shapes are taken as they are.
+def triton_config(name: str, backend: str = "onnxruntime") -> bytes:
+    """Triton's config.pbtxt: the backend, and max_batch_size 0 so the model's shapes are taken as they are.
 
     Triton (KServe's runtime for ``modelFormat: onnx`` with protocol v2 and no runtime
     named) completes inputs and outputs from the ONNX graph itself.
     """
-    return f'name: "{name}"\nbackend: "onnxruntime"\nmax_batch_size: 0\n'.encode()
+    return f'name: "{name}"\nbackend: "{backend}"\nmax_batch_size: 0\n'.encode()
+
+
+# The files KServe's sklearn, xgboost and lightgbm servers take for the model: any one
+# of these at the top of the model directory, and only one (a second is an error there).
+FLAT_MODEL_SUFFIXES = (".joblib", ".pkl", ".pickle", ".bst", ".json", ".ubj")
+
+
+def package_file_name(fmt: str, model_path: Path) -> str:
+    """The model's file name in the package: the one its KServe runtime looks for.
+
+    XGBoost tells JSON from UBJSON by the name when loading a file: a UBJSON booster
+    keeps ``.ubj``; JSON and the legacy binary go in as ``model.bst`` (every xgbserver
+    version reads that; XGBoost reads JSON under it).
+    """
+    from mlpipex.runtime import model_format
+
+    if fmt == "xgboost" and model_path.suffix.lower() == ".ubj":
+        return "model.ubj"
+    return model_format(fmt).package_file
+
+
+def model_files(config: Config, model_path: Path) -> list[tuple[str, Path | bytes]]:
+    """The model's entries in the layer, laid out as its KServe runtime reads them; the model comes first.
+
+    Triton reads a model repository (``<name>/<version>/model.onnx`` or ``model.pt``
+    and ``config.pbtxt``); KServe's sklearn, xgboost and lightgbm servers read one
+    model file at the top of the model directory. `mlpipex serve` finds the model
+    through mlpipex-config.json's model.path, whatever the layout.
+    """
+    from mlpipex.runtime import model_format
+
+    spec = model_format(config.model.format)
+    name = config.model.name
+    file_name = package_file_name(spec.name, model_path)
+    if spec.triton_backend is None:
+        return [(f"models/{file_name}", model_path)]
+    return [
+        (f"models/{name}/{TRITON_VERSION}/{file_name}", model_path),
+        (f"models/{name}/config.pbtxt", triton_config(name, spec.triton_backend)),
+    ]
+
+
+def _no_second_model_file(config: Config, entry: str, model_entry: str) -> None:
+    flat = model_entry.count("/") == 1
+    if flat and entry.count("/") == 1 and entry.lower().endswith(FLAT_MODEL_SUFFIXES):
+        raise InputError(
+            f"package.include puts {entry} next to {model_entry}: KServe's {config.model.format} server refuses a "
+            "model directory with more than one model file",
+            location=Location(str(config.source), config.line_of("package", "include")),
+            fix="move the file into a subdirectory, or rename it",
+        )
 
 
 def _git(*args: str, cwd: Path) -> str | None:
@@ -211,6 +262,12 @@ def serving_environment(config: Config) -> dict[str, Any]:
 
     env: dict[str, Any] = {"runtime": "onnxruntime", "onnxruntime": onnxruntime.__version__,
                            "python": platform.python_version()}  # fmt: skip
+    if config.model.format != "onnx":
+        from mlpipex.runtime import framework_version, model_format
+
+        framework = model_format(config.model.format).framework
+        env = {"runtime": framework, framework: framework_version(config.model.format),
+               "python": platform.python_version()}  # fmt: skip
     if config.package.requirements:
         path = config.resolve(config.package.requirements)
         if not path.is_file():
@@ -282,17 +339,14 @@ def build_package(
     if report_path is not None and (report_path.exists() or not allow_ungated):
         report = load_report(report_path, model_digest)
     name = config.model.name
-    # Triton reads a model repository (<name>/<version>/model.onnx); `mlpipex serve`
-    # finds the model through mlpipex-config.json's model.path, whatever the layout.
-    files: list[tuple[str, Path | bytes]] = [
-        (f"models/{name}/{TRITON_VERSION}/model.onnx", model_path),
-        (f"models/{name}/config.pbtxt", triton_config(name)),
-    ]
+    files = model_files(config, model_path)
     for extra in config.package.include:
         path = config.resolve(extra)
         if not path.is_file():
             raise InputError(f"package.include: `{extra}` does not exist", location=Location(str(config.source)))
-        files.append((f"models/{Path(extra).as_posix().lstrip('./')}", path))
+        entry = f"models/{Path(extra).as_posix().lstrip('./')}"
+        _no_second_model_file(config, entry, files[0][0])
+        files.append((entry, path))
     compress = config.package.compression == "gzip"
     config_blob = canonical_json(model_config_blob(
         config, model_file=str(files[0][0]), model_digest=model_digest, model_size=size, report=report,
