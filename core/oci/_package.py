@@ -42,10 +42,11 @@ from mlpipex.oci._layout import Layout
 from mlpipex.oci._modelcar import MODELCAR_SUFFIX, BaseImage, image_config, image_manifest
 
 __all__ = ["Built", "build_package", "model_config_blob", "model_files", "model_manifest", "package_file_name",
-           "report_manifest", "triton_config", "write_layer"]
+           "report_manifest", "serving_config_entry", "triton_config", "write_layer"]
 
 CHUNK = 1 << 20
 SERVING_CONFIG = "mlpipex-config.json"  # the config blob, again, inside models/ for the serving pod
+SERVING_CONFIG_FLAT = f"mlpipex/{SERVING_CONFIG}"  # ... one level down beside a flat (non-Triton) layout
 TRITON_VERSION = "1"  # Triton's model repository: <name>/<version>/model.onnx
 LAYER_MTIME = 0  # file times in the layer: fixed, so the digest depends on content alone
 
@@ -160,11 +161,6 @@ def triton_config(name: str, backend: str = "onnxruntime") -> bytes:
     return f'name: "{name}"\nbackend: "{backend}"\nmax_batch_size: 0\n'.encode()
 
 
-# The files KServe's sklearn, xgboost and lightgbm servers take for the model: any one
-# of these at the top of the model directory, and only one (a second is an error there).
-FLAT_MODEL_SUFFIXES = (".joblib", ".pkl", ".pickle", ".bst", ".json", ".ubj")
-
-
 def package_file_name(fmt: str, model_path: Path) -> str:
     """The model's file name in the package: the one its KServe runtime looks for.
 
@@ -200,9 +196,23 @@ def model_files(config: Config, model_path: Path) -> list[tuple[str, Path | byte
     ]
 
 
+def serving_config_entry(fmt: str) -> str:
+    """Where the config blob rides in the layer for `mlpipex serve`.
+
+    Beside a Triton model repository it is ``models/mlpipex-config.json``. A flat
+    layout's server takes every top-level ``.json`` for a model (xgbserver), so there
+    it sits one directory down, where no KServe server looks.
+    """
+    from mlpipex.runtime import model_format
+
+    return f"models/{SERVING_CONFIG}" if model_format(fmt).triton_backend else f"models/{SERVING_CONFIG_FLAT}"
+
+
 def _no_second_model_file(config: Config, entry: str, model_entry: str) -> None:
-    flat = model_entry.count("/") == 1
-    if flat and entry.count("/") == 1 and entry.lower().endswith(FLAT_MODEL_SUFFIXES):
+    from mlpipex.runtime import model_format
+
+    suffixes = model_format(config.model.format).kserve_suffixes
+    if suffixes and entry.count("/") == 1 and entry.lower().endswith(suffixes):
         raise InputError(
             f"package.include puts {entry} next to {model_entry}: KServe's {config.model.format} server refuses a "
             "model directory with more than one model file",
@@ -354,7 +364,7 @@ def build_package(
     ))  # fmt: skip
     # KServe mounts only the models/ subtree: the config rides along so `mlpipex serve`
     # in the cluster validates requests against the same signature and profile.
-    entries: list[tuple[str, Path | bytes]] = [*files, (f"models/{SERVING_CONFIG}", config_blob)]
+    entries: list[tuple[str, Path | bytes]] = [*files, (serving_config_entry(config.model.format), config_blob)]
     diff_id = ""
 
     def produce(out: HashingWriter) -> None:

@@ -28,6 +28,9 @@ class ModelFormat:
     package_file: str  # the file name KServe's runtime looks for
     triton_backend: str | None = None  # a Triton model repository (<name>/1/<file> + config.pbtxt), or flat
     pickle: bool = False  # loading it runs code: only from the repository or a digest-pinned package
+    # A flat layout's KServe server takes every top-level file with these suffixes for the model, and
+    # refuses more than one (sklearnserver, xgbserver, lgbserver: model.py, load()).
+    kserve_suffixes: tuple[str, ...] = ()
     description: str = ""
     title: str = ""  # what a valid file is, in the schema gate's words
 
@@ -38,12 +41,14 @@ FORMATS: dict[str, ModelFormat] = {
         ModelFormat("onnx", "model:OnnxModel", "onnxruntime", None, "onnx", "model.onnx", "onnxruntime",
                     title="ONNX", description="ONNX, run by onnxruntime; served by Triton (modelFormat onnx)"),
         ModelFormat("sklearn", "native:SklearnModel", "sklearn", "sklearn", "sklearn", "model.joblib",
-                    pickle=True, title="scikit-learn model", description="scikit-learn estimator saved with joblib; KServe's sklearn server"),
+                    pickle=True, kserve_suffixes=(".joblib", ".pkl", ".pickle"), title="scikit-learn model", description="scikit-learn estimator saved with joblib; KServe's sklearn server"),
         # KServe's xgbserver and lgbserver read a single *.bst file at the top of the model directory
         # (lgbserver reads no *.txt): the package names the file model.bst, its bytes unchanged.
         ModelFormat("xgboost", "native:XgboostModel", "xgboost", "xgboost", "xgboost", "model.bst",
+                    kserve_suffixes=(".bst", ".json", ".ubj"),
                     title="XGBoost booster", description="XGBoost Booster (save_model: .json, .ubj or .bst); KServe's xgboost server"),
         ModelFormat("lightgbm", "native:LightgbmModel", "lightgbm", "lightgbm", "lightgbm", "model.bst",
+                    kserve_suffixes=(".bst",),
                     title="LightGBM booster", description="LightGBM Booster (save_model text file); KServe's lightgbm server"),
         ModelFormat("torchscript", "torch_model:TorchScriptModel", "torch", "torch", "pytorch", "model.pt",
                     "pytorch", pickle=True, title="TorchScript module",

@@ -23,6 +23,8 @@ class ServablePackage:
 def _from_dir(directory: Path) -> ServablePackage:
     """A pulled package (config.json + models/) or KServe's mount of its models/ subtree."""
     mounted = directory / "mlpipex-config.json"
+    if not mounted.exists():  # beside a flat layout (sklearn, xgboost, lightgbm) it sits one level down
+        mounted = directory / "mlpipex" / "mlpipex-config.json"
     path = directory / "config.json" if (directory / "config.json").exists() else mounted
     try:
         config = json.loads(path.read_text())
