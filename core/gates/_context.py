@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from mlpipex.config import Config
 from mlpipex.errors import InputError, Location
@@ -44,7 +45,9 @@ class GateContext:
 
     @cached_property
     def candidate(self) -> ModelRuntime:
-        return self._load(self.config.resolve(self.config.model.path), "model.path", self.config.model.format)
+        signature = self.config.model.signature
+        return self._load(self.config.resolve(self.config.model.path), "model.path", self.config.model.format,
+                          signature.model_dump() if signature else None)  # fmt: skip
 
     @cached_property
     def baseline(self) -> ModelRuntime | None:
@@ -52,7 +55,7 @@ class GateContext:
         fmt = self.config.baseline.format or self.config.model.format
         return self._load(self.config.resolve(path), "baseline.path", fmt) if path else None
 
-    def _load(self, path: Path, key: str, fmt: str) -> ModelRuntime:
+    def _load(self, path: Path, key: str, fmt: str, declared: dict[str, Any] | None = None) -> ModelRuntime:
         if not path.is_file():
             raise InputError(
                 f"{key} `{path}` does not exist", location=Location(str(self.config.source))
@@ -60,7 +63,7 @@ class GateContext:
         latency = self.config.gates.latency
         # A pickled format is trusted only inside the repository that holds this config.
         return load_model(path, fmt, threads=latency.threads, providers=self.providers(fmt),
-                          trusted_root=self.config.source.resolve().parent)  # fmt: skip
+                          trusted_root=self.config.source.resolve().parent, declared=declared)  # fmt: skip
 
     def providers(self, fmt: str) -> list[str]:
         """Where the latency gate runs a model: as configured, else the device it will serve on.
@@ -80,6 +83,13 @@ class GateContext:
             return list(latency.providers) if fmt == "onnx" else []
         return ["CUDAExecutionProvider", "CPUExecutionProvider"] if fmt == "onnx" else ["cuda", "cpu"]
 
+    def _roles(self, which: str) -> dict[str, str | None]:
+        """model.outputs names the candidate's outputs; a baseline in another format has its own, inferred."""
+        baseline_format = self.config.baseline.format or self.config.model.format
+        if which == "baseline" and baseline_format != self.config.model.format:
+            return {}
+        return self.config.model.outputs.model_dump()
+
     def predictions(self, which: str = "candidate") -> Predictions:
         """The model's predictions over the whole holdout, computed once per model."""
         if which not in self._predictions:
@@ -91,7 +101,7 @@ class GateContext:
                 holdout.feature_names,
                 task=self.config.model.task,
                 batch_size=self.config.gates.smoke.batch_size,
-                roles=self.config.model.outputs.model_dump(),
+                roles=self._roles(which),
                 on_batch=lambda done, total: self.progress(f"{which} inference", done, total),
             )
         return self._predictions[which]

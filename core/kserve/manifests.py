@@ -119,6 +119,10 @@ def _model(config: Config, artifact: str, storage_uri: StorageUri) -> dict[str, 
 def _kserve_format(config: Config) -> str:
     from mlpipex.runtime.formats import model_format  # the format table only: no framework import
 
+    if config.model.format == "pt2" and not config.deploy.runtime:
+        # KServe's pytorch runtimes (Triton, TorchServe) read TorchScript or .mar archives, not torch.export programs
+        raise InputError("no KServe runtime serves a torch.export program (model.format pt2) by itself",
+                         fix="set deploy.runtime to a ServingRuntime that runs `mlpipex serve`, or export TorchScript")  # fmt: skip
     return model_format(config.model.format).kserve_format
 
 

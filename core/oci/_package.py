@@ -190,10 +190,42 @@ def model_files(config: Config, model_path: Path) -> list[tuple[str, Path | byte
     file_name = package_file_name(spec.name, model_path)
     if spec.triton_backend is None:
         return [(f"models/{file_name}", model_path)]
-    return [
-        (f"models/{name}/{TRITON_VERSION}/{file_name}", model_path),
-        (f"models/{name}/config.pbtxt", triton_config(name, spec.triton_backend)),
-    ]
+    triton = triton_config(name, spec.triton_backend)
+    if spec.triton_backend == "pytorch":
+        triton = _pytorch_triton_config(config, name)
+    return [(f"models/{name}/{TRITON_VERSION}/{file_name}", model_path), (f"models/{name}/config.pbtxt", triton)]
+
+
+_TRITON_TYPES = {"float32": "TYPE_FP32", "float64": "TYPE_FP64", "float16": "TYPE_FP16", "bfloat16": "TYPE_BF16",
+                 "int64": "TYPE_INT64", "int32": "TYPE_INT32", "int16": "TYPE_INT16", "int8": "TYPE_INT8",
+                 "uint8": "TYPE_UINT8", "bool": "TYPE_BOOL"}  # fmt: skip
+
+
+def _pytorch_triton_config(config: Config, name: str) -> bytes:
+    """Triton's PyTorch backend completes nothing from a TorchScript file: the signature says every tensor.
+
+    Tensors are named by the backend's positional convention (``INPUT__0``, ``OUTPUT__0``);
+    a symbolic or unknown dimension is ``-1``.
+    """
+    signature = config.model.signature
+    if signature is None or not signature.outputs or any(t.shape is None for t in [*signature.inputs, *signature.outputs]):
+        raise InputError(
+            "a torchscript package needs model.signature with every input's and output's dtype and shape: "
+            "Triton's PyTorch backend reads them from config.pbtxt, a TorchScript file does not record them",
+            location=Location(str(config.source), config.line_of("model")),
+            fix="declare model.signature.inputs and .outputs, e.g. {name: x, dtype: float32, shape: [batch, 30]}",
+        )
+
+    def block(kind: str, prefix: str, tensors: Sequence[Any]) -> str:
+        entries = []
+        for index, tensor in enumerate(tensors):
+            dims = ", ".join(str(d) if isinstance(d, int) else "-1" for d in tensor.shape)
+            entries.append(f'  {{ name: "{prefix}__{index}" data_type: {_TRITON_TYPES.get(tensor.dtype, "TYPE_FP32")} '
+                           f"dims: [ {dims} ] }}")  # fmt: skip
+        return f"{kind} [\n" + ",\n".join(entries) + "\n]\n"
+
+    head = triton_config(name, "pytorch").decode()
+    return (head + block("input", "INPUT", signature.inputs) + block("output", "OUTPUT", signature.outputs)).encode()
 
 
 def serving_config_entry(fmt: str) -> str:

@@ -8,12 +8,13 @@ name KServe's runtime for it reads, the ``modelFormat`` the InferenceService nam
 from __future__ import annotations
 
 import importlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mlpipex.errors import InputError, Location
-from mlpipex.runtime.base import ModelRuntime, Signature
+from mlpipex.runtime.base import ModelRuntime, Signature, TensorInfo
 
 __all__ = ["FORMATS", "ModelFormat", "framework_version", "load_model", "model_format", "read_signature"]
 
@@ -69,13 +70,16 @@ def model_format(name: str) -> ModelFormat:
 
 
 def load_model(
-    path: Path, fmt: str = "onnx", *, threads: int = 1, providers: Sequence[str] = (), trusted_root: Path | None = None
-) -> ModelRuntime:
+    path: Path, fmt: str = "onnx", *, threads: int = 1, providers: Sequence[str] = (), trusted_root: Path | None = None,
+    declared: Mapping[str, Any] | None = None,
+) -> ModelRuntime:  # fmt: skip
     """Load ``path`` with its format's adapter.
 
     A format whose loading runs code (a pickle) is loaded only from inside
     ``trusted_root`` (the repository whose config names it, or a package pulled by
     digest): a path that resolves elsewhere, a symlink out included, is refused.
+    ``declared`` (``model.signature`` as a mapping) fills in what a format does not
+    record, such as a TorchScript module's dtypes and shapes.
     """
     spec = model_format(fmt)
     if spec.pickle:
@@ -83,7 +87,15 @@ def load_model(
     module_name, _, class_name = spec.adapter.partition(":")
     module = importlib.import_module(f"mlpipex.runtime.{module_name}")
     model: ModelRuntime = getattr(module, class_name)(path, threads=threads, providers=providers)
+    declare = getattr(model, "declare", None)
+    if declared and declare is not None:
+        declare(_tensors(declared.get("inputs") or []), _tensors(declared.get("outputs") or []))
     return model
+
+
+def _tensors(specs: Sequence[Mapping[str, Any]]) -> list[TensorInfo]:
+    return [TensorInfo(str(s["name"]), str(s.get("dtype") or "float32"),
+                       None if s.get("shape") is None else tuple(s["shape"])) for s in specs]  # fmt: skip
 
 
 def read_signature(path: Path, fmt: str = "onnx", *, trusted_root: Path | None = None) -> Signature:

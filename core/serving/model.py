@@ -40,7 +40,8 @@ class PackageModel(Model):
             _check_digest(self.package)
         # A package is trusted as a whole (pulled by digest, or built here by `mlpipex package`).
         self.runtime = load_model(self.package.model_path, fmt, threads=self.threads,
-                                  trusted_root=self.package.model_path.parent)  # fmt: skip
+                                  trusted_root=self.package.model_path.parent,
+                                  declared=self.package.config.get("signature"))  # fmt: skip
         if not self.package.config.get("signature"):
             # No declared signature: validate against the one the artifact records (or its format defines).
             config = {**self.package.config, "signature": self.runtime.signature().to_config()}

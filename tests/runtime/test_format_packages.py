@@ -28,6 +28,7 @@ from runtime.tabular_projects import data, framework_predict, train, write_proje
 
 from mlpipex.cli import main
 from mlpipex.config import load_config
+from mlpipex.errors import InputError
 from mlpipex.kserve import Rollout, build_inference_service
 from mlpipex.oci import Layout
 from mlpipex.runtime import FORMATS
@@ -187,7 +188,6 @@ def test_a_ubjson_booster_keeps_its_suffix(tmp_path, monkeypatch):
 def test_a_tampered_pickle_in_a_package_is_not_unpickled(tmp_path, monkeypatch):
     """The package pins the model's digest: `mlpipex serve` checks it before joblib runs the file."""
     pytest.importorskip("kserve")
-    from mlpipex.errors import InputError
     from mlpipex.serving.model import PackageModel
     from mlpipex.serving.package import open_package
 
@@ -196,3 +196,15 @@ def test_a_tampered_pickle_in_a_package_is_not_unpickled(tmp_path, monkeypatch):
     model = PackageModel(open_package(str(mount), config_path=None, cache=tmp_path / "cache"))
     with pytest.raises(InputError, match="not the file the package pins"):
         model.load()
+
+
+def test_a_torch_export_program_needs_a_named_runtime(tmp_path):
+    config_path = write_project(tmp_path, "sklearn", extra=DEPLOY)
+    config_path.write_text(config_path.read_text().replace("format: sklearn", "format: pt2"))
+    config = load_config(config_path)
+    with pytest.raises(InputError, match=r"no KServe runtime serves a torch\.export program"):
+        build_inference_service(config, config.deploy.environments[0], Rollout(ARTIFACT))
+    config_path.write_text(config_path.read_text().replace("environments:", "runtime: mlpipex-serve\n  environments:"))
+    config = load_config(config_path)
+    model = build_inference_service(config, config.deploy.environments[0], Rollout(ARTIFACT))["spec"]["predictor"]["model"]
+    assert model["runtime"] == "mlpipex-serve" and model["modelFormat"] == {"name": "pytorch"}
