@@ -26,9 +26,11 @@ import pytest
 from kube.kserve_admission import assert_admitted
 from runtime.tabular_projects import data, framework_predict, train, write_project
 
+from mlpipex import run_gates
 from mlpipex.cli import main
 from mlpipex.config import load_config
 from mlpipex.errors import InputError
+from mlpipex.gates import Status
 from mlpipex.kserve import Rollout, build_inference_service
 from mlpipex.oci import Layout
 from mlpipex.runtime import FORMATS
@@ -208,3 +210,16 @@ def test_a_torch_export_program_needs_a_named_runtime(tmp_path):
     config = load_config(config_path)
     model = build_inference_service(config, config.deploy.environments[0], Rollout(ARTIFACT))["spec"]["predictor"]["model"]
     assert model["runtime"] == "mlpipex-serve" and model["modelFormat"] == {"name": "pytorch"}
+
+
+@pytest.mark.parametrize("fmt", ["sklearn", "xgboost", "lightgbm"])
+def test_validate_and_the_serving_gate_pass_on_each_format(tmp_path, fmt):
+    """`mlpipex validate` finds nothing, and the holdout through the KServe HTTP path gives the offline answers."""
+    pytest.importorskip("kserve")
+    config_path = write_project(tmp_path, fmt, extra="")
+    assert main(["validate", "-c", str(config_path)]) == 0
+    text = config_path.read_text().replace("  unit: false\n", "  unit: false\n  serving: {enabled: true}\n")
+    config_path.write_text(text)
+    gate = run_gates(load_config(config_path), ["serving"]).gates[0]
+    assert gate.status is Status.PASS, gate.message
+    assert {m.name for m in gate.measurements} >= {"label mismatches", "probabilities max_abs_diff"}
