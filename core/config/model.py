@@ -93,7 +93,7 @@ class OutputRoles(_Strict):
 
 
 # model.format values: mlpipex.runtime.FORMATS has one adapter for each.
-ModelFormatName = Literal["onnx", "sklearn", "xgboost", "lightgbm", "torchscript", "pt2"]
+ModelFormatName = Literal["onnx", "sklearn", "xgboost", "lightgbm", "torchscript", "pt2", "savedmodel"]
 
 
 class ModelConfig(_Strict):
@@ -105,8 +105,8 @@ class ModelConfig(_Strict):
         "onnx",
         description=(
             "Model format, which picks the runtime: onnx (onnxruntime), sklearn (joblib), xgboost, lightgbm, "
-            "torchscript, pt2 (torch.export). Formats other than onnx need their extra: pip install 'mlpipex[FORMAT]' "
-            "(torchscript and pt2: 'mlpipex[torch]'). A sklearn or torch file is a pickle (loading it runs code): "
+            "torchscript, pt2 (torch.export), savedmodel (a TensorFlow SavedModel directory). Formats other than onnx need their extra: pip install 'mlpipex[FORMAT]' "
+            "(torchscript and pt2: 'mlpipex[torch]'; savedmodel: 'mlpipex[tensorflow]'). A sklearn or torch file is a pickle (loading it runs code): "
             "it is loaded only from inside this repository or from a package pinned by digest."
         ),
     )

@@ -56,7 +56,7 @@ class GateContext:
         return self._load(self.config.resolve(path), "baseline.path", fmt) if path else None
 
     def _load(self, path: Path, key: str, fmt: str, declared: dict[str, Any] | None = None) -> ModelRuntime:
-        if not path.is_file():
+        if not (path.is_dir() if fmt == "savedmodel" else path.is_file()):
             raise InputError(
                 f"{key} `{path}` does not exist", location=Location(str(self.config.source))
             )

@@ -84,7 +84,10 @@ def _package_dir(ctx: GateContext, root: Path) -> Path:
     config = ctx.config
     model = config.resolve(config.model.path)
     (root / "models").mkdir(parents=True)
-    shutil.copy(model, root / "models" / model.name)
+    if model.is_dir():  # a SavedModel
+        shutil.copytree(model, root / "models" / model.name)
+    else:
+        shutil.copy(model, root / "models" / model.name)
     blob = model_config_blob(config, model_file=f"models/{model.name}", model_digest="", model_size=model.stat().st_size,
                              report=None, profile=reference_profile(config), environment=serving_environment(config))  # fmt: skip
     (root / "config.json").write_text(json.dumps(blob))

@@ -175,6 +175,17 @@ def package_file_name(fmt: str, model_path: Path) -> str:
     return model_format(fmt).package_file
 
 
+def model_entry(config: Config, model_path: Path) -> str:
+    """The model's path in the layer (a file, or a SavedModel's directory): the config blob's ``model.path``."""
+    from mlpipex.runtime import model_format
+
+    spec = model_format(config.model.format)
+    file_name = package_file_name(spec.name, model_path)
+    if spec.triton_backend is None:
+        return f"models/{file_name}"
+    return f"models/{config.model.name}/{TRITON_VERSION}/{file_name}"
+
+
 def model_files(config: Config, model_path: Path) -> list[tuple[str, Path | bytes]]:
     """The model's entries in the layer, laid out as its KServe runtime reads them; the model comes first.
 
@@ -187,13 +198,19 @@ def model_files(config: Config, model_path: Path) -> list[tuple[str, Path | byte
 
     spec = model_format(config.model.format)
     name = config.model.name
-    file_name = package_file_name(spec.name, model_path)
     if spec.triton_backend is None:
-        return [(f"models/{file_name}", model_path)]
+        return [(model_entry(config, model_path), model_path)]
     triton = triton_config(name, spec.triton_backend)
     if spec.triton_backend == "pytorch":
         triton = _pytorch_triton_config(config, name)
-    return [(f"models/{name}/{TRITON_VERSION}/{file_name}", model_path), (f"models/{name}/config.pbtxt", triton)]
+    if spec.triton_backend == "tensorflow":  # Triton completes a SavedModel's inputs and outputs itself
+        triton = f'name: "{name}"\nplatform: "tensorflow_savedmodel"\nmax_batch_size: 0\n'.encode()
+    entry = model_entry(config, model_path)
+    entries: list[tuple[str, Path | bytes]] = [(entry, model_path)]
+    if model_path.is_dir():  # a SavedModel: its tree, under Triton's model.savedmodel/
+        entries = [(f"{entry}/{p.relative_to(model_path).as_posix()}", p)
+                   for p in sorted(model_path.rglob("*")) if p.is_file()]  # fmt: skip
+    return [*entries, (f"models/{name}/config.pbtxt", triton)]
 
 
 _TRITON_TYPES = {"float32": "TYPE_FP32", "float64": "TYPE_FP64", "float16": "TYPE_FP16", "bfloat16": "TYPE_BF16",
@@ -371,7 +388,7 @@ def build_package(
     The base's blobs must already be in ``layout`` (``fetch_base`` puts them there).
     """
     model_path = config.resolve(config.model.path)
-    if not model_path.is_file():
+    if not model_path.exists():
         raise InputError(f"model file not found: {model_path}", location=Location(str(config.source)))
     from mlpipex.gates.schema import file_digest
 
@@ -391,7 +408,7 @@ def build_package(
         files.append((entry, path))
     compress = config.package.compression == "gzip"
     config_blob = canonical_json(model_config_blob(
-        config, model_file=str(files[0][0]), model_digest=model_digest, model_size=size, report=report,
+        config, model_file=model_entry(config, model_path), model_digest=model_digest, model_size=size, report=report,
         profile=reference_profile(config), environment=serving_environment(config),
     ))  # fmt: skip
     # KServe mounts only the models/ subtree: the config rides along so `mlpipex serve`

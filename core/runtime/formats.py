@@ -54,6 +54,10 @@ FORMATS: dict[str, ModelFormat] = {
         ModelFormat("torchscript", "torch_model:TorchScriptModel", "torch", "torch", "pytorch", "model.pt",
                     "pytorch", pickle=True, title="TorchScript module",
                     description="TorchScript (torch.jit.save); served by Triton's PyTorch backend (modelFormat pytorch)"),
+        ModelFormat("savedmodel", "savedmodel:SavedModelModel", "tensorflow", "tensorflow", "tensorflow",
+                    "model.savedmodel", "tensorflow", title="TensorFlow SavedModel",
+                    description="TensorFlow SavedModel directory (serving_default); served by Triton's TensorFlow "
+                                "backend (modelFormat tensorflow)"),
         ModelFormat("pt2", "torch_model:ExportedProgramModel", "torch", "torch", "pytorch", "model.pt2",
                     pickle=True, title="torch.export program",
                     description="torch.export program (torch.export.save); no KServe runtime reads it: "

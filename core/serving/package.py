@@ -33,7 +33,7 @@ def _from_dir(directory: Path) -> ServablePackage:
                          fix="give a directory made by `mlpipex pull`, or KServe's /mnt/models of an mlpipex package") from None  # fmt: skip
     relative = config["model"]["path"]
     model = directory / (relative if path.name == "config.json" else relative.removeprefix("models/"))
-    if not model.is_file():
+    if not model.exists():  # a file, or a SavedModel's directory
         raise InputError(f"{directory} lacks {config['model']['path']}")
     return ServablePackage(config["name"], model, config)
 
