@@ -73,6 +73,24 @@ else
     touch "$base_stamp"
   fi
 fi
+# PyTorch (tests/torch_formats: torchscript, pt2) and TensorFlow (tests/tensorflow_formats:
+# savedmodel), each in a cached venv of its own: PyPI's Linux torch is a CUDA build, about
+# 5.4 GB with its nvidia-* wheels (68 s to install here); tensorflow-cpu is about 1.5 GB (107 s).
+# The tests put their site-packages behind the test venv's (tests/_framework_venv.py).
+# MLPIPEX_SKIP_TORCH=1 / MLPIPEX_SKIP_TENSORFLOW=1 skip one (and its tests).
+base_python=$("$py" -c 'import os, sys; print(os.path.join(sys.base_prefix, "bin", "python3"))')
+framework_venv() {  # VENV MODULE SKIP REQUIREMENT: the same interpreter as the test venv
+  local venv=$1 module=$2 skip=$3 requirement=$4
+  [ "$skip" = 1 ] && return 0
+  if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import $module" 2>/dev/null; then
+    echo "==> installing $requirement into $venv"
+    rm -rf "$venv"
+    "$base_python" -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$requirement"
+  fi
+}
+framework_venv .venv-torch torch "${MLPIPEX_SKIP_TORCH:-}" 'torch>=2.2'
+framework_venv .venv-tensorflow tensorflow "${MLPIPEX_SKIP_TENSORFLOW:-}" 'tensorflow-cpu>=2.15'
 
 # npm tools the tests use: GitHub's official OpenAPI description (the fake GitHub API
 # validates every call against it), GitHub's webhook payload examples (the App's

@@ -55,11 +55,11 @@ def run(args: argparse.Namespace) -> int:
         from kserve import ModelServer
     except ImportError:
         raise InputError("serving needs KServe's model server", fix="pip install 'mlpipex[kserve]'") from None
-    from mlpipex.serving.model import OnnxPackageModel
+    from mlpipex.serving.model import PackageModel
     from mlpipex.serving.package import open_package
 
     package = open_package(args.package, config_path=args.config, cache=Path(args.cache))
-    model = OnnxPackageModel(package, threads=args.threads, safe_cast=args.safe_cast)
+    model = PackageModel(package, threads=args.threads, safe_cast=args.safe_cast)
     model.load()
     _bind(args.host, args.max_body_size)
     print(f"serving {package.name} from {package.model_path} on http://{args.host}:{args.http_port} "

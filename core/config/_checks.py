@@ -76,16 +76,18 @@ def _skew_labels(config: Config) -> Iterator[Problem]:
 
 
 def _files(config: Config) -> Iterator[Problem]:
-    required: list[tuple[Path_, str | None, str]] = [
-        (("model", "path"), config.model.path, "the model file"),
-        (("data", "holdout"), config.data.holdout, "the holdout set"),
-        (("baseline", "path"), config.baseline.path, "the baseline model"),
+    # A SavedModel is a directory; every other model format, and the data, is a file.
+    baseline_format = config.baseline.format or config.model.format
+    required: list[tuple[Path_, str | None, str, bool]] = [
+        (("model", "path"), config.model.path, "the model file", config.model.format == "savedmodel"),
+        (("data", "holdout"), config.data.holdout, "the holdout set", False),
+        (("baseline", "path"), config.baseline.path, "the baseline model", baseline_format == "savedmodel"),
     ]
-    for path, value, what in required:
+    for path, value, what, directory in required:
         if value is None:
             continue
         resolved = config.resolve(value)
-        if not resolved.is_file():
+        if not (resolved.is_dir() if directory else resolved.is_file()):
             yield (
                 path,
                 f"{what} `{value}` does not exist (looked for {resolved})",

@@ -93,12 +93,24 @@ class OutputRoles(_Strict):
     value: str | None = Field(None, description="Output holding regression predictions.")
 
 
+# model.format values: mlpipex.runtime.FORMATS has one adapter for each.
+ModelFormatName = Literal["onnx", "sklearn", "xgboost", "lightgbm", "torchscript", "pt2", "savedmodel"]
+
+
 class ModelConfig(_Strict):
     name: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63,
                       description="Model name (DNS label: lowercase letters, digits, dashes).")  # fmt: skip
     version: str = Field(description="Model version, e.g. 1.4.0.")
     path: str = Field(description="Path of the model file, relative to this config file.")
-    format: Literal["onnx"] = Field("onnx", description="Model format.")
+    format: ModelFormatName = Field(
+        "onnx",
+        description=(
+            "Model format, which picks the runtime: onnx (onnxruntime), sklearn (joblib), xgboost, lightgbm, "
+            "torchscript, pt2 (torch.export), savedmodel (a TensorFlow SavedModel directory). Formats other than onnx need their extra: pip install 'mlpipex[FORMAT]' "
+            "(torchscript and pt2: 'mlpipex[torch]'; savedmodel: 'mlpipex[tensorflow]'). A sklearn or torch file is a pickle (loading it runs code): "
+            "it is loaded only from inside this repository or from a package pinned by digest."
+        ),
+    )
     task: Literal["classification", "regression"] = Field(
         "classification", description="What the model predicts; selects the metrics."
     )
@@ -251,7 +263,11 @@ class LatencyConfig(_Gate):
     providers: list[str] = Field(
         default_factory=lambda: ["CPUExecutionProvider"],
         min_length=1,
-        description="onnxruntime execution providers in priority order; unavailable ones are skipped.",
+        description=(
+            "onnxruntime execution providers in priority order; unavailable ones are skipped. Unset, a model "
+            "deployed with deploy.gpu is timed on CUDAExecutionProvider (torch: cuda) where the runner has a GPU, "
+            "and the gate says when it measured on the CPU instead."
+        ),
     )
     confidence: float = Field(0.95, gt=0.5, lt=1, description="Confidence level of the intervals.")
     resamples: int = Field(1000, ge=100, le=100_000, description="Bootstrap resamples per interval.")
@@ -342,6 +358,9 @@ class GatesConfig(_Strict):
 
 class BaselineConfig(_Strict):
     path: str | None = Field(None, description="Baseline model file, relative to this config file.")
+    format: ModelFormatName | None = Field(
+        None, description="The baseline's model format, when it differs from model.format (e.g. a torchscript baseline)."
+    )
 
 
 # --- reserved for later parts: filled by the packaging, deploy and monitoring work ----

@@ -96,6 +96,7 @@ def run_gates(
     if config.baseline.path:
         base = _digest_or_none(config.resolve(config.baseline.path))
         baseline = ModelInfo(name=config.model.name, version="baseline", path=config.baseline.path,
+                             format=config.baseline.format or config.model.format,
                              sha256=base[1] if base else None, size_bytes=base[0] if base else None)  # fmt: skip
     return Report(
         model=model,
@@ -103,7 +104,7 @@ def run_gates(
         gates=results,
         started_at=started.isoformat(timespec="seconds"),
         duration_s=round(time.perf_counter() - t0, 3),
-        environment=environment(),
+        environment=environment({config.model.format, config.baseline.format or config.model.format}),
         config_path=str(config.source),
         fail_on=fail_on,
     )
@@ -131,13 +132,17 @@ def _digest_or_none(path: Path) -> tuple[int, str] | None:
         return None
 
 
-def environment() -> dict[str, str]:
-    """Versions that explain a latency number or a metric difference."""
+def environment(formats: Iterable[str] = ()) -> dict[str, str]:
+    """Versions that explain a latency number or a metric difference (and those of the models' frameworks)."""
     import numpy
     import onnxruntime
 
+    from mlpipex.runtime import framework_version, model_format
     from mlpipex.version import __version__
 
+    frameworks = {}
+    for fmt in sorted(set(formats) - {"onnx"}):
+        frameworks[model_format(fmt).framework] = framework_version(fmt) or "not installed"
     return {
         "mlpipex": __version__,
         "python": sys.version.split()[0],
@@ -147,4 +152,5 @@ def environment() -> dict[str, str]:
         "onnxruntime": onnxruntime.__version__,
         "numpy": numpy.__version__,
         "providers": ",".join(onnxruntime.get_available_providers()),
+        **frameworks,
     }

@@ -10,10 +10,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from mlpipex.config import Config
 from mlpipex.errors import InputError, Location
-from mlpipex.runtime import Holdout, OnnxModel, Predictions, load_holdout
+from mlpipex.runtime import (
+    GPU_PROVIDERS,
+    Holdout,
+    ModelRuntime,
+    Predictions,
+    load_holdout,
+    load_model,
+)
 
 __all__ = ["GateContext", "Progress"]
 
@@ -36,21 +44,51 @@ class GateContext:
         return load_holdout(self.config)
 
     @cached_property
-    def candidate(self) -> OnnxModel:
-        return self._load(self.config.resolve(self.config.model.path), "model.path")
+    def candidate(self) -> ModelRuntime:
+        signature = self.config.model.signature
+        return self._load(self.config.resolve(self.config.model.path), "model.path", self.config.model.format,
+                          signature.model_dump() if signature else None)  # fmt: skip
 
     @cached_property
-    def baseline(self) -> OnnxModel | None:
+    def baseline(self) -> ModelRuntime | None:
         path = self.config.baseline.path
-        return self._load(self.config.resolve(path), "baseline.path") if path else None
+        fmt = self.config.baseline.format or self.config.model.format
+        return self._load(self.config.resolve(path), "baseline.path", fmt) if path else None
 
-    def _load(self, path: Path, key: str) -> OnnxModel:
-        if not path.is_file():
+    def _load(self, path: Path, key: str, fmt: str, declared: dict[str, Any] | None = None) -> ModelRuntime:
+        if not (path.is_dir() if fmt == "savedmodel" else path.is_file()):
             raise InputError(
                 f"{key} `{path}` does not exist", location=Location(str(self.config.source))
             )
         latency = self.config.gates.latency
-        return OnnxModel(path, threads=latency.threads, providers=latency.providers)
+        # A pickled format is trusted only inside the repository that holds this config.
+        return load_model(path, fmt, threads=latency.threads, providers=self.providers(fmt),
+                          trusted_root=self.config.source.resolve().parent, declared=declared)  # fmt: skip
+
+    def providers(self, fmt: str) -> list[str]:
+        """Where the latency gate runs a model: as configured, else the device it will serve on.
+
+        A model deployed with a GPU (deploy.gpu) is timed on a GPU where this runner has
+        one; the adapters fall back to the CPU and the latency gate says so.
+        """
+        latency = self.config.gates.latency
+        if "providers" in latency.model_fields_set:
+            configured = list(latency.providers)
+            if fmt == "onnx":
+                return configured
+            # onnxruntime's names; another runtime takes a GPU provider to mean its own GPU device
+            return ["cuda", "cpu"] if any(p in GPU_PROVIDERS for p in configured) else []
+        gpu = self.config.deploy.gpu
+        if gpu is None or not gpu.count:
+            return list(latency.providers) if fmt == "onnx" else []
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"] if fmt == "onnx" else ["cuda", "cpu"]
+
+    def _roles(self, which: str) -> dict[str, str | None]:
+        """model.outputs names the candidate's outputs; a baseline in another format has its own, inferred."""
+        baseline_format = self.config.baseline.format or self.config.model.format
+        if which == "baseline" and baseline_format != self.config.model.format:
+            return {}
+        return self.config.model.outputs.model_dump()
 
     def predictions(self, which: str = "candidate") -> Predictions:
         """The model's predictions over the whole holdout, computed once per model."""
@@ -63,7 +101,7 @@ class GateContext:
                 holdout.feature_names,
                 task=self.config.model.task,
                 batch_size=self.config.gates.smoke.batch_size,
-                roles=self.config.model.outputs.model_dump(),
+                roles=self._roles(which),
                 on_batch=lambda done, total: self.progress(f"{which} inference", done, total),
             )
         return self._predictions[which]

@@ -12,7 +12,7 @@ from mlpipex.config import Config
 from mlpipex.errors import InputError, Location, MlpipexError
 from mlpipex.gates import schema, smoke
 from mlpipex.gates._context import GateContext
-from mlpipex.runtime import OnnxModel
+from mlpipex.runtime import ModelRuntime
 
 __all__ = ["input_problems"]
 
@@ -26,12 +26,13 @@ def input_problems(config: Config) -> list[MlpipexError]:
         holdout = ctx.holdout
     except MlpipexError as exc:
         problems.append(exc)
-    models: list[tuple[str, OnnxModel]] = []
+    models: list[tuple[str, ModelRuntime]] = []
     for key, which in (("model.path", "candidate"), ("baseline.path", "baseline")):
         if which == "baseline" and not config.baseline.path:
             continue
         path = config.resolve(config.model.path if which == "candidate" else str(config.baseline.path))
-        problem = schema.onnx_problem(path)
+        fmt = config.model.format if which == "candidate" else (config.baseline.format or config.model.format)
+        problem = schema.onnx_problem(path) if fmt == "onnx" else None
         if problem:
             problems.append(InputError(f"{key}: {problem}", location=Location(str(path))))
             continue

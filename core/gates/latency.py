@@ -106,7 +106,15 @@ def run(ctx: GateContext) -> GateResult:
         threads=settings.threads,
         providers=model.providers,
         skipped_providers=model.skipped_providers,
+        device=model.device,
+        format=model.format,
     )
-    if model.skipped_providers:
+    serves_on_gpu = bool(ctx.config.deploy.gpu and ctx.config.deploy.gpu.count)
+    if serves_on_gpu and model.device == "cpu":
+        result.message += (" — measured on the CPU: the model serves on a GPU (deploy.gpu), and this runner has "
+                           f"none that {model.format} can use (asked for {', '.join(model.skipped_providers) or 'a GPU'})")  # fmt: skip
+    elif model.skipped_providers:
         result.message += f" (not available here: {', '.join(model.skipped_providers)})"
+    if model.device != "cpu":
+        result.message += f" (measured on {model.device})"
     return result

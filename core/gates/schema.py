@@ -1,7 +1,16 @@
-"""Gate 1, schema: the file is a valid ONNX model whose signature is the declared one.
+"""Gate 1, schema: the file is a valid model of its format whose signature is the declared one.
 
-``evaluate`` compares declared and actual tensors (pure); ``run`` reads the file,
-runs ``onnx.checker`` and loads it into onnxruntime.
+``evaluate`` compares declared and actual tensors (pure); ``run`` reads the file and
+loads it with its format's runtime. What "valid" means per format:
+
+- onnx: ``onnx.checker`` accepts the graph and onnxruntime loads it;
+- sklearn: joblib unpickles (from inside the repository only) an estimator with ``predict``;
+- xgboost / lightgbm: the framework loads a booster and reads its objective;
+- torchscript / pt2: ``torch.jit.load`` / ``torch.export.load`` loads the program;
+
+then, for every format, the declared signature matches the one the artifact records
+(or its format defines), and the holdout's columns feed it, in the fitted order
+where the framework recorded feature names.
 """
 
 from __future__ import annotations
@@ -15,7 +24,7 @@ from mlpipex.digests import file_digest
 from mlpipex.errors import InputError
 from mlpipex.gates._context import GateContext
 from mlpipex.gates.result import GateResult, Measurement, Status
-from mlpipex.runtime import TensorInfo
+from mlpipex.runtime import MissingExtraError, TensorInfo, model_format
 
 NAME = "schema"
 
@@ -63,7 +72,8 @@ def _shape_problem(declared: list[int | str | None] | None, actual: tuple[int | 
     return None
 
 
-def evaluate(checks: Sequence[Check], *, size_bytes: int, sha256: str, max_size_mb: float | None) -> GateResult:
+def evaluate(checks: Sequence[Check], *, size_bytes: int, sha256: str, max_size_mb: float | None,
+             title: str = "ONNX") -> GateResult:  # fmt: skip
     """Fail on any failed check or on a file over the size limit."""
     checks = list(checks)
     size_mb = size_bytes / 1e6
@@ -81,7 +91,7 @@ def evaluate(checks: Sequence[Check], *, size_bytes: int, sha256: str, max_size_
     status = Status.FAIL if failed else Status.PASS
     message = failed[0].message if len(failed) == 1 else (
         f"{len(failed)} problems: " + "; ".join(c.message for c in failed[:3]) if failed
-        else f"valid ONNX, signature as declared, {human_size(size_bytes)}"
+        else f"valid {title}, signature as declared, {human_size(size_bytes)}"
     )  # fmt: skip
     return GateResult(
         NAME,
@@ -118,17 +128,25 @@ def run(ctx: GateContext) -> GateResult:
     path = config.resolve(config.model.path)
     size, sha = file_digest(path)
     limit = config.gates.schema_.max_size_mb
+    spec = model_format(config.model.format)
     checks: list[Check] = []
-    problem = onnx_problem(path)
-    checks.append(Check("onnx.checker", problem is None, problem or "the graph is well-formed"))
-    if problem:
-        return evaluate(checks, size_bytes=size, sha256=sha, max_size_mb=limit)
+
+    def verdict() -> GateResult:
+        return evaluate(checks, size_bytes=size, sha256=sha, max_size_mb=limit, title=spec.title)
+
+    if spec.name == "onnx":
+        problem = onnx_problem(path)
+        checks.append(Check("onnx.checker", problem is None, problem or "the graph is well-formed"))
+        if problem:
+            return verdict()
     try:
         model = ctx.candidate
+    except MissingExtraError:
+        raise  # not the model's fault: the gate errors (exit 2) and names the pip install
     except InputError as exc:
-        checks.append(Check("onnxruntime load", False, exc.message))
-        return evaluate(checks, size_bytes=size, sha256=sha, max_size_mb=limit)
-    checks.append(Check("onnxruntime load", True, f"loads with {', '.join(model.providers)}"))
+        checks.append(Check(f"{spec.framework} load", False, exc.message))
+        return verdict()
+    checks.append(Check(f"{spec.framework} load", True, f"loads with {', '.join(model.providers)}"))
     signature = config.model.signature
     if signature is not None:
         checks += compare_tensors("inputs", signature.inputs, model.inputs)
@@ -137,7 +155,8 @@ def run(ctx: GateContext) -> GateResult:
     problem = model.feed_plan_problem(holdout.feature_names)
     checks.append(Check("holdout columns", problem is None,
                         problem or f"{len(holdout.feature_names)} holdout features feed the model inputs"))  # fmt: skip
-    result = evaluate(checks, size_bytes=size, sha256=sha, max_size_mb=limit)
+    result = verdict()
+    result.details["format"] = spec.name
     result.details["inputs"] = [_describe(t) for t in model.inputs]
     result.details["outputs"] = [_describe(t) for t in model.outputs]
     return result

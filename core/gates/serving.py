@@ -27,6 +27,7 @@ import numpy as np
 from mlpipex.errors import EXIT_BAD_INPUT, ExternalError
 from mlpipex.gates._context import GateContext
 from mlpipex.gates.result import GateResult, Measurement, Status
+from mlpipex.serving.validation import V2_DATATYPE
 
 NAME = "serving"
 
@@ -83,7 +84,10 @@ def _package_dir(ctx: GateContext, root: Path) -> Path:
     config = ctx.config
     model = config.resolve(config.model.path)
     (root / "models").mkdir(parents=True)
-    shutil.copy(model, root / "models" / model.name)
+    if model.is_dir():  # a SavedModel
+        shutil.copytree(model, root / "models" / model.name)
+    else:
+        shutil.copy(model, root / "models" / model.name)
     blob = model_config_blob(config, model_file=f"models/{model.name}", model_digest="", model_size=model.stat().st_size,
                              report=None, profile=reference_profile(config), environment=serving_environment(config))  # fmt: skip
     (root / "config.json").write_text(json.dumps(blob))
@@ -109,12 +113,15 @@ def run(ctx: GateContext) -> GateResult:
             base = f"http://127.0.0.1:{port}/v2/models/{ctx.config.model.name}"
             _wait_ready(process, f"{base}/ready", settings.startup_timeout)
             served: dict[str, list[np.ndarray]] = {}
+            spec = ctx.candidate.inputs[0]  # the dtype the model takes: FP32 for most ONNX, FP64 for scikit-learn
+            dtype = np.dtype(spec.dtype) if spec.dtype in V2_DATATYPE else np.dtype(np.float32)
+            datatype = V2_DATATYPE.get(str(dtype), "FP32")
             rejected = 0
             rows = holdout.rows
             for start in range(0, rows, settings.batch_size):
                 batch = holdout.features[start : start + settings.batch_size]
-                body = {"inputs": [{"name": ctx.candidate.inputs[0].name, "shape": list(batch.shape),
-                                    "datatype": "FP32", "data": batch.astype(np.float32).ravel().tolist()}]}  # fmt: skip
+                body = {"inputs": [{"name": spec.name, "shape": list(batch.shape), "datatype": datatype,
+                                    "data": batch.astype(dtype).ravel().tolist()}]}  # fmt: skip
                 code, reply = _post(f"{base}/infer", body)
                 ctx.progress("serving (HTTP)", min(start + settings.batch_size, rows), rows)
                 if code != 200:

@@ -16,7 +16,9 @@ What KServe's webhooks admit (checked in the tests by KServe's own code): no
 ``model.name`` on the stable predictor; a canary carries only its name and model (the
 controller merges it over the stable predictor and gives it fixed replicas, so no
 maxReplicas, scaleTarget, scaleMetric or autoScaling); ``protocolVersion`` is always
-set, since ``modelFormat: onnx`` gets no default and only a v2 runtime serves it.
+set, since ``modelFormat: onnx`` gets no default and only a v2 runtime serves it. The
+``modelFormat`` follows ``model.format`` (``sklearn``, ``xgboost``, ``lightgbm``,
+``pytorch`` for TorchScript), and the package lays the file out as that runtime reads it.
 """
 
 from __future__ import annotations
@@ -94,7 +96,9 @@ def _model(config: Config, artifact: str, storage_uri: StorageUri) -> dict[str, 
     _storage_uri(artifact)  # refuses an artifact not pinned by digest, whatever the scheme
     model: dict[str, Any] = {
         # No `name`: KServe's webhook refuses any container name on the stable predictor's model.
-        "modelFormat": {"name": "onnx"},
+        # The format KServe picks a runtime by: Triton for onnx/pytorch, KServe's own servers
+        # for sklearn/xgboost/lightgbm (each serves v1 and v2).
+        "modelFormat": {"name": _kserve_format(config)},
         "protocolVersion": deploy.protocol,
         "storageUri": storage_uri(artifact),
     }
@@ -111,6 +115,16 @@ def _model(config: Config, artifact: str, storage_uri: StorageUri) -> dict[str, 
     if limits:
         model["resources"] = {"limits": limits, "requests": requests}
     return model
+
+
+def _kserve_format(config: Config) -> str:
+    from mlpipex.runtime.formats import model_format  # the format table only: no framework import
+
+    if config.model.format == "pt2" and not config.deploy.runtime:
+        # KServe's pytorch runtimes (Triton, TorchServe) read TorchScript or .mar archives, not torch.export programs
+        raise InputError("no KServe runtime serves a torch.export program (model.format pt2) by itself",
+                         fix="set deploy.runtime to a ServingRuntime that runs `mlpipex serve`, or export TorchScript")  # fmt: skip
+    return model_format(config.model.format).kserve_format
 
 
 def predictor_spec(config: Config, artifact: str, storage_uri: StorageUri = _storage_uri) -> dict[str, Any]:

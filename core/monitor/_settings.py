@@ -58,7 +58,7 @@ def load_reference(source: str, *, base: Path | None = None) -> dict[str, Any]:
     if not path.is_absolute() and base is not None:
         path = base / path
     if path.is_dir():
-        for name in ("config.json", "mlpipex-config.json"):
+        for name in ("config.json", "mlpipex-config.json", "mlpipex/mlpipex-config.json"):  # the last: flat layouts
             if (path / name).is_file():
                 return _blob_from_file(path / name)
         raise InputError(f"{path} holds neither config.json nor mlpipex-config.json",

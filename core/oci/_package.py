@@ -41,11 +41,12 @@ from mlpipex.oci._blobs import Descriptor, HashingWriter, canonical_json
 from mlpipex.oci._layout import Layout
 from mlpipex.oci._modelcar import MODELCAR_SUFFIX, BaseImage, image_config, image_manifest
 
-__all__ = ["Built", "build_package", "model_config_blob", "model_manifest", "report_manifest", "triton_config",
-           "write_layer"]
+__all__ = ["Built", "build_package", "model_config_blob", "model_files", "model_manifest", "package_file_name",
+           "report_manifest", "serving_config_entry", "triton_config", "write_layer"]
 
 CHUNK = 1 << 20
 SERVING_CONFIG = "mlpipex-config.json"  # the config blob, again, inside models/ for the serving pod
+SERVING_CONFIG_FLAT = f"mlpipex/{SERVING_CONFIG}"  # ... one level down beside a flat (non-Triton) layout
 TRITON_VERSION = "1"  # Triton's model repository: <name>/<version>/model.onnx
 LAYER_MTIME = 0  # file times in the layer: fixed, so the digest depends on content alone
 
@@ -151,13 +152,122 @@ def report_manifest(subject: Descriptor, report: Descriptor, provenance: dict[st
     }
 
 
-def triton_config(name: str) -> bytes:
-    """Triton's config.pbtxt: the backend, and max_batch_size 0 so the ONNX shapes are taken as they are.
+def triton_config(name: str, backend: str = "onnxruntime") -> bytes:
+    """Triton's config.pbtxt: the backend, and max_batch_size 0 so the model's shapes are taken as they are.
 
     Triton (KServe's runtime for ``modelFormat: onnx`` with protocol v2 and no runtime
     named) completes inputs and outputs from the ONNX graph itself.
     """
-    return f'name: "{name}"\nbackend: "onnxruntime"\nmax_batch_size: 0\n'.encode()
+    return f'name: "{name}"\nbackend: "{backend}"\nmax_batch_size: 0\n'.encode()
+
+
+def package_file_name(fmt: str, model_path: Path) -> str:
+    """The model's file name in the package: the one its KServe runtime looks for.
+
+    XGBoost tells JSON from UBJSON by the name when loading a file: a UBJSON booster
+    keeps ``.ubj``; JSON and the legacy binary go in as ``model.bst`` (every xgbserver
+    version reads that; XGBoost reads JSON under it).
+    """
+    from mlpipex.runtime import model_format
+
+    if fmt == "xgboost" and model_path.suffix.lower() == ".ubj":
+        return "model.ubj"
+    return model_format(fmt).package_file
+
+
+def model_entry(config: Config, model_path: Path) -> str:
+    """The model's path in the layer (a file, or a SavedModel's directory): the config blob's ``model.path``."""
+    from mlpipex.runtime import model_format
+
+    spec = model_format(config.model.format)
+    file_name = package_file_name(spec.name, model_path)
+    if spec.triton_backend is None:
+        return f"models/{file_name}"
+    return f"models/{config.model.name}/{TRITON_VERSION}/{file_name}"
+
+
+def model_files(config: Config, model_path: Path) -> list[tuple[str, Path | bytes]]:
+    """The model's entries in the layer, laid out as its KServe runtime reads them; the model comes first.
+
+    Triton reads a model repository (``<name>/<version>/model.onnx`` or ``model.pt``
+    and ``config.pbtxt``); KServe's sklearn, xgboost and lightgbm servers read one
+    model file at the top of the model directory. `mlpipex serve` finds the model
+    through mlpipex-config.json's model.path, whatever the layout.
+    """
+    from mlpipex.runtime import model_format
+
+    spec = model_format(config.model.format)
+    name = config.model.name
+    if spec.triton_backend is None:
+        return [(model_entry(config, model_path), model_path)]
+    triton = triton_config(name, spec.triton_backend)
+    if spec.triton_backend == "pytorch":
+        triton = _pytorch_triton_config(config, name)
+    if spec.triton_backend == "tensorflow":  # Triton completes a SavedModel's inputs and outputs itself
+        triton = f'name: "{name}"\nplatform: "tensorflow_savedmodel"\nmax_batch_size: 0\n'.encode()
+    entry = model_entry(config, model_path)
+    entries: list[tuple[str, Path | bytes]] = [(entry, model_path)]
+    if model_path.is_dir():  # a SavedModel: its tree, under Triton's model.savedmodel/
+        entries = [(f"{entry}/{p.relative_to(model_path).as_posix()}", p)
+                   for p in sorted(model_path.rglob("*")) if p.is_file()]  # fmt: skip
+    return [*entries, (f"models/{name}/config.pbtxt", triton)]
+
+
+_TRITON_TYPES = {"float32": "TYPE_FP32", "float64": "TYPE_FP64", "float16": "TYPE_FP16", "bfloat16": "TYPE_BF16",
+                 "int64": "TYPE_INT64", "int32": "TYPE_INT32", "int16": "TYPE_INT16", "int8": "TYPE_INT8",
+                 "uint8": "TYPE_UINT8", "bool": "TYPE_BOOL"}  # fmt: skip
+
+
+def _pytorch_triton_config(config: Config, name: str) -> bytes:
+    """Triton's PyTorch backend completes nothing from a TorchScript file: the signature says every tensor.
+
+    Tensors are named by the backend's positional convention (``INPUT__0``, ``OUTPUT__0``);
+    a symbolic or unknown dimension is ``-1``.
+    """
+    signature = config.model.signature
+    if signature is None or not signature.outputs or any(t.shape is None for t in [*signature.inputs, *signature.outputs]):
+        raise InputError(
+            "a torchscript package needs model.signature with every input's and output's dtype and shape: "
+            "Triton's PyTorch backend reads them from config.pbtxt, a TorchScript file does not record them",
+            location=Location(str(config.source), config.line_of("model")),
+            fix="declare model.signature.inputs and .outputs, e.g. {name: x, dtype: float32, shape: [batch, 30]}",
+        )
+
+    def block(kind: str, prefix: str, tensors: Sequence[Any]) -> str:
+        entries = []
+        for index, tensor in enumerate(tensors):
+            dims = ", ".join(str(d) if isinstance(d, int) else "-1" for d in tensor.shape)
+            entries.append(f'  {{ name: "{prefix}__{index}" data_type: {_TRITON_TYPES.get(tensor.dtype, "TYPE_FP32")} '
+                           f"dims: [ {dims} ] }}")  # fmt: skip
+        return f"{kind} [\n" + ",\n".join(entries) + "\n]\n"
+
+    head = triton_config(name, "pytorch").decode()
+    return (head + block("input", "INPUT", signature.inputs) + block("output", "OUTPUT", signature.outputs)).encode()
+
+
+def serving_config_entry(fmt: str) -> str:
+    """Where the config blob rides in the layer for `mlpipex serve`.
+
+    Beside a Triton model repository it is ``models/mlpipex-config.json``. A flat
+    layout's server takes every top-level ``.json`` for a model (xgbserver), so there
+    it sits one directory down, where no KServe server looks.
+    """
+    from mlpipex.runtime import model_format
+
+    return f"models/{SERVING_CONFIG}" if model_format(fmt).triton_backend else f"models/{SERVING_CONFIG_FLAT}"
+
+
+def _no_second_model_file(config: Config, entry: str, model_entry: str) -> None:
+    from mlpipex.runtime import model_format
+
+    suffixes = model_format(config.model.format).kserve_suffixes
+    if suffixes and entry.count("/") == 1 and entry.lower().endswith(suffixes):
+        raise InputError(
+            f"package.include puts {entry} next to {model_entry}: KServe's {config.model.format} server refuses a "
+            "model directory with more than one model file",
+            location=Location(str(config.source), config.line_of("package", "include")),
+            fix="move the file into a subdirectory, or rename it",
+        )
 
 
 def _git(*args: str, cwd: Path) -> str | None:
@@ -211,6 +321,12 @@ def serving_environment(config: Config) -> dict[str, Any]:
 
     env: dict[str, Any] = {"runtime": "onnxruntime", "onnxruntime": onnxruntime.__version__,
                            "python": platform.python_version()}  # fmt: skip
+    if config.model.format != "onnx":
+        from mlpipex.runtime import framework_version, model_format
+
+        framework = model_format(config.model.format).framework
+        env = {"runtime": framework, framework: framework_version(config.model.format),
+               "python": platform.python_version()}  # fmt: skip
     if config.package.requirements:
         path = config.resolve(config.package.requirements)
         if not path.is_file():
@@ -272,7 +388,7 @@ def build_package(
     The base's blobs must already be in ``layout`` (``fetch_base`` puts them there).
     """
     model_path = config.resolve(config.model.path)
-    if not model_path.is_file():
+    if not model_path.exists():
         raise InputError(f"model file not found: {model_path}", location=Location(str(config.source)))
     from mlpipex.digests import file_digest
 
@@ -282,25 +398,22 @@ def build_package(
     if report_path is not None and (report_path.exists() or not allow_ungated):
         report = load_report(report_path, model_digest)
     name = config.model.name
-    # Triton reads a model repository (<name>/<version>/model.onnx); `mlpipex serve`
-    # finds the model through mlpipex-config.json's model.path, whatever the layout.
-    files: list[tuple[str, Path | bytes]] = [
-        (f"models/{name}/{TRITON_VERSION}/model.onnx", model_path),
-        (f"models/{name}/config.pbtxt", triton_config(name)),
-    ]
+    files = model_files(config, model_path)
     for extra in config.package.include:
         path = config.resolve(extra)
         if not path.is_file():
             raise InputError(f"package.include: `{extra}` does not exist", location=Location(str(config.source)))
-        files.append((f"models/{Path(extra).as_posix().lstrip('./')}", path))
+        entry = f"models/{Path(extra).as_posix().lstrip('./')}"
+        _no_second_model_file(config, entry, files[0][0])
+        files.append((entry, path))
     compress = config.package.compression == "gzip"
     config_blob = canonical_json(model_config_blob(
-        config, model_file=str(files[0][0]), model_digest=model_digest, model_size=size, report=report,
+        config, model_file=model_entry(config, model_path), model_digest=model_digest, model_size=size, report=report,
         profile=reference_profile(config), environment=serving_environment(config),
     ))  # fmt: skip
     # KServe mounts only the models/ subtree: the config rides along so `mlpipex serve`
     # in the cluster validates requests against the same signature and profile.
-    entries: list[tuple[str, Path | bytes]] = [*files, (f"models/{SERVING_CONFIG}", config_blob)]
+    entries: list[tuple[str, Path | bytes]] = [*files, (serving_config_entry(config.model.format), config_blob)]
     diff_id = ""
 
     def produce(out: HashingWriter) -> None:

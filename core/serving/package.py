@@ -23,6 +23,8 @@ class ServablePackage:
 def _from_dir(directory: Path) -> ServablePackage:
     """A pulled package (config.json + models/) or KServe's mount of its models/ subtree."""
     mounted = directory / "mlpipex-config.json"
+    if not mounted.exists():  # beside a flat layout (sklearn, xgboost, lightgbm) it sits one level down
+        mounted = directory / "mlpipex" / "mlpipex-config.json"
     path = directory / "config.json" if (directory / "config.json").exists() else mounted
     try:
         config = json.loads(path.read_text())
@@ -31,7 +33,7 @@ def _from_dir(directory: Path) -> ServablePackage:
                          fix="give a directory made by `mlpipex pull`, or KServe's /mnt/models of an mlpipex package") from None  # fmt: skip
     relative = config["model"]["path"]
     model = directory / (relative if path.name == "config.json" else relative.removeprefix("models/"))
-    if not model.is_file():
+    if not model.exists():  # a file, or a SavedModel's directory
         raise InputError(f"{directory} lacks {config['model']['path']}")
     return ServablePackage(config["name"], model, config)
 
