@@ -54,10 +54,12 @@ def register(commands: Any) -> None:
     kafka.add_argument("--kafka-group", default="mlpipex-monitor", metavar="NAME", help="the consumer group")
     kafka.add_argument("--kafka-partitions", type=int, default=6, metavar="N",
                        help="partitions when the monitor creates the topic (default 6; an existing topic keeps its own)")  # fmt: skip
-    kafka.add_argument("--kafka-security-protocol", default="PLAINTEXT", choices=KAFKA_PROTOCOLS)
+    kafka.add_argument("--kafka-security-protocol", default="PLAINTEXT", choices=KAFKA_PROTOCOLS,
+                       help="how to reach the brokers: plain, TLS, SASL, or SASL over TLS (default: PLAINTEXT)")
     kafka.add_argument("--kafka-sasl-mechanism", default="", metavar="NAME",
                        help="PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER (with a SASL protocol)")  # fmt: skip
-    kafka.add_argument("--kafka-sasl-username", default="", metavar="NAME")
+    kafka.add_argument("--kafka-sasl-username", default="", metavar="NAME",
+                       help="SASL user name (the password comes from --kafka-sasl-password-env, never a flag)")
     kafka.add_argument("--kafka-sasl-password-env", default="MLPIPEX_KAFKA_PASSWORD", metavar="VAR",
                        help="the environment variable holding the SASL password (never a flag)")  # fmt: skip
     kafka.add_argument("--kafka-ssl-ca", default="", metavar="FILE", help="CA bundle for the brokers' TLS")
@@ -111,7 +113,7 @@ def serve_command(args: argparse.Namespace) -> int:
                                    limits=dataclasses.replace(settings.limits, unknown_windows=args.unknown_models))  # fmt: skip
     kafka = None
     if args.kafka_bootstrap:
-        from mlpipex.monitor._kafka import KafkaSettings
+        from mlpipex.monitor import KafkaSettings
 
         if args.kafka_partitions < 1:
             raise InputError(f"--kafka-partitions {args.kafka_partitions} is not positive", fix="e.g. 6")

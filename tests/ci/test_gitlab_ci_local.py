@@ -175,7 +175,9 @@ def deploy_project(project: Path, tmp_path: Path):
     config = project / "mlpipex.yaml"
     data = yaml.safe_load(config.read_text())
     data["gates"] = {"schema": data["gates"]["schema"], "smoke": data["gates"]["smoke"]}  # no timing gates on a busy machine
-    data["deploy"] = {"environments": [{"name": "staging", "context": "fake", "namespace": "ml-staging", "auto_deploy": True}]}
+    # fetch: the storage initializer pulls the gated artifact itself (a modelcar image would need a base with a shell)
+    data["deploy"] = {"storage": "fetch",
+                      "environments": [{"name": "staging", "context": "fake", "namespace": "ml-staging", "auto_deploy": True}]}
     config.write_text(yaml.safe_dump(data, sort_keys=False))
     registry = start_registry(tmp_path / "registry")
     with FakeKubernetes() as kube:
@@ -208,7 +210,8 @@ def test_deploy_job_gates_pushes_and_deploys_the_pushed_digest(deploy_project):
     [artifact] = {line.split("=", 1)[1] for line in dotenv if line.startswith("MLPIPEX_ARTIFACT=")}  # push's = deploy's
     assert artifact.startswith(f"{registry.address}/acme/breast-cancer:1.1.0@sha256:")
     service = kube.objects[("ml-staging", "breast-cancer")]
-    assert artifact.split("@")[1] in service["spec"]["predictor"]["model"]["storageUri"]
+    uri = service["spec"]["predictor"]["model"]["storageUri"]
+    assert uri == f"oci+fetch://{registry.address}/acme/breast-cancer@{artifact.split('@')[1]}", uri
     assert (artifacts / ".mlpipex" / "report" / "junit.xml").exists() and (artifacts / "artifact.txt").read_text().strip() == artifact
 
 
