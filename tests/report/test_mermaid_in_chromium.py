@@ -131,8 +131,10 @@ def test_the_quickstart_report_charts(mermaid: Mermaid) -> None:
         if "Latency" in source:
             top, bottom = drawn["plot"][1], drawn["plot"][3]
             heights = [b[3] - b[1] for b in drawn["bars"]]
-            # the p50 bar was under a pixel on an axis scaled to the 10 ms SLA
-            assert min(heights) > 0.05 * (bottom - top), (heights, source)
+            # The axis fits the bars: on one scaled to the 2-10 ms SLA the tallest of these
+            # sub-millisecond bars was a pixel or two. (Measured latencies: on a busy machine
+            # p50 and p99 can be far apart, so only the tallest bar is held to this.)
+            assert max(heights) > 0.25 * (bottom - top), (heights, source)
         assert mermaid.screenshot(drawn, "report-latency" if "Latency" in source else f"report-compare-{i}").stat().st_size > 3000
 
 
