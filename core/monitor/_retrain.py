@@ -26,6 +26,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from mlpipex.monitor._auth import Token
@@ -104,7 +105,7 @@ def answer_page(title: str, detail: str) -> str:
             '<p><a href="../dashboard">Back to the dashboard</a></p></body></html>')  # fmt: skip
 
 
-def press(buttons: RetrainButtons, models: dict[str, ModelInfo] | Any, who: Token | None, raw: bytes,
+def press(buttons: RetrainButtons, models: Mapping[str, ModelInfo], who: Token | None, raw: bytes,
           nonce: str | None) -> tuple[int, str]:  # fmt: skip
     """A POSTed button press: the HTTP status and page to answer (blocking: run in a thread)."""
     if who is None:
@@ -118,7 +119,7 @@ def press(buttons: RetrainButtons, models: dict[str, ModelInfo] | Any, who: Toke
         return 403, answer_page("Form expired", "the form is from an older dashboard or another site: "
                                                 "reload the dashboard and press the button again")  # fmt: skip
     model = models.get(service)
-    if not buttons.offered(model):
+    if model is None or not buttons.offered(model):
         return 404, answer_page("No retraining here", f"{service} has no repository or the App's URL is not set")
     body = buttons.request_body(who, model)
     status, text = buttons.send(body, os.environ.get(buttons.settings.alerts.token_env))

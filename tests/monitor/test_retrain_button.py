@@ -155,3 +155,20 @@ def test_without_authentication_there_is_no_button(the_app, serve_monitor, tmp_p
     assert 'class="retrain"' not in page.text  # who pressed it could not be recorded
     refused = httpx.post(f"{monitor.url}/dashboard/retrain", data={"model": MODEL, "csrf": "x"})
     assert refused.status_code == 403 and "Sign-in needed" in refused.text
+
+
+def test_a_form_token_is_bound_to_its_page_its_signer_and_its_model(tmp_path: Path) -> None:
+    from mlpipex.monitor._retrain import RetrainButtons, retrain_url
+
+    buttons = RetrainButtons(_monitor_settings(tmp_path, "http://127.0.0.1:1"))
+    alice, viewer = Token.of("alice", ALICE), Token.of("viewer", VIEWER)
+    nonce = buttons.new_nonce()
+    token = buttons.form_token(nonce, alice, MODEL)
+    assert buttons.valid(nonce, alice, MODEL, token)
+    assert not buttons.valid(buttons.new_nonce(), alice, MODEL, token)  # another page's cookie
+    assert not buttons.valid(nonce, viewer, MODEL, token)  # another signer
+    assert not buttons.valid(nonce, alice, "other-model", token)
+    assert not buttons.valid(None, alice, MODEL, token)  # no cookie: a cross-site post under SameSite=Strict
+    assert not RetrainButtons(buttons.settings).valid(nonce, alice, MODEL, token)  # another process (a restart)
+    assert retrain_url("https://app.example/alerts/drift") == "https://app.example/alerts/retrain"
+    assert retrain_url("https://app.example/mlpipex/alerts/drift") == "https://app.example/mlpipex/alerts/retrain"
