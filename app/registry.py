@@ -54,6 +54,7 @@ HANDLER_MODULES: tuple[str, ...] = (
     "mlpipex.app.merges",
     "mlpipex.app.canary_jobs",
     "mlpipex.app.retraining",
+    "mlpipex.app.retrain_requests",
     "mlpipex.app.schedules",
 )
 

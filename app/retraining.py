@@ -21,7 +21,7 @@ from mlpipex.app.forge import RepoForge
 from mlpipex.app.recording import choose_config
 from mlpipex.app.registry import JobContext, PermanentJobError, register
 from mlpipex.kserve.manifests import service_name
-from mlpipex.report import cell
+from mlpipex.report import cell, plain, xychart
 
 if TYPE_CHECKING:
     from mlpipex.config import Config
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["KIND", "on_drift_alert", "render_body", "request_retraining", "retrain_record"]
 
 KIND = JOB_KIND
-CHART_FEATURES = 20
+CHART_FEATURES = 50  # horizontal bars, one row each: readable at 50
 
 
 def branch_for(model: str) -> str:
@@ -75,10 +75,11 @@ def render_body(record: dict[str, Any], alert: DriftAlert | None) -> str:
                   f"{'—' if f.get('p_value') is None else format(f['p_value'], '.2g')} | {'⚠️ yes' if f['drifted'] else 'no'} |"
                   for f in ranked]  # fmt: skip
         shown = ranked[:CHART_FEATURES]
-        names = ", ".join('"' + cell(f["feature"], 30).replace('"', "'") + '"' for f in shown)
-        lines += ["", "```mermaid", "xychart-beta", '    title "Drift by feature (test statistic)"',
-                  f"    x-axis [{names}]", '    y-axis "statistic"',
-                  f"    bar [{', '.join(format(f['statistic'], '.4f') for f in shown)}]", "```"]  # fmt: skip
+        statistics = [float(f["statistic"]) for f in shown]
+        top = max([*statistics, 0.0]) * 1.1 or 1.0
+        chart = xychart(["#4e79a7"], "Drift by feature (test statistic)", [str(f["feature"]) for f in shown],
+                        f'"statistic" 0 --> {plain(top)}', statistics, [])  # fmt: skip
+        lines += ["", "```mermaid", chart, "```"]
     if alert is not None and alert.report_url:
         lines += ["", f"Full report: {cell(alert.report_url, 500)}"]
     lines += ["", f"The retraining job reads `{record_path(record['model'])}` on this branch; "

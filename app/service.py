@@ -79,13 +79,14 @@ def create_app(settings: Settings | None = None, *, registry: HandlerRegistry | 
             if worker is not None:
                 worker.stop()
 
-    from mlpipex.app import alert_routes, api, webhooks
+    from mlpipex.app import alert_routes, api, retrain_requests, webhooks
 
     app = FastAPI(title="mlpipex GitHub App", version=__version__, lifespan=lifespan,
                   description="Webhooks, alert intake and the audit log of the mlpipex GitHub App.")  # fmt: skip
     app.state.mlpipex = state
     app.include_router(webhooks.router, tags=["webhooks"])
     app.include_router(alert_routes.router, tags=["alerts"])
+    app.include_router(retrain_requests.router, tags=["alerts"])
     app.include_router(api.router, tags=["operations"])
     _document_raw_bodies(app)
     return app
@@ -98,6 +99,7 @@ def _document_raw_bodies(app: FastAPI) -> None:
     FastAPI does not see their models; the description still names them.
     """
     from mlpipex.app.alerts import AlertmanagerNotification, DriftAlert
+    from mlpipex.app.retrain_requests import RetrainRequest
 
     build = app.openapi
 
@@ -105,7 +107,7 @@ def _document_raw_bodies(app: FastAPI) -> None:
         if app.openapi_schema is None:
             schema = build()
             components = schema.setdefault("components", {}).setdefault("schemas", {})
-            for model in (DriftAlert, AlertmanagerNotification):
+            for model in (DriftAlert, AlertmanagerNotification, RetrainRequest):
                 described = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 components.update(described.pop("$defs", {}))
                 components[model.__name__] = described

@@ -110,6 +110,24 @@ if [ ! -f .tools/node_modules/@octokit/openapi/generated/api.github.com.deref.js
   fi
 fi
 
+# mermaid's browser bundle, to render every chart mlpipex emits with mermaid's own parser in
+# headless Chromium (tests/report/test_mermaid_in_chromium.py). 11.17.2: 12.x declares Node >= 22.
+# Only dist/mermaid.min.js (self-contained) is used, so `npm pack` fetches the package (integrity-
+# checked by npm) without its 150 MB of dependencies. Its own dir: .tools belongs to the other tools.
+mermaid_version=11.17.2
+mermaid_dir=.cache-npm/mermaid/$mermaid_version
+if [ ! -f "$mermaid_dir/mermaid.min.js" ]; then
+  if command -v npm >/dev/null 2>&1; then
+    echo "==> fetching mermaid@$mermaid_version into $mermaid_dir"
+    rm -rf "$mermaid_dir" && mkdir -p "$mermaid_dir"
+    (cd "$mermaid_dir" && npm pack --silent "mermaid@$mermaid_version" >/dev/null \
+       && tar -xzf "mermaid-$mermaid_version.tgz" --strip-components=2 package/dist/mermaid.min.js \
+       && rm "mermaid-$mermaid_version.tgz") || echo "warning: mermaid could not be fetched; its chart tests will skip" >&2
+  else
+    echo "warning: npm is missing; the mermaid chart tests will skip" >&2
+  fi
+fi
+
 # KServe's own admission code (the InferenceService defaulting and validating webhooks,
 # github.com/kserve/kserve pinned in tests/kserve_admission/go.mod), built once per
 # version into .cache-go/. The tests that need it fail in CI without it.

@@ -14,11 +14,11 @@ import math
 from dataclasses import dataclass
 
 from mlpipex.drift._detect import DriftReport, FeatureDrift
-from mlpipex.report import cell, mermaid_label, plain, significant
+from mlpipex.report import cell, plain, significant, xychart
 
 __all__ = ["Sources", "render_console", "render_html", "render_json", "render_markdown"]
 
-MAX_CHART_FEATURES = 12
+MAX_CHART_FEATURES = 50  # horizontal bars, one row each: readable at 50
 _ICON = {"drift": "🔴", "no_drift": "🟢", "insufficient_data": "⚪"}
 _HEADLINE = {"drift": "drift detected", "no_drift": "no significant drift", "insufficient_data": "insufficient data"}
 _LEVEL_TEXT = {"alert": "drift", "warn": "warning", "ok": "ok", "unknown": "too few samples"}
@@ -150,17 +150,13 @@ def _charts(report: DriftReport) -> list[tuple[str, str, str]]:
 
 def _xychart(palette: list[str], title: str, labels: list[str], bars: list[float], lines: list[list[float]]) -> str:
     top = max([*bars, *(v for line in lines for v in line), 1e-9]) * 1.15
-    init = '{"themeVariables": {"xyChart": {"plotColorPalette": "' + ", ".join(palette) + '"}}}'
-    rows = [f"%%{{init: {init}}}%%", "xychart-beta", f"  title {mermaid_label(title, 60)}",
-            "  x-axis [" + ", ".join(mermaid_label(label, 24) for label in labels) + "]",
-            f"  y-axis 0 --> {plain(top)}", "  bar [" + ", ".join(_bar(v, top) for v in bars) + "]"]  # fmt: skip
-    rows += ["  line [" + ", ".join(_bar(v, top) for v in line) + "]" for line in lines]
-    return "\n".join(rows)
+    return xychart(palette, title, labels, f"0 --> {plain(top)}",
+                   [_value(v, top) for v in bars], [[_value(v, top) for v in line] for line in lines])  # fmt: skip
 
 
-def _bar(value: float, top: float) -> str:
+def _value(value: float, top: float) -> float:
     """A chart value; below a thousandth of the axis it is drawn as 0 (no 0.000000000253 in the source)."""
-    return plain(value) if value >= top / 1000 else "0"
+    return value if value >= top / 1000 else 0.0
 
 
 _CORRECTION_TEXT = {"bh": "BH-adjusted", "bonferroni": "Bonferroni-adjusted"}

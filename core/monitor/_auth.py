@@ -2,8 +2,10 @@
 
 Scopes: ``ingest`` (POST / and /events: payload-logger CloudEvents, optionally only
 for some InferenceServices: a per-source token), ``labels`` (POST /api/v1/labels),
-``read`` (the dashboard, /api/v1/windows, /api/v1/samples) and ``metrics`` (GET
-/metrics, only when metrics are not left open). ``/healthz`` is always open.
+``read`` (the dashboard, /api/v1/windows, /api/v1/samples), ``metrics`` (GET
+/metrics, only when metrics are not left open) and ``retrain`` (the dashboard's retrain
+buttons, POST /dashboard/retrain: the token's name is recorded as who pressed it; a
+token needs ``read`` too to see them). ``/healthz`` is always open.
 
 A token is sent as ``Authorization: Bearer TOKEN`` or as the password of HTTP Basic
 (``https://user:TOKEN@monitor/events``: Go's net/http, and so KServe's payload
@@ -37,7 +39,7 @@ from mlpipex.errors import ConfigError, Location
 
 __all__ = ["SCOPES", "MonitorAuth", "Token", "load_auth", "presented_token"]
 
-SCOPES = ("ingest", "labels", "read", "metrics")
+SCOPES = ("ingest", "labels", "read", "metrics", "retrain")
 TOKEN_ENV = "MLPIPEX_MONITOR_TOKEN"
 TOKENS_FILE_ENV = "MLPIPEX_MONITOR_TOKENS_FILE"
 MIN_TOKEN = 16  # characters: a guessable token is a misconfiguration, said so at start

@@ -14,6 +14,7 @@ import html
 import math
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -113,8 +114,8 @@ def deployment_table(history: list[dict[str, Any]] | str | None) -> str:
 
 
 def _model_section(service: str, windows: list[Window], model: Any, drift_settings: dict[str, Any],
-                   deployments: str = "") -> str:  # fmt: skip
-    parts = [f'<section class="model" data-model="{html.escape(service)}"><h2>{html.escape(service)}</h2>']
+                   deployments: str = "", button: str = "") -> str:  # fmt: skip
+    parts = [f'<section class="model" data-model="{html.escape(service)}"><h2>{html.escape(service)}</h2>{button}']
     latency_series, error_series = [], []
     stamps = np.concatenate([np.concatenate([w.latencies.values()[:, 0], w.outcomes.values()[:, 0]]) for w in windows])
     span = (float(stamps.min()), float(stamps.max())) if stamps.size else None
@@ -182,7 +183,8 @@ section.model{border-top:1px solid #ccc;padding-top:8px;margin-bottom:24px}
 table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ddd;padding:3px 8px;text-align:left}"""
 
 
-def render_dashboard(monitor: Monitor) -> str:
+def render_dashboard(monitor: Monitor, *, button: Callable[[Any], str] | None = None) -> str:
+    """The page; ``button(model info or None)`` gives each model's retrain form (HTML) or ""."""
     ingestor = monitor.ingestor
     groups: dict[tuple[str, str], list[Window]] = defaultdict(list)
     with ingestor.lock:
@@ -192,8 +194,10 @@ def render_dashboard(monitor: Monitor) -> str:
     # The cluster is asked outside the lock: ingestion must not wait for the Kubernetes API.
     tables = {key: deployment_table(_cluster_history(monitor, *key)) for key in keys}
     with ingestor.lock:
-        sections = [_model_section(f"{ns}/{service}", groups[(ns, service)], ingestor.models.get(service),
-                                   dict(monitor.settings.drift), tables[(ns, service)]) for ns, service in keys]  # fmt: skip
+        models = {service: ingestor.models.get(service) for _, service in keys}
+        sections = [_model_section(f"{ns}/{service}", groups[(ns, service)], models[service], dict(monitor.settings.drift),
+                                   tables[(ns, service)], button(models[service]) if button else "")
+                    for ns, service in keys]  # fmt: skip
     alerts = monitor.store.alert_counts()
     body = "".join(sections) or '<p class="empty">No payload logs received yet.</p>'
     return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>mlpipex monitor</title>'

@@ -6,8 +6,9 @@ gives the routes alone, so the GitHub App can mount them in its own process
 
 Routes: ``POST /`` and ``POST /events`` (KServe's logger URL, binary-mode
 CloudEvents), ``GET /metrics``, ``GET /healthz``, ``POST /api/v1/labels``,
-``GET /api/v1/samples``, ``GET /api/v1/windows``, ``GET /dashboard``; which token
-scope each needs is in ``mlpipex.monitor._auth``.
+``GET /api/v1/samples``, ``GET /api/v1/windows``, ``GET /dashboard``, ``POST
+/dashboard/retrain`` (its buttons: ``mlpipex.monitor._retrain``); which token scope
+each needs is in ``mlpipex.monitor._auth``.
 
 An event is answered 200 only once it is in the journal (durable under the sync
 policy); windows are checkpointed with the journal position they include, and a
@@ -34,6 +35,7 @@ from mlpipex.monitor._events import MAX_BODY, MalformedEvent, parse_event
 from mlpipex.monitor._ingest import Ingestor
 from mlpipex.monitor._journal import EventJournal, FileJournal
 from mlpipex.monitor._metrics import MonitorCollector, encode_metrics, metrics_registry
+from mlpipex.monitor._retrain import COOKIE, MAX_FORM, SCOPE, RetrainButtons, press
 from mlpipex.monitor._scheduler import DriftFunction, Scheduler, run_drift
 from mlpipex.monitor._settings import MonitorSettings
 from mlpipex.monitor._store import Store
@@ -206,11 +208,13 @@ async def _read_body(request: "Request", limit: int, inflight: InFlight) -> byte
 def monitor_router(monitor: "Monitor") -> "APIRouter":
     from fastapi import APIRouter, HTTPException, Request
     from fastapi.responses import HTMLResponse, JSONResponse, Response
+    from starlette.concurrency import run_in_threadpool
 
     router = APIRouter()
     auth = monitor.settings.auth
     inflight = InFlight(monitor.settings.limits.inflight_bytes)
     busy = {"error": "the monitor is receiving too much at once; retry", "reason": "busy"}
+    buttons = RetrainButtons(monitor.settings)
     registry = metrics_registry(MonitorCollector(monitor.ingestor, monitor.store.alert_counts,
                                                  lambda: monitor.journal.pending_bytes(monitor.checkpointed)))  # fmt: skip
 
@@ -365,7 +369,27 @@ def monitor_router(monitor: "Monitor") -> "APIRouter":
             return token
         from mlpipex.monitor._dashboard import render_dashboard
 
-        return HTMLResponse(render_dashboard(monitor))
+        if token is None or SCOPE not in token.scopes:
+            return HTMLResponse(render_dashboard(monitor))
+        nonce = buttons.new_nonce()
+        page = render_dashboard(monitor, button=lambda model: buttons.form(nonce, token, model.service)
+                                if buttons.offered(model) else "")  # fmt: skip
+        response = HTMLResponse(page)
+        response.set_cookie(COOKIE, nonce, httponly=True, samesite="strict", path="/")
+        return response
+
+    @router.post("/dashboard/retrain", response_class=HTMLResponse, summary="A retrain button: asks the App")
+    async def retrain(request: Request) -> Response:
+        token = authorise(request, SCOPE, basic=True)
+        if isinstance(token, Response):
+            return token
+        try:
+            raw = await _read_body(request, MAX_FORM, inflight)
+        except (BodyTooLarge, Busy):
+            return JSONResponse({"error": f"a button's form is under {MAX_FORM} bytes"}, status_code=413)
+        status, page = await run_in_threadpool(press, buttons, monitor.ingestor.models, token, raw,
+                                               request.cookies.get(COOKIE))  # fmt: skip
+        return HTMLResponse(page, status_code=status)
 
     return router
 

@@ -12,13 +12,14 @@ from pathlib import Path
 
 from mlpipex.errors import InputError
 from mlpipex.gates.result import Report
+from mlpipex.report._charts import xychart
 from mlpipex.report._console import render_console
 from mlpipex.report._deploy import render_deploy_markdown
 from mlpipex.report._json import render_json
 from mlpipex.report._junit import render_junit
 from mlpipex.report._markdown import marker_for, render_markdown
 from mlpipex.report._numbers import plain, significant
-from mlpipex.report._text import cell, mermaid_label
+from mlpipex.report._text import cell, mermaid_label, mermaid_text
 
 __all__ = [
     "SCHEMA_PATH",
@@ -26,6 +27,7 @@ __all__ = [
     "cell",
     "marker_for",
     "mermaid_label",
+    "mermaid_text",
     "plain",
     "render_console",
     "render_deploy_markdown",
@@ -34,6 +36,7 @@ __all__ = [
     "render_markdown",
     "significant",
     "write_reports",
+    "xychart",
 ]
 
 #: JSON Schema (draft 2020-12) of report.json, shipped with the package.

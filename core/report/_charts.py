@@ -8,6 +8,7 @@ goes through ``plain`` and every label through ``mermaid_label``.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Sequence
@@ -19,6 +20,11 @@ from mlpipex.report._text import mermaid_label
 
 MAX_LATENCY_CHARTS = 4
 MAX_POINTS = 12
+HORIZONTAL_FROM = 7
+ROW_PX = 26  # per bar in a horizontal chart: the label's line height and some air
+# A line value (SLA, interval end) above this many times the highest bar is named, not
+# drawn to scale: on an axis up to a 10 ms SLA, sub-millisecond bars are a pixel high.
+OFF_SCALE = 3.0
 _PERCENTILE = re.compile(r"^p(\d{1,2}(?:\.\d+)?)$")
 # Bars, then line series in order (GitHub honours mermaid's init directive).
 _BLUE, _ORANGE, _RED, _GREY = "#4e79a7", "#f28e2b", "#e15759", "#7f7f7f"
@@ -35,8 +41,8 @@ def _series(values: Sequence[float]) -> str:
     return "[" + ", ".join(plain(v) for v in values) + "]"
 
 
-def _axis(labels: Sequence[str]) -> str:
-    return "[" + ", ".join(mermaid_label(label) for label in labels) + "]"
+def _axis(labels: Sequence[str], limit: int) -> str:
+    return "[" + ", ".join(mermaid_label(label, limit) for label in labels) + "]"
 
 
 def _nice_top(value: float) -> float:
@@ -47,14 +53,22 @@ def _nice_top(value: float) -> float:
     return math.ceil(value * 1.1 / step) * step
 
 
-def _source(palette: Sequence[str], title: str, labels: Sequence[str], y_axis: str,
-            bar: Sequence[float], lines: Sequence[Sequence[float]]) -> str:  # fmt: skip
-    init = '{"themeVariables": {"xyChart": {"plotColorPalette": "' + ", ".join(palette) + '"}}}'
+def xychart(palette: Sequence[str], title: str, labels: Sequence[str], y_axis: str,
+            bar: Sequence[float], lines: Sequence[Sequence[float]], *, label_limit: int = 30) -> str:  # fmt: skip
+    """Mermaid ``xychart-beta`` source: one bar series, then line series, colours in order.
+
+    From ``HORIZONTAL_FROM`` labels on the bars run horizontally, one row per label, and
+    the chart grows with them: side by side, x labels overlap from about eight features.
+    """
+    config: dict[str, object] = {"themeVariables": {"xyChart": {"plotColorPalette": ", ".join(palette)}}}
+    horizontal = len(labels) >= HORIZONTAL_FROM
+    if horizontal:
+        config["xyChart"] = {"width": 700, "height": max(300, 110 + ROW_PX * len(labels))}
     rows = [
-        f"%%{{init: {init}}}%%",
-        "xychart-beta",
+        f"%%{{init: {json.dumps(config)}}}%%",
+        "xychart-beta horizontal" if horizontal else "xychart-beta",
         f"  title {mermaid_label(title, 60)}",
-        f"  x-axis {_axis(labels)}",
+        f"  x-axis {_axis(labels, label_limit)}",
         f"  y-axis {y_axis}",
         f"  bar {_series(bar)}",
         *(f"  line {_series(line)}" for line in lines),
@@ -99,27 +113,43 @@ def latency_charts(gate: GateResult | None) -> list[Chart]:
         points = sorted(points, key=_percentile)[:MAX_POINTS]
         estimates = [_number(m.value) or 0.0 for m in points]
         highs = [_number(m.ci_high) for m in points]
+        peak = max(estimates)
+        sla, implied = _sla_line(points)
+        # The axis fits the bars: a value more than OFF_SCALE times the highest bar (a wide
+        # interval at p99, a 10 ms SLA over 0.01 ms bars) is named, not drawn to scale.
+        in_scale = [v for v in (*estimates, *(h for h in highs if h is not None), *(sla or []))
+                    if peak <= 0 or v <= OFF_SCALE * peak]  # fmt: skip
+        top = _nice_top(max([*estimates, *in_scale]))
         lines: list[list[float]] = []
         palette = [_BLUE]
         parts = ["bars: estimate"]
         if all(h is not None for h in highs):
-            lines.append([h for h in highs if h is not None])
+            known = [h for h in highs if h is not None]
+            lines.append([min(h, top) for h in known])
             palette.append(_ORANGE)
-            parts.append(f"orange line: upper end of the {level} interval")
-        sla, implied = _sla_line(points)
-        if sla is not None:
+            cut = [f"{m.name} {plain(h)} ms" for m, h in zip(points, known) if h > top]
+            parts.append(f"orange line: upper end of the {level} interval"
+                         + (f" (cut at the top: {', '.join(cut)})" if cut else ""))  # fmt: skip
+        if sla is not None and max(sla) > top:
+            parts.append(f"SLA {_sla_text(sla)} ms, off this scale: {plain(max(sla) / peak)}× "
+                         f"the highest bar ({plain(peak)} ms)")  # fmt: skip
+        elif sla is not None:
             lines.append(sla)
             palette.append(_RED)
             parts.append("red line: SLA" + (f" ({', '.join(implied)} bounded by a higher percentile's limit)"
                                             if implied else ""))  # fmt: skip
         else:
             parts.append("no SLA for every percentile here")
-        top = _nice_top(max([*estimates, *(v for line in lines for v in line)]))
         batch = group.replace("batch=", "batch ") if group else "all batches"
         title = f"Latency at {batch} (ms)"
-        source = _source(palette, title, [m.name for m in points], f'"ms" 0 --> {plain(top)}', estimates, lines)
+        source = xychart(palette, title, [m.name for m in points], f'"ms" 0 --> {plain(top)}', estimates, lines)
         charts.append(Chart(title, " · ".join(parts), source))
     return charts
+
+
+def _sla_text(sla: Sequence[float]) -> str:
+    low, high = min(sla), max(sla)
+    return plain(high) if low == high else f"{plain(low)}–{plain(high)}"
 
 
 def _sla_line(points: Sequence[Measurement]) -> tuple[list[float] | None, list[str]]:
@@ -159,7 +189,7 @@ def compare_charts(gate: GateResult | None) -> list[Chart]:
     if scores:
         low = min(min(p[1], p[2]) for p in scores)
         floor = max(0.0, math.floor((low - 0.05) * 10) / 10)
-        source = _source([_BLUE, _GREY], "Candidate vs baseline", [p[0] for p in scores],
+        source = xychart([_BLUE, _GREY], "Candidate vs baseline", [p[0] for p in scores],
                          f'"value" {plain(floor)} --> 1', [p[1] for p in scores], [[p[2] for p in scores]])  # fmt: skip
         charts.append(Chart("Metrics: candidate vs baseline", caption, source))
     if others:
@@ -169,7 +199,7 @@ def compare_charts(gate: GateResult | None) -> list[Chart]:
         bottom = -_nice_top(-low) if low < 0 else 0.0
         if top == bottom:
             top = 1.0
-        source = _source([_BLUE, _GREY], "Candidate vs baseline", [p[0] for p in others],
+        source = xychart([_BLUE, _GREY], "Candidate vs baseline", [p[0] for p in others],
                          f'"value" {plain(bottom)} --> {plain(top)}', [p[1] for p in others],
                          [[p[2] for p in others]])  # fmt: skip
         title = "Other metrics: candidate vs baseline" if scores else "Metrics: candidate vs baseline"

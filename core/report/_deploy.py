@@ -7,7 +7,7 @@ printed by the App in its replies, so both say the same thing the same way.
 from __future__ import annotations
 
 from mlpipex.events import DeployEvent
-from mlpipex.report._text import cell, code
+from mlpipex.report._text import cell, code, mermaid_label, mermaid_text
 
 ICON = {True: "🚀", False: "👎"}
 
@@ -21,25 +21,26 @@ def short(reference: str | None) -> str:
     return f"{name}@{digest[:19]}" if digest else name
 
 
-def _pie_label(text: str) -> str:
-    return text.replace('"', "'").replace("\n", " ")[:60]
+def _role(event: DeployEvent) -> str:
+    """What ``artifact`` is to the reader: after a rollback it is the model put back, not a new one."""
+    return "restored" if "rollback" in event.action else "new"
 
 
 def render_deploy_markdown(event: DeployEvent) -> str:
     lines = [f"### {ICON[event.ok]} {cell(event.title)}", "", cell(event.message, 2000), ""]
     rows = [("environment", cell(event.environment)), ("service", code(event.service, in_table=True))]
     if event.artifact:
-        rows.append(("new model", code(event.artifact, 300, in_table=True)))
+        rows.append((f"{_role(event)} model", code(event.artifact, 300, in_table=True)))
     if event.stable and event.stable != event.artifact:
         rows.append(("stable model", code(event.stable, 300, in_table=True)))
     if event.by:
         rows.append(("by", cell(event.by)))
     lines += ["| | |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows), ""]
     if event.ok and event.traffic is not None and event.artifact:
-        split = [(f"new {short(event.artifact)}", event.traffic)]
+        split = [(f"{_role(event)} {short(event.artifact)}", event.traffic)]
         if event.traffic < 100 and event.stable:
             split.append((f"stable {short(event.stable)}", 100 - event.traffic))
-        lines += ["```mermaid", f'pie showData title Traffic in {_pie_label(event.environment)}']
-        lines += [f'    "{_pie_label(label)}" : {share}' for label, share in split]
+        lines += ["```mermaid", f"pie showData title Traffic in {mermaid_text(event.environment, 60)}"]
+        lines += [f"    {mermaid_label(label, 60)} : {share}" for label, share in split]
         lines += ["```", ""]
     return "\n".join(lines)

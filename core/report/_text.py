@@ -78,10 +78,25 @@ def fence(text: str, lang: str = "text", limit: int = 4000) -> str:
     return f"{marks}{lang}\n{body}\n{marks}"
 
 
+# What mermaid 11 cannot show as itself inside a quoted label, and the nearest look-alike:
+# a quote ends the label (there is no escape), and ``<`` comes out as ``&lt;`` (its
+# DOMPurify pass escapes it, then the text node shows the entity).
+_MERMAID_LOOKALIKE = str.maketrans({'"': "\u02ba", "<": "\u2039"})
+# ``#name;`` is an entity code to mermaid and ``%%`` starts a comment or an init
+# directive: a zero-width space after ``#`` / between the ``%`` keeps them plain text.
+_MERMAID_ENTITY = re.compile(r"#(?=\w+;)")
+
+
+def mermaid_text(value: Any, limit: int = 40) -> str:
+    """Text as mermaid draws it verbatim inside a quoted label or a pie title (one line);
+    markdown escapes do not apply in a mermaid block, so ``|``, ``@`` and ``&`` stay."""
+    text = one_line(value, limit).translate(_MERMAID_LOOKALIKE)
+    return _MERMAID_ENTITY.sub("#\u200b", text).replace("%%", "%\u200b%")
+
+
 def mermaid_label(value: Any, limit: int = 40) -> str:
-    """A quoted mermaid label: no quotes, brackets or backticks that would end it or the fence."""
-    text = re.sub(r"[^\w .,:=%/+@()-]", "_", one_line(value, limit))
-    return f'"{text}"'
+    """A quoted mermaid label that renders as ``value`` (see ``mermaid_text``)."""
+    return f'"{mermaid_text(value, limit)}"'
 
 
 def marker_name(name: str) -> str:

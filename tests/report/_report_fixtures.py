@@ -180,18 +180,18 @@ def check_xychart(source: str) -> tuple[list[str], list[list[float]], list[list[
     """Parse the subset of xychart-beta we emit the way mermaid's grammar would;
     returns the x labels, the bar series and the line series."""
     lines = [ln.strip() for ln in source.splitlines() if ln.strip() and not ln.strip().startswith("%%")]
-    assert lines[0] == "xychart-beta"
+    assert lines[0] in ("xychart-beta", "xychart-beta horizontal")
     labels: list[str] = []
     series: dict[str, list[list[float]]] = {"bar": [], "line": []}
     for line in lines[1:]:
         keyword, _, rest = line.partition(" ")
         if keyword == "title":
-            assert re.fullmatch(r'"[^"`]*"', rest), line
+            assert re.fullmatch(r'"[^"]*"', rest), line
         elif keyword == "x-axis":
-            labels = re.findall(r'"([^"`]*)"', rest)
+            labels = re.findall(r'"([^"]*)"', rest)
             assert rest == "[" + ", ".join(f'"{x}"' for x in labels) + "]", line
         elif keyword == "y-axis":
-            match = re.fullmatch(r'(?:"[^"`]*" )?(\S+) --> (\S+)', rest)
+            match = re.fullmatch(r'(?:"[^"]*" )?(\S+) --> (\S+)', rest)
             assert match, line
             assert all(_MERMAID_NUMBER.match(v) for v in match.groups()), line
             assert float(match.group(1)) < float(match.group(2)), line

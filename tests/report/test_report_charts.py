@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from _report_fixtures import (
     check_xychart,
     compare_gate,
@@ -24,17 +26,29 @@ def test_latency_chart_per_batch_size_with_intervals_and_sla() -> None:
     labels, bars, lines = check_xychart(blocks[0])
     assert labels == ["p50", "p95", "p99"]
     assert bars == [[0.0231, 0.0619, 0.0777]]
-    assert lines == [[0.0243, 0.068, 0.127], [2.0, 5.0, 10.0]]  # CI upper bounds, then the SLA
-    assert 'y-axis "ms" 0 --> 15\n' in blocks[0]  # the SLA fits on the axis
-    # batch 64 only limits p99: p50 and p95 are bounded by it (p50 <= p95 <= p99 <= 20 ms)
+    # Issue 20: sub-millisecond bars under a 2-10 ms SLA: the axis fits the data (the bars
+    # were a pixel high on an axis up to 15 ms) and the SLA, off this scale, is named instead
+    assert lines == [[0.0243, 0.068, 0.127]]  # CI upper bounds
+    assert 'y-axis "ms" 0 --> 0.15\n' in blocks[0]
     _, _, lines = check_xychart(blocks[1])
-    assert lines[1] == [20.0, 20.0, 20.0]
+    assert len(lines) == 1
+
+
+def test_an_sla_near_the_data_is_drawn_as_a_line() -> None:
+    # batch 64 only limits p99: p50 and p95 are bounded by it (p50 <= p95 <= p99 <= 0.3 ms)
+    gate = latency_gate()
+    gate = replace(gate, measurements=tuple(replace(m, limit=0.3 if m.limit == 20.0 else m.limit) for m in gate.measurements))
+    blocks = mermaid_blocks(render_markdown(make_report(gate)))
+    _, _, lines = check_xychart(blocks[1])
+    assert lines[1] == [0.3, 0.3, 0.3]
+    assert 'y-axis "ms" 0 --> 0.35\n' in blocks[1]
 
 
 def test_latency_caption_names_the_series() -> None:
     text = render_markdown(make_report(latency_gate()))
-    assert "<sub>bars: estimate · orange line: upper end of the 95% interval · red line: SLA</sub>" in text
-    assert "red line: SLA (p50, p95 bounded by a higher percentile's limit)" in text
+    assert ("<sub>bars: estimate · orange line: upper end of the 95% interval · SLA 2–10 ms, off this scale: "
+            "129× the highest bar (0.0777 ms)</sub>") in text  # fmt: skip
+    assert "SLA 20 ms, off this scale: 165× the highest bar (0.121 ms)" in text
 
 
 def test_latency_chart_without_an_sla_on_the_top_percentile_draws_no_sla_line() -> None:
@@ -124,4 +138,4 @@ def test_hostile_metric_names_cannot_escape_the_chart() -> None:
     text = render_markdown(make_report(GateResult("compare", Status.PASS, "ok", ms)))
     (block,) = mermaid_blocks(text)
     labels, _, _ = check_xychart(block)
-    assert labels == ["x__ ___ _b_"]
+    assert labels == ["x\u02ba] ``` \u2039b>"]  # one line, so the fence cannot end; no quote to end the label
