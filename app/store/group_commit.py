@@ -15,11 +15,12 @@ transaction, so one bad delivery fails only its own request.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar, Union
 
 __all__ = ["GroupCommit"]
 
@@ -27,23 +28,31 @@ log = logging.getLogger("mlpipex.app.store")
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
+Waiter = Union[Future[Result], "asyncio.Future[Result]"]  # a request on an event loop, or a thread
 
 
 class GroupCommit(Generic[Item, Result]):
     def __init__(self, commit: Callable[[Sequence[Item]], list[Result]], *, max_batch: int = 64) -> None:
         self._commit = commit
         self._max_batch = max_batch
-        self._pending: list[tuple[Item, Future[Result]]] = []
+        self._pending: list[tuple[Item, Waiter[Result]]] = []
         self._wake = threading.Condition()
         self._thread: threading.Thread | None = None
         self._closed = False
 
     async def submit(self, item: Item) -> Result:
         """Record ``item`` with the next batch; returns once that batch is committed."""
-        return await asyncio.wrap_future(self.submit_nowait(item))
+        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        self._enqueue(item, future)
+        return await future
 
     def submit_nowait(self, item: Item) -> Future[Result]:
+        """``submit`` for a caller without an event loop: a ``concurrent.futures.Future``."""
         future: Future[Result] = Future()
+        self._enqueue(item, future)
+        return future
+
+    def _enqueue(self, item: Item, future: Future[Result] | asyncio.Future[Result]) -> None:
         with self._wake:
             if self._closed:
                 raise RuntimeError("the store is closed")
@@ -52,7 +61,6 @@ class GroupCommit(Generic[Item, Result]):
                 self._thread = threading.Thread(target=self._run, name="mlpipex-group-commit", daemon=True)
                 self._thread.start()
             self._wake.notify()
-        return future
 
     def close(self) -> None:
         """Commit what is waiting, then stop the writer."""
@@ -73,16 +81,40 @@ class GroupCommit(Generic[Item, Result]):
                 batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
             self._write(batch)
 
-    def _write(self, batch: list[tuple[Item, Future[Result]]]) -> None:
+    def _write(self, batch: list[tuple[Item, Waiter[Result]]]) -> None:
         try:
             results = self._commit([item for item, _ in batch])
         except Exception as exc:
             if len(batch) == 1:
-                batch[0][1].set_exception(exc)
+                _resolve([(batch[0][1], None, exc)])
                 return
             log.warning("a batch of %d deliveries failed (%s); recording each on its own", len(batch), type(exc).__name__)
             for one in batch:
                 self._write([one])
             return
-        for (_, future), result in zip(batch, results):
+        _resolve([(future, result, None) for (_, future), result in zip(batch, results)])
+
+
+def _resolve(outcomes: list[tuple[Waiter[Any], Any, BaseException | None]]) -> None:
+    """Set every waiter's result; an event loop's waiters in one callback (one wake-up per loop, not per request)."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Any, Any, BaseException | None]]] = {}
+    for future, result, error in outcomes:
+        if isinstance(future, asyncio.Future):
+            by_loop.setdefault(future.get_loop(), []).append((future, result, error))
+        elif error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+    for loop, waiting in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nobody is waiting any more
+            loop.call_soon_threadsafe(_set_all, waiting)
+
+
+def _set_all(waiting: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    for future, result, error in waiting:
+        if future.done():  # the request was cancelled (client went away); its row is committed all the same
+            continue
+        if error is not None:
+            future.set_exception(error)
+        else:
             future.set_result(result)
