@@ -13,8 +13,10 @@ of the target and p99 stays under `--p99-ms` (default 25 ms: a server that keeps
 answers in a few ms, one that falls behind builds a queue that grows by the second).
 Each server climbs the grid until two rates in a row are not sustained; its
 *saturation point* is the highest sustained rate. The grid goes well past the bare
-endpoint's. "client CPU" is the load generator's own CPU share: near 100% it, not
-the server, is the limit.
+endpoint's. "CPU µs/req" is the server process's CPU time (all threads, /proc) per
+request at that rate: what one delivery costs, whatever else the machine runs.
+"client CPU" is the load generator's own CPU share: near 100% it, not the server,
+is the limit.
 
     .venv/bin/python benchmarks/webhook_throughput.py [--seconds 2] [--rates 200,500,1000,...] [--p99-ms 25]
 """
@@ -132,18 +134,24 @@ async def fire(port: int, rate: float, seconds: float, event: str, body: bytes, 
     return np.array(latencies), errors, total / elapsed, (time.process_time() - cpu) / elapsed
 
 
-Row = tuple[float, np.ndarray, int, float, float]  # rate, latencies, errors, achieved, client CPU
+Row = tuple[float, np.ndarray, int, float, float, float]  # rate, latencies, errors, achieved, client CPU, server CPU µs/req
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc), all its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def sustained(row: Row, p99_ms: float) -> bool:
-    rate, latencies, errors, achieved, _ = row
+    rate, latencies, errors, achieved, _, _ = row
     return errors == 0 and achieved >= 0.95 * rate and float(np.percentile(latencies, 99)) < p99_ms
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=2.0)
-    parser.add_argument("--rates", default="200,500,1000,1500,2000,3000,4000,5000,6000")
+    parser.add_argument("--rates", default="200,500,1000,1500,2000,3000,4000,5000,6000,8000,10000")
     parser.add_argument("--p99-ms", type=float, default=25.0, help="the p99 a sustained rate stays under")
     args = parser.parse_args()
     rates = [float(r) for r in args.rates.split(",")]
@@ -161,6 +169,7 @@ def main() -> None:
             wait_ready(app_port, "/healthz")
             wait_ready(bare_port, "/webhooks/github", "POST")
             ports = {"app": app_port, "bare": bare_port}
+            pids = {"app": servers[0].pid, "bare": servers[1].pid}
             results: dict[str, dict[float, Row]] = {"app": {}, "bare": {}}
             misses = {"app": 0, "bare": 0}
             for port in ports.values():  # warm-up
@@ -169,8 +178,10 @@ def main() -> None:
                 for name, port in ports.items():
                     if misses[name] >= 2:
                         continue  # saturated twice in a row: higher rates say nothing new
+                    before = cpu_seconds(pids[name])
                     lat, errors, achieved, client = asyncio.run(fire(port, rate, args.seconds, event, body))
-                    row = (rate, lat, errors, achieved, client)
+                    server_us = (cpu_seconds(pids[name]) - before) / max(1, len(lat)) * 1e6
+                    row = (rate, lat, errors, achieved, client, server_us)
                     results[name][rate] = row
                     misses[name] = 0 if sustained(row, args.p99_ms) else misses[name] + 1
         finally:
@@ -180,18 +191,19 @@ def main() -> None:
 
     def cells(row: Row | None) -> list[str]:
         if row is None:
-            return ["—"] * 5
-        _, lat, errors, achieved, client = row
+            return ["—"] * 6
+        _, lat, errors, achieved, client, server_us = row
         mark = "" if sustained(row, args.p99_ms) else " ✗"
         return [f"{np.percentile(lat, 50):.2f}", f"{np.percentile(lat, 99):.1f}{mark}", f"{achieved:.0f}", str(errors),
-                f"{client:.0%}"]  # fmt: skip
+                f"{server_us:.0f}", f"{client:.0%}"]  # fmt: skip
 
     print(f"# webhook intake at fixed rates ({machine()}), {args.seconds:g} s per rate, {len(body)} byte body, "
           f"sustained = no errors, ≥95% of the rate, p99 < {args.p99_ms:g} ms (✗: not sustained)\n")  # fmt: skip
     lines = [[f"{rate:g}", *cells(results["app"].get(rate)), *cells(results["bare"].get(rate))] for rate in rates
              if rate in results["app"] or rate in results["bare"]]  # fmt: skip
-    print(table(["rate/s", "app p50 ms", "app p99 ms", "app achieved/s", "app errors", "client CPU",
-                 "bare p50 ms", "bare p99 ms", "bare achieved/s", "bare errors", "client CPU"], lines))  # fmt: skip
+    print(table(["rate/s", "app p50 ms", "app p99 ms", "app achieved/s", "app errors", "app CPU µs/req", "client CPU",
+                 "bare p50 ms", "bare p99 ms", "bare achieved/s", "bare errors", "bare CPU µs/req", "client CPU"],
+                lines))  # fmt: skip
     saturation = {name: max((r for r, row in rows.items() if sustained(row, args.p99_ms)), default=0.0)
                   for name, rows in results.items()}  # fmt: skip
     peak = {name: max((row[3] for row in rows.values()), default=0.0) for name, rows in results.items()}
