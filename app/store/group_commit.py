@@ -36,15 +36,36 @@ class GroupCommit(Generic[Item, Result]):
         self._commit = commit
         self._max_batch = max_batch
         self._pending: list[tuple[Item, Waiter[Result]]] = []
+        # per event loop: requests that reached their write in the current turn of that loop
+        self._staged: dict[asyncio.AbstractEventLoop, list[tuple[Item, Waiter[Result]]]] = {}
         self._wake = threading.Condition()
         self._thread: threading.Thread | None = None
         self._closed = False
 
     async def submit(self, item: Item) -> Result:
         """Record ``item`` with the next batch; returns once that batch is committed."""
-        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
-        self._enqueue(item, future)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Result] = loop.create_future()
+        staged = self._staged.get(loop)
+        if staged is None:  # the first in this turn of the loop: hand the turn's deliveries over after it
+            staged = self._staged[loop] = []
+            loop.call_soon(self._hand_over, loop)
+        staged.append((item, future))
         return await future
+
+    def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Every request that reached its write in one turn of the event loop goes to the writer together:
+        one wake-up for the writer, and batches as big as the load (handing each over as it came made the
+        writer commit ~6 at a time with 64 requests in flight)."""
+        staged = self._staged.pop(loop)
+        with self._wake:
+            if self._closed:
+                for _, future in staged:
+                    future.set_exception(RuntimeError("the store is closed"))
+                return
+            self._pending.extend(staged)
+            self._start_writer()
+            self._wake.notify()
 
     def submit_nowait(self, item: Item) -> Future[Result]:
         """``submit`` for a caller without an event loop: a ``concurrent.futures.Future``."""
@@ -57,10 +78,13 @@ class GroupCommit(Generic[Item, Result]):
             if self._closed:
                 raise RuntimeError("the store is closed")
             self._pending.append((item, future))
-            if self._thread is None:  # started on first use: no lifespan hook needed (tests, TestClient)
-                self._thread = threading.Thread(target=self._run, name="mlpipex-group-commit", daemon=True)
-                self._thread.start()
+            self._start_writer()
             self._wake.notify()
+
+    def _start_writer(self) -> None:
+        if self._thread is None:  # started on first use: no lifespan hook needed (tests, TestClient)
+            self._thread = threading.Thread(target=self._run, name="mlpipex-group-commit", daemon=True)
+            self._thread.start()
 
     def close(self) -> None:
         """Commit what is waiting, then stop the writer."""

@@ -111,3 +111,20 @@ def test_rows_written_on_the_driver_cursor_read_back_as_sqlalchemy_wrote_them(st
     job = store.jobs.get(queued.job_id)
     assert job.payload == {"comment": 41} and job.next_run_at == clock() and job.dedupe_key == "github-delivery:fast"
     assert store.jobs.claim("w", lease_seconds=30).id == queued.job_id
+
+
+def test_requests_reaching_their_write_in_one_turn_of_the_loop_share_one_commit() -> None:
+    batches: list[list[int]] = []
+
+    def commit(items: Any) -> list[int]:
+        batches.append(list(items))
+        return list(items)
+
+    group: GroupCommit[int, int] = GroupCommit(commit)
+
+    async def requests() -> list[int]:
+        return await asyncio.gather(*(group.submit(i) for i in range(10)))
+
+    assert asyncio.run(requests()) == list(range(10))
+    assert batches == [list(range(10))]
+    group.close()
