@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from typing import Any
 
 from sqlalchemy import event, text
@@ -122,8 +123,12 @@ def test_requests_reaching_their_write_in_one_turn_of_the_loop_share_one_commit(
 
     group: GroupCommit[int, int] = GroupCommit(commit)
 
+    async def request(i: int) -> int:
+        time.sleep(0.002)  # work before the write that lets other threads run (parsing, the schema check)
+        return await group.submit(i)
+
     async def requests() -> list[int]:
-        return await asyncio.gather(*(group.submit(i) for i in range(10)))
+        return await asyncio.gather(*(request(i) for i in range(10)))
 
     assert asyncio.run(requests()) == list(range(10))
     assert batches == [list(range(10))]
