@@ -11,8 +11,9 @@ server that falls behind shows it in p99 instead of slowing the sender down.
 A rate is *sustained* when every request succeeds, the achieved rate is within 5%
 of the target and p99 stays under `--p99-ms` (default 25 ms: a server that keeps up
 answers in a few ms, one that falls behind builds a queue that grows by the second).
-Each server climbs the grid until two rates in a row are not sustained; its
-*saturation point* is the highest sustained rate. The grid goes well past the bare
+Each server climbs the grid until it falls behind (errors, < 95% of the rate, or a
+p50 over the bound) at two rates in a row; its *saturation point* is the highest
+sustained rate. The grid goes well past the bare
 endpoint's. "CPU µs/req" is the server process's CPU time (all threads, /proc) per
 request at that rate: what one delivery costs, whatever else the machine runs.
 "client CPU" is the load generator's own CPU share: near 100% it, not the server,
@@ -177,13 +178,15 @@ def main() -> None:
             for rate in rates:  # interleaved: both servers at each rate before the next rate
                 for name, port in ports.items():
                     if misses[name] >= 2:
-                        continue  # saturated twice in a row: higher rates say nothing new
+                        continue  # fell behind twice in a row: higher rates say nothing new
                     before = cpu_seconds(pids[name])
                     lat, errors, achieved, client = asyncio.run(fire(port, rate, args.seconds, event, body))
                     server_us = (cpu_seconds(pids[name]) - before) / max(1, len(lat)) * 1e6
                     row = (rate, lat, errors, achieved, client, server_us)
                     results[name][rate] = row
-                    misses[name] = 0 if sustained(row, args.p99_ms) else misses[name] + 1
+                    # Climb on while it keeps up: a p99 spike from other work on the machine is not saturation.
+                    keeps_up = errors == 0 and achieved >= 0.95 * rate and float(np.percentile(lat, 50)) < args.p99_ms
+                    misses[name] = 0 if keeps_up else misses[name] + 1
         finally:
             for server in servers:
                 server.terminate()
