@@ -19,7 +19,7 @@ request at that rate: what one delivery costs, whatever else the machine runs.
 "client CPU" is the load generator's own CPU share: near 100% it, not the server,
 is the limit.
 
-    .venv/bin/python benchmarks/webhook_throughput.py [--seconds 2] [--rates 200,500,1000,...] [--p99-ms 25]
+    .venv/bin/python benchmarks/webhook_throughput.py [--seconds 2] [--rates 200,500,...,20000] [--p99-ms 25]
 """
 
 from __future__ import annotations
@@ -152,7 +152,7 @@ def sustained(row: Row, p99_ms: float) -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=2.0)
-    parser.add_argument("--rates", default="200,500,1000,1500,2000,3000,4000,5000,6000,8000,10000")
+    parser.add_argument("--rates", default="200,500,1000,1500,2000,3000,4000,5000,6000,8000,10000,13000,16000,20000")
     parser.add_argument("--p99-ms", type=float, default=25.0, help="the p99 a sustained rate stays under")
     args = parser.parse_args()
     rates = [float(r) for r in args.rates.split(",")]
