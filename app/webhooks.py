@@ -27,6 +27,7 @@ from mlpipex.app.auth import signature_matches
 from mlpipex.app.events import route
 from mlpipex.app.logs import log_event
 from mlpipex.app.replay import action_key
+from mlpipex.app.store import Delivery
 
 __all__ = ["Problem", "WebhookReply", "read_body", "router"]
 
@@ -101,6 +102,17 @@ async def github_webhook(request: Request) -> Any:
         raise
 
 
+# The schema check costs ~23 µs for a 3 kB payload and ~140 µs for 25 kB: below this size
+# it runs on the event loop, which is cheaper than a hop to the thread pool and back.
+_INLINE_CHECK_BYTES = 32 * 1024
+
+
+async def _schema_problems(kind: str | None, payload: dict[str, Any], size: int) -> list[str]:
+    if size <= _INLINE_CHECK_BYTES:
+        return webhook_schemas.problems(kind, payload)
+    return await run_in_threadpool(webhook_schemas.problems, kind, payload)
+
+
 async def _receive(request: Request) -> Any:
     state = request.app.state.mlpipex
     body = await read_body(request, state.settings.max_body_bytes)
@@ -122,15 +134,17 @@ async def _receive(request: Request) -> Any:
         log_event(log, "delivery", delivery=delivery, event=event, outcome="pong")
         return WebhookReply(status="pong")
     routing = route(event, payload, allowed=state.settings.allows, handles=state.registry.handles)
-    if routing.queue and (wrong := await run_in_threadpool(webhook_schemas.problems, routing.kind, payload)):
+    if routing.queue and (wrong := await _schema_problems(routing.kind, payload, len(body))):
         raise HTTPException(400, f"the {routing.kind} payload does not match GitHub's webhook schema "
                                  f"({webhook_schemas.SOURCE}): " + "; ".join(wrong))  # fmt: skip
-    outcome = await run_in_threadpool(
-        state.store.deliveries.record, delivery, event=event, action=payload.get("action") if isinstance(payload.get("action"), str) else None,
+    # The writer thread commits this delivery with the others arriving now (group commit);
+    # the answer goes out only after that commit.
+    outcome = await state.store.intake.submit(Delivery(
+        delivery, event=event, action=payload.get("action") if isinstance(payload.get("action"), str) else None,
         repository=routing.repository, installation_id=routing.installation_id,
         job_kind=routing.kind if routing.queue else None, payload=payload, reason=routing.reason,
         action_key=action_key(event, payload),
-    )  # fmt: skip
+    ))  # fmt: skip
     if outcome.duplicate and outcome.outcome == "replayed":
         reply = WebhookReply(status="replayed", kind=routing.kind, job_id=outcome.job_id, reason=outcome.reason)
         code = 200

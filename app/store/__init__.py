@@ -11,6 +11,8 @@ replicas sharing one database). Handlers reach it as ``ctx.store``:
   environment=…, from_digest=…, to_digest=…, detail=…)`` and ``store.audit.query(…)``.
 - ``store.jobs.enqueue(kind, payload, dedupe_key=…)`` to queue follow-up work.
 - ``store.installations.installation_for("owner/name")`` for work without a webhook.
+- ``await store.intake.submit(Delivery(...))`` records a webhook delivery with whatever
+  else is arriving, in one transaction (group commit; the webhook route uses it).
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, delete, text
 
 from mlpipex.app.store.audit import AuditEntry, AuditLog
-from mlpipex.app.store.deliveries import Deliveries, DeliveryOutcome
+from mlpipex.app.store.deliveries import Deliveries, Delivery, DeliveryOutcome
 from mlpipex.app.store.engine import make_engine, utcnow
+from mlpipex.app.store.group_commit import GroupCommit
 from mlpipex.app.store.installations import Installations
 from mlpipex.app.store.jobs import Job, JobQueue, backoff_seconds
 from mlpipex.app.store.locks import LockHeld, LockResult, Locks
@@ -32,7 +35,9 @@ __all__ = [
     "AuditEntry",
     "AuditLog",
     "Deliveries",
+    "Delivery",
     "DeliveryOutcome",
+    "GroupCommit",
     "Installations",
     "Job",
     "JobQueue",
@@ -52,6 +57,7 @@ class Store:
         self.clock = clock
         self.jobs = JobQueue(engine, clock, max_attempts=max_attempts, backoff_base=backoff_base, backoff_cap=backoff_cap)
         self.deliveries = Deliveries(engine, clock, self.jobs)
+        self.intake: GroupCommit[Delivery, DeliveryOutcome] = GroupCommit(self.deliveries.record_many)
         self.locks = Locks(engine, clock)
         self.audit = AuditLog(engine, clock)
         self.installations = Installations(engine, clock)
@@ -92,4 +98,5 @@ class Store:
             return False
 
     def close(self) -> None:
+        self.intake.close()
         self.engine.dispose()

@@ -57,7 +57,10 @@ def _sqlite_pragmas(engine: Engine, busy_timeout_ms: int) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        # FULL: a commit returns only once the WAL is synced, so a webhook the App has
+        # acknowledged survives a power cut too (NORMAL survives only a crash of the App).
+        # Deliveries share commits under load (group_commit), which keeps FULL cheap.
+        cursor.execute("PRAGMA synchronous=FULL")
         cursor.close()
 
     @event.listens_for(engine, "begin")

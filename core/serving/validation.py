@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -46,6 +46,22 @@ class Validator:
     dtype: str  # numpy dtype of that input
     profile: Mapping[str, Any]  # per-feature reference profile ("features" of the package profile)
     safe_cast: bool = False  # accept any numeric v2 datatype, cast to ``dtype``
+    # Derived once from ``profile`` (not per request): see __post_init__.
+    _no_nan: np.ndarray = field(init=False, repr=False, compare=False)  # bool per column: training had no NaN
+    _category_columns: list[int] = field(init=False, repr=False, compare=False)  # closed categorical columns
+    _category_table: np.ndarray = field(init=False, repr=False, compare=False)  # [column, category], NaN-padded
+
+    def __post_init__(self) -> None:
+        profiles = [self.profile.get(name) or {} for name in self.features]
+        object.__setattr__(self, "_no_nan", np.array([p.get("null_rate", 1.0) == 0 for p in profiles], dtype=bool))
+        closed = [(column, _category_values(p.get("frequencies") or {})) for column, p in enumerate(profiles)
+                  if p.get("kind") == "categorical" and p.get("other", 0) == 0]  # fmt: skip
+        width = max((len(values) for _, values in closed), default=0)
+        table = np.full((len(closed), max(width, 1)), np.nan)
+        for index, (_, values) in enumerate(closed):
+            table[index, : len(values)] = values
+        object.__setattr__(self, "_category_columns", [column for column, _ in closed])
+        object.__setattr__(self, "_category_table", table)
 
     @classmethod
     def from_package(cls, config: Mapping[str, Any], *, safe_cast: bool = False) -> Validator:
@@ -151,11 +167,15 @@ class Validator:
             raise RequestError(f"inputs[{name}].datatype", f"expected {expected}, got {datatype}; send {expected}{hint}")
         data = getattr(tensor, "data", None)
         if isinstance(data, list):  # JSON: check the values before numpy sees them
-            flat = list(_flatten(data))
-            for index, value in enumerate(flat):
-                if isinstance(value, bool) or not isinstance(value, (int, float)):
-                    raise RequestError(f"inputs[{name}].data[{index}]",
-                                       f"expected a number ({datatype}), got {type(value).__name__} {value!r:.40}")  # fmt: skip
+            types = set(map(type, data))
+            flat = list(_flatten(data)) if list in types else data
+            if flat is not data:
+                types = set(map(type, flat))
+            if not types <= _JSON_NUMBERS:  # only then look for the first offender, in Python
+                for index, value in enumerate(flat):
+                    if type(value) not in _JSON_NUMBERS:
+                        raise RequestError(f"inputs[{name}].data[{index}]",
+                                           f"expected a number ({datatype}), got {type(value).__name__} {value!r:.40}")  # fmt: skip
             count = len(flat)
         else:
             count = None
@@ -171,21 +191,56 @@ class Validator:
         return array.astype(np.float64, copy=False).reshape(shape)
 
     def _check_values(self, matrix: np.ndarray) -> np.ndarray:
-        bad = ~np.isfinite(matrix)
+        """Whole-matrix numpy checks; Python runs per column only to word the first error."""
+        finite = np.isfinite(matrix)
+        problems = None if finite.all() else ~finite & (np.isinf(matrix) | self._no_nan)  # inf; NaN where training had none
+        unseen = None
+        if self._category_columns:
+            # [rows, categorical columns, categories]: one comparison for every closed column at
+            # once (NaN padding equals nothing, and a NaN value is not a category).
+            values = matrix[:, self._category_columns]
+            if values.size * self._category_table.shape[1] <= _BROADCAST_LIMIT:
+                known = (values[:, :, None] == self._category_table).any(axis=2)
+            else:  # a big batch against many categories: per column, without the 3-D temporary
+                known = np.column_stack([np.isin(values[:, i], self._category_table[i]) for i in range(values.shape[1])])
+            unseen = finite[:, self._category_columns] & ~known
+        if (problems is not None and problems.any()) or (unseen is not None and unseen.any()):
+            self._raise_first(matrix, problems, unseen)
+        return matrix.astype(np.dtype(self.dtype), copy=False)
+
+    def _raise_first(self, matrix: np.ndarray, problems: np.ndarray | None, unseen: np.ndarray | None) -> None:
+        """The error for the first column with a problem, and in it the first row (values before categories)."""
+        closed = {column: index for index, column in enumerate(self._category_columns)}
         for column, name in enumerate(self.features):
-            profile = self.profile.get(name) or {}
-            if bad[:, column].any():
-                row = int(np.flatnonzero(bad[:, column])[0])
+            if problems is not None and problems[:, column].any():
+                row = int(np.flatnonzero(problems[:, column])[0])
                 if np.isinf(matrix[row, column]):
                     raise RequestError(f"{name} (row {row})", "infinite value")
-                if profile.get("null_rate", 1.0) == 0:
-                    raise RequestError(f"{name} (row {row})", "missing value (NaN); training never had one")
-            if profile.get("kind") == "categorical" and profile.get("other", 0) == 0:
-                seen = set(profile.get("frequencies", {}))
-                for row, value in enumerate(matrix[:, column]):
-                    if np.isfinite(value) and _category(value) not in seen:
-                        raise RequestError(f"{name} (row {row})", f"category {_category(value)!r} was never seen in training")
-        return matrix.astype(np.dtype(self.dtype), copy=False)
+                raise RequestError(f"{name} (row {row})", "missing value (NaN); training never had one")
+            if unseen is not None and column in closed and unseen[:, closed[column]].any():
+                row = int(np.flatnonzero(unseen[:, closed[column]])[0])
+                category = _category(matrix[row, column])
+                raise RequestError(f"{name} (row {row})", f"category {category!r} was never seen in training")
+
+
+_BROADCAST_LIMIT = 1 << 22  # elements of the [rows, columns, categories] comparison (4 MB of bools)
+_JSON_NUMBERS = {int, float}  # exact types: bool (a subclass of int) is not a number here
+
+
+def _category_values(frequencies: Mapping[str, Any]) -> np.ndarray:
+    """The numbers whose category label (``_category``) is one of ``frequencies``' keys.
+
+    A key that no number prints as ("red", "1.0", "1e20") can never match a numeric
+    request value, so it is left out; the rest compare by value, with ``np.isin``."""
+    values = []
+    for key in frequencies:
+        try:
+            value = float(key)
+        except ValueError:
+            continue
+        if math.isfinite(value) and _category(value) == key:
+            values.append(value)
+    return np.array(values, dtype=np.float64)
 
 
 def _flatten(data: list[Any]) -> Iterator[Any]:

@@ -117,3 +117,83 @@ def test_v1_says_what_the_body_should_be(payload, field, fragment):
     with pytest.raises(RequestError) as info:
         V.from_v1(payload)
     assert info.value.field == field and fragment in info.value.message
+
+
+class CountingProfile(dict):
+    """A profile that counts how often the validator looks a feature up."""
+
+    lookups = 0
+
+    def get(self, key, default=None):
+        CountingProfile.lookups += 1
+        return super().get(key, default)
+
+
+def test_the_profile_is_read_once_per_model_not_per_request():
+    """Issue 19: the categorical set was rebuilt from the profile on every request."""
+    profile = CountingProfile(PROFILE)
+    validator = Validator(("x", "y", "colour"), "features", "float32", profile)
+    CountingProfile.lookups = 0
+    for _ in range(10):
+        validator.from_v2([Tensor("features", [2, 3], "FP32", [1, 2, 1, 3, 4, 2])])
+    assert CountingProfile.lookups == 0
+
+
+def test_an_infinite_value_after_an_allowed_nan_is_refused():
+    """The per-column loop looked only at the first non-finite row: NaN (allowed for y) hid a later inf."""
+    with pytest.raises(RequestError) as info:
+        V.from_v2([Tensor("features", [2, 3], "FP32", [1, np.nan, 1, 1, np.inf, 2])])
+    assert info.value.field == "y (row 1)" and info.value.message == "infinite value"
+
+
+def _reference_check(validator, matrix):
+    """The per-element rule, written out in Python: the first (column, row) refused, or None."""
+    for column, name in enumerate(validator.features):
+        profile = validator.profile.get(name) or {}
+        for row, value in enumerate(matrix[:, column]):
+            if math.isinf(value) or (math.isnan(value) and profile.get("null_rate", 1.0) == 0):
+                return f"{name} (row {row})"
+        if profile.get("kind") == "categorical" and profile.get("other", 0) == 0:
+            seen = set(profile.get("frequencies", {}))
+            for row, value in enumerate(matrix[:, column]):
+                label = str(int(value)) if math.isfinite(value) and float(value).is_integer() else str(value)
+                if math.isfinite(value) and label not in seen:
+                    return f"{name} (row {row})"
+    return None
+
+
+def test_vectorised_checks_agree_with_the_per_element_rule():
+    profile = {
+        "a": {"kind": "continuous", "null_rate": 0.0},
+        "b": {"kind": "continuous", "null_rate": 0.2},
+        "c": {"kind": "categorical", "null_rate": 0.1, "other": 0.0,
+              "frequencies": {"0": 0.2, "3": 0.2, "2.5": 0.2, "-1": 0.1, "red": 0.1, "1.0": 0.1, "1e20": 0.1}},
+        "d": {"kind": "categorical", "null_rate": 0.0, "other": 0.1, "frequencies": {"1": 1.0}},
+    }  # fmt: skip
+    validator = Validator(tuple(profile), "features", "float64", profile)
+    rng = np.random.default_rng(19)
+    pool = np.array([0, 3, 2.5, -1, 1, 1e20, 7, -0.0, np.nan, np.inf, -np.inf, 0.5])
+    refused = 0
+    for _ in range(400):
+        matrix = rng.choice(pool, size=(int(rng.integers(1, 5)), 4), p=[0.3, 0.2, 0.1, 0.1] + [0.3 / 8] * 8)
+        expected = _reference_check(validator, matrix)
+        try:
+            validator._check_values(matrix)
+            got = None
+        except RequestError as exc:
+            got = exc.field
+        assert got == expected, matrix
+        refused += got is not None
+    assert 50 < refused < 390  # both outcomes were exercised
+
+
+def test_a_big_batch_against_many_categories_takes_the_per_column_path():
+    levels = {str(i): 1 / 3000 for i in range(3000)}
+    profile = {"c": {"kind": "categorical", "null_rate": 0.0, "other": 0.0, "frequencies": levels}}
+    validator = Validator(("c",), "features", "float64", profile)
+    matrix = np.arange(3000, dtype=np.float64).reshape(-1, 1)
+    assert validator._check_values(matrix).shape == (3000, 1)
+    matrix[1234, 0] = 3000
+    with pytest.raises(RequestError) as info:
+        validator._check_values(matrix)
+    assert info.value.field == "c (row 1234)" and "'3000'" in info.value.message
