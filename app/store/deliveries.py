@@ -159,7 +159,10 @@ class Deliveries:
         """The action was asked for before: by GitHub's redelivery (the same id) or by a replay."""
         first = conn.execute(select(actions.c.delivery_id).where(actions.c.action_key == action_key)).scalar_one()
         if first == row["delivery_id"]:  # GitHub redelivered it: the first delivery's record answers
-            original = conn.execute(select(deliveries).where(deliveries.c.delivery_id == first)).one()
+            original = conn.execute(select(deliveries).where(deliveries.c.delivery_id == first)).first()
+            if original is None:  # that record was pruned; the action key outlives it, so it still runs once
+                return DeliveryOutcome(first, "replayed", f"the action was already received in delivery {first}",
+                                       None, duplicate=True)  # fmt: skip
             return DeliveryOutcome(first, original.outcome, original.reason, original.job_id, duplicate=True)
         job_id = conn.execute(select(deliveries.c.job_id).where(deliveries.c.delivery_id == first)).scalar()
         reason = f"the action was already received in delivery {first}"

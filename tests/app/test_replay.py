@@ -80,3 +80,20 @@ def test_different_actions_are_different_keys():
     assert action_key("pull_request", MERGE) != action_key("pull_request", {**MERGE, "pull_request": {**MERGE["pull_request"], "number": 6}})
     assert action_key("push", {"ref": "refs/heads/main"}) is None  # handlers of such events are idempotent by themselves
     assert action_key("issue_comment", {"action": "created", "comment": {"id": True}}) is None
+
+
+def test_a_redelivery_after_its_record_was_pruned_still_runs_nothing(store, clock):
+    """The action key outlives the pruned delivery row: GitHub's redelivery of that id is a replay, not a crash."""
+    from datetime import timedelta
+
+    key = "comment:77:/promote"
+    first = store.deliveries.record("d-1", event="issue_comment", action="created", repository="o/r", installation_id=1,
+                                    job_kind="issue_comment.created", payload={}, action_key=key)  # fmt: skip
+    assert first.outcome == "queued"
+    store.jobs.complete(store.jobs.claim("w", lease_seconds=30).id, "w")
+    clock.now += timedelta(days=31)
+    assert store.prune(30)["deliveries"] == 1
+    again = store.deliveries.record("d-1", event="issue_comment", action="created", repository="o/r", installation_id=1,
+                                    job_kind="issue_comment.created", payload={}, action_key=key)  # fmt: skip
+    assert again.outcome == "replayed" and again.duplicate
+    assert store.jobs.claim("w", lease_seconds=30) is None  # nothing new to run
