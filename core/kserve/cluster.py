@@ -178,9 +178,39 @@ class Cluster:
             if obj is not None and ready(obj):
                 return obj
             if time.monotonic() >= deadline:
-                raise ExternalError(f"{namespace}/{name} is not Ready after {timeout:g} s: {blockers(obj)}",
-                                    fix="kubectl describe inferenceservice; `mlpipex rollback` returns to the previous model")  # fmt: skip
+                unplaced = self.unscheduled_pods(namespace, name)
+                placement = f"; {unplaced}" if unplaced else ""
+                raise ExternalError(f"{namespace}/{name} is not Ready after {timeout:g} s: {blockers(obj)}{placement}",
+                                    fix=("give the model a toleration and resources some node has (deploy.tolerations, "
+                                         "deploy.gpu), or add such a node; " if unplaced else "kubectl describe inferenceservice; ")
+                                    + "`mlpipex rollback` returns to the previous model")  # fmt: skip
             time.sleep(poll)
+
+    def unscheduled_pods(self, namespace: str, name: str) -> str:
+        """The scheduler's own words for the model's pods it cannot place, or "" (none, or no right to read pods).
+
+        KServe reports only "MinimumReplicasUnavailable" on the InferenceService; why a pod
+        is Pending (an untolerated GPU taint, more GPUs than any node has) is on the pod.
+        """
+        from kubernetes import client
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            pods = client.CoreV1Api(self.api_client).list_namespaced_pod(
+                namespace, label_selector=f"serving.kserve.io/inferenceservice={name}").items
+        except (ApiException, OSError):  # a read for the message only: never the reason a step fails
+            return ""
+        return unscheduled(pods)
+
+
+def unscheduled(pods: list[Any]) -> str:
+    """``pod NAME cannot be scheduled: <the scheduler's message>`` for each Pending pod (pure)."""
+    words = []
+    for pod in pods:
+        for condition in (pod.status.conditions or []) if pod.status else []:
+            if condition.type == "PodScheduled" and condition.status == "False" and condition.reason == "Unschedulable":
+                words.append(f"pod {pod.metadata.name} cannot be scheduled: {condition.message}")
+    return "; ".join(words)
 
 
 def ready(obj: dict[str, Any]) -> bool:

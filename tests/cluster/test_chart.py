@@ -227,6 +227,8 @@ def test_what_the_app_never_needs_is_refused_with_403(control_plane: ControlPlan
             "clusterservingruntimes.serving.kserve.io"),
         "create a pod": lambda: core.create_namespaced_pod(installed.models, {"metadata": {"name": "x"},
                                                            "spec": {"containers": [{"name": "x", "image": "x"}]}}),
+        "read a pod's log": lambda: core.read_namespaced_pod_log("x", installed.models),
+        "list pods outside the model namespaces": lambda: core.list_namespaced_pod("default"),
     }  # fmt: skip
     for what, call in calls.items():
         try:
@@ -235,6 +237,7 @@ def test_what_the_app_never_needs_is_refused_with_403(control_plane: ControlPlan
         except ApiException as error:
             refusals[what] = error.status
     assert refusals == dict.fromkeys(calls, 403)
+    core.list_namespaced_pod(installed.models)  # allowed: only to quote the scheduler when a step is not Ready
     # Through mlpipex's own client: a namespace outside modelNamespaces is refused, said in plain words.
     elsewhere = without_model_name(mlpipex_service(quickstart, "default"))
     with pytest.raises(ExternalError, match="refused applying default/"):

@@ -98,3 +98,6 @@ def test_an_unschedulable_predictor_times_out_with_kserves_real_conditions(contr
     # What KServe's controller really reports for a pod the scheduler cannot place. The reason itself
     # ("untolerated taint(s)") is only on the pod and its FailedScheduling event, not on the ISVC.
     assert "PredictorReady is False (MinimumReplicasUnavailable: Deployment does not have minimum availability.)" in message
+    # ...so mlpipex reads it off the pod and quotes the real scheduler.
+    assert "cannot be scheduled: 0/3 nodes are available" in message and "untolerated taint" in message, message
+    assert "deploy.tolerations" in str(waiting.value.fix)
