@@ -43,12 +43,14 @@ import json
 import re
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import yaml
+
+from _fake_server import FakeServer
 
 from . import kserve_admission
 
@@ -101,7 +103,7 @@ def _load_crd(path: Path) -> dict[str, Any]:
     return loaded
 
 
-class FakeKubernetes:
+class FakeKubernetes(FakeServer):
     def __init__(self, crd_path: Path = CRD_PATH, *, admission: kserve_admission.KServeAdmission | None = None,
                  admit: bool = True, kserve: KServeInstall = V0_20_0) -> None:  # fmt: skip
         # KServe's admission runs on every write unless a test says admit=False (and why).
@@ -143,9 +145,7 @@ class FakeKubernetes:
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        super().__init__(Handler)
 
     def play(self, kserve: KServeInstall) -> None:
         """Be ``kserve`` from now on (an upgrade or a ConfigMap edit between two steps): its controller
@@ -155,13 +155,6 @@ class FakeKubernetes:
         if self.admission is not None:
             self.extra[CONFIGMAP_PATH] = _configmap(self.admission.folder / "inferenceservice.yaml", kserve)
 
-    def __enter__(self) -> FakeKubernetes:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
     def kubeconfig(self, path: Path, context: str = "fake") -> Path:
         config = {
