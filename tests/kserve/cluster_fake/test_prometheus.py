@@ -21,8 +21,7 @@ from _fake_server import FakeServer, free_port
 from mlpipex.cli import main
 from mlpipex.errors import ExternalError, InputError
 from mlpipex.kserve.analysis import PrometheusSource
-
-from .fake_apiserver import CRD_PATH, WEIGHTING, FakeKubernetes
+from tests.kserve.cluster_fake.fake_apiserver import CRD_PATH, WEIGHTING, FakeKubernetes
 
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 QUERY = 'mlpipex_test_latency_ms{service="$service", role="$role"}'

@@ -13,7 +13,7 @@ Python client:
   a :class:`KServeInstall`: ``V0_20_0`` (the default: the latest release) or
   ``WEIGHTING`` (a KServe that weights Standard-mode canary traffic);
 - validates every written object against that CRD's OpenAPI schema (422 Invalid);
-- then admits it with KServe's own webhook code (tests/kube/kserve_admission.py: the
+- then admits it with KServe's own webhook code (tests/kserve/cluster_fake/kserve_admission.py: the
   InferenceService defaulter and validator of the pinned KServe release, create or
   update over the stored object, for POST, PUT, apply and merge patch alike): a
   refusal answers 403 Forbidden with ``admission webhook "<name>" denied the request:
@@ -51,11 +51,10 @@ import jsonschema
 import yaml
 
 from _fake_server import FakeServer
-
-from . import kserve_admission
+from tests.kserve.cluster_fake import kserve_admission
 
 GROUP, VERSION, PLURAL = "serving.kserve.io", "v1beta1", "inferenceservices"
-CRD_PATH = Path(__file__).resolve().parents[3] / "shared" / "kserve" / "serving.kserve.io_inferenceservices.yaml"
+CRD_PATH = Path(__file__).resolve().parents[4] / "shared" / "kserve" / "serving.kserve.io_inferenceservices.yaml"
 _ITEM = re.compile(rf"^/apis/{GROUP}/{VERSION}/namespaces/([^/]+)/{PLURAL}(?:/([^/?]+))?(?:/status)?$")
 
 
