@@ -117,6 +117,6 @@ _sys.path.insert(0, str(Path(__file__).resolve().parent))
 @pytest.fixture(scope="session")
 def kserve_admission():  # type: ignore[no-untyped-def]
     """KServe's own InferenceService webhooks (one Go process per session); fails in CI if it cannot run."""
-    from kube.kserve_admission import shared
+    from tests.kserve.cluster_fake.kserve_admission import shared
 
     return shared()

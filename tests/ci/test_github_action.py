@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from kube.kserve_admission import unavailable
+
+from tests.kserve.cluster_fake.kserve_admission import unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOLS = ROOT / ".tools"

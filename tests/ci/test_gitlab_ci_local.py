@@ -166,8 +166,9 @@ def test_pip_spec_pins_and_paths_install_with_their_extras(project: Path, tmp_pa
 @pytest.fixture
 def deploy_project(project: Path, tmp_path: Path):
     """The quickstart on its default branch with the deploy template, a real registry and a fake cluster."""
-    from kube.fake_apiserver import CRD_PATH, FakeKubernetes
     from oci.conftest import start_registry
+
+    from tests.kserve.cluster_fake.fake_apiserver import CRD_PATH, FakeKubernetes
 
     if not CRD_PATH.exists():
         pytest.skip(f"the KServe CRD is not here ({CRD_PATH})")

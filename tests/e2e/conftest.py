@@ -1,3 +1,3 @@
 """The App world of the handler tests (fake GitHub and Kubernetes APIs, the App in-process)."""
 
-from handlers.conftest import world  # noqa: F401
+from app.handlers.conftest import world  # noqa: F401

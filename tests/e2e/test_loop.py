@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from handlers.conftest import REPO, World
+from app.handlers.conftest import REPO, World
 from monitor.conftest import RunningMonitor
 from oci.conftest import start_registry
 

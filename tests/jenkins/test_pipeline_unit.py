@@ -12,7 +12,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from kube.kserve_admission import unavailable
+from tests.kserve.cluster_fake.kserve_admission import unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 SUITE = Path(__file__).with_name("pipelineunit") / "run_tests.groovy"

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 import yaml
-from kube.kserve_admission import assert_admitted, shared
 
 from mlpipex.config import load_config
 from mlpipex.kserve import Rollout, build_inference_service
 from mlpipex.kserve.rollout import plan_canary, plan_deploy, plan_promote, plan_rollback
+from tests.kserve.cluster_fake.kserve_admission import assert_admitted, shared
 
 ROOT = Path(__file__).resolve().parents[2]
 A = "ghcr.io/acme/models/bc@sha256:" + "a" * 64

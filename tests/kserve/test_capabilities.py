@@ -90,10 +90,10 @@ def test_oci_mode_and_default_mode_settings(crd, shipped_configmap):
 
 
 def test_kserve_facts_reads_the_cluster(crd, shipped_configmap):
-    from kube.fake_apiserver import FakeKubernetes
     from kubernetes import client
 
     from mlpipex.kserve.cluster import Cluster
+    from tests.kserve.cluster_fake.fake_apiserver import FakeKubernetes
 
     with FakeKubernetes() as fake:
         fake.extra["/api/v1/namespaces/kserve/configmaps/inferenceservice-config"] = shipped_configmap

@@ -1,5 +1,5 @@
 """InferenceService manifests for both KServe modes, validated against the real CRD and
-admitted by KServe's own webhook code (tests/kube/kserve_admission.py)."""
+admitted by KServe's own webhook code (tests/kserve/cluster_fake/kserve_admission.py)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from kube.kserve_admission import assert_admitted
 
 from mlpipex.cli import main
 from mlpipex.config import load_config
 from mlpipex.config.model import EnvironmentConfig
 from mlpipex.errors import InputError
 from mlpipex.kserve import Rollout, build_inference_service, load_crd
+from tests.kserve.cluster_fake.kserve_admission import assert_admitted
 
 CRD = Path(__file__).resolve().parents[3] / "shared" / "kserve" / "serving.kserve.io_inferenceservices.yaml"
 needs_crd = pytest.mark.skipif(not CRD.exists(), reason=f"the KServe CRD is not here ({CRD}); it ships beside the repository in ../shared/kserve")

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import socket
-import threading
 import time
 import uuid
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from _fake_server import FakeServer, free_port
 
 REQUEST = "org.kubeflow.serving.inference.request"
 RESPONSE = "org.kubeflow.serving.inference.response"
@@ -71,12 +71,6 @@ def v2_response(labels: list[int], probabilities: list[list[float]]) -> bytes:
                        ]}).encode()  # fmt: skip
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class Receiver:
     """A webhook receiver on loopback that records what it got; ``status`` is what it answers."""
 
@@ -100,17 +94,14 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.http = FakeServer(Handler, self.port).start()
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/alerts/drift"
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.http.stop()
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> bool:

@@ -42,7 +42,7 @@ def test_the_logger_reaches_the_sink_and_the_sink_writes_the_monitors_topic() ->
 
 def test_kserve_admits_the_example_inferenceservice() -> None:
     sys.path.insert(0, str(ROOT / "tests"))
-    from kube.kserve_admission import assert_admitted
+    from tests.kserve.cluster_fake.kserve_admission import assert_admitted
 
     defaulted = assert_admitted(_objects()[("InferenceService", "fraud")])
     assert defaulted["spec"]["predictor"]["logger"]["mode"] == "all"

@@ -11,15 +11,16 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from _fake_server import FakeServer
 
 INDEX = "application/vnd.oci.image.index.v1+json"
 
 
-class StandInRegistry:
+class StandInRegistry(FakeServer):
     def __init__(self) -> None:
         self.blobs: dict[str, bytes] = {}
         self.manifests: dict[str, tuple[bytes, str]] = {}  # digest -> (bytes, media type)
@@ -59,17 +60,7 @@ class StandInRegistry:
                 registry.requests.append(("PUT", self.path))
                 registry.route(self)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.address = f"127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> StandInRegistry:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
 
     def route(self, h: Any) -> None:
         path = h.path.split("?")[0]

@@ -308,7 +308,7 @@ def test_deploy_sends_each_models_modelcar_image_across_a_canary_step(with_model
                                                                       monkeypatch):  # fmt: skip
     """deploy.storage: modelcar (the default): the stable and the new model each load from their own image,
     ``oci://REPO@<image digest>``, read from the real registry; the fake API server admits them with KServe's code."""
-    from kube.fake_apiserver import WEIGHTING, FakeKubernetes
+    from tests.kserve.cluster_fake.fake_apiserver import WEIGHTING, FakeKubernetes
 
     first, first_image = _push(capsys, registry)
     _next_version(with_modelcar, capsys)
@@ -337,7 +337,7 @@ def test_deploy_sends_each_models_modelcar_image_across_a_canary_step(with_model
 
 def test_deploy_in_fetch_mode_sends_the_artifact_digest(packaged, registry, capsys, tmp_path, monkeypatch):
     """deploy.storage: fetch: ``oci+fetch://REPO@<artifact digest>`` — the package needs no modelcar image."""
-    from kube.fake_apiserver import FakeKubernetes
+    from tests.kserve.cluster_fake.fake_apiserver import FakeKubernetes
 
     artifact, _ = _push_plain(capsys, registry)
     _deploy_to_fake(packaged, "fetch")
@@ -356,7 +356,7 @@ def _push_plain(capsys, registry) -> tuple[str, str]:
 
 def test_deploy_of_a_package_without_a_modelcar_image_is_exit_2_with_the_fix(packaged, registry, capsys, tmp_path,
                                                                               monkeypatch):  # fmt: skip
-    from kube.fake_apiserver import FakeKubernetes
+    from tests.kserve.cluster_fake.fake_apiserver import FakeKubernetes
 
     artifact, _ = _push_plain(capsys, registry)
     _deploy_to_fake(packaged, "modelcar")

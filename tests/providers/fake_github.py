@@ -19,12 +19,13 @@ import copy
 import functools
 import json
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import jsonschema
+
+from _fake_server import FakeServer
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC_PATH = ROOT / ".tools" / "node_modules" / "@octokit" / "openapi" / "generated" / "api.github.com.deref.json"
@@ -147,7 +148,7 @@ ROUTES = [
 ]  # fmt: skip
 
 
-class FakeGitHub:
+class FakeGitHub(FakeServer):
     routes = ROUTES  # subclasses serve more endpoints by extending this list and _respond
 
     def __init__(self, *, per_page: int = 30) -> None:
@@ -191,17 +192,10 @@ class FakeGitHub:
 
             do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> FakeGitHub:
-        self.thread.start()
-        return self
+        super().__init__(Handler)
 
     def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__exit__(*exc)
         assert not self.violations, "\n".join(self.violations)
 
     def _id(self) -> int:

@@ -23,13 +23,15 @@ import functools
 import json
 import re
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import jsonschema
 import yaml
+
+from _fake_server import FakeServer
 
 HERE = Path(__file__).resolve().parent
 SPECS = HERE / "gitlab_openapi"
@@ -86,7 +88,7 @@ ROUTES = [
 ]
 
 
-class FakeGitLab:
+class FakeGitLab(FakeServer):
     def __init__(self, *, token: str = "glpat-test", project_id: int = 42) -> None:
         self.token = token
         self.project_id = project_id
@@ -124,18 +126,11 @@ class FakeGitLab:
 
             do_GET = do_POST = do_PUT = _handle
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        super().__init__(Handler)
         self.api_url = f"{self.url}/api/v4"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> FakeGitLab:
-        self.thread.start()
-        return self
 
     def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__exit__(*exc)
         assert not self.violations, "\n".join(self.violations)
 
     def _id(self) -> int:

@@ -23,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from kube.kserve_admission import assert_admitted
 from runtime.tabular_projects import data, framework_predict, train, write_project
 
 from mlpipex import run_gates
@@ -34,6 +33,7 @@ from mlpipex.gates import Status
 from mlpipex.kserve import Rollout, build_inference_service
 from mlpipex.oci import Layout
 from mlpipex.runtime import FORMATS
+from tests.kserve.cluster_fake.kserve_admission import assert_admitted
 
 pytest.importorskip("xgboost")
 pytest.importorskip("lightgbm")

@@ -15,7 +15,6 @@ import numpy as np
 import onnx
 import pytest
 import yaml
-from kube.kserve_admission import assert_admitted
 
 from mlpipex import load_config, run_gates
 from mlpipex.cli import main
@@ -23,6 +22,7 @@ from mlpipex.gates import Status
 from mlpipex.kserve import Rollout, build_inference_service
 from mlpipex.oci import Layout
 from mlpipex.runtime import load_holdout, load_model
+from tests.kserve.cluster_fake.kserve_admission import assert_admitted
 
 tf = pytest.importorskip("tensorflow")
 

@@ -10,8 +10,13 @@ import pytest
 import yaml
 
 from mlpipex.cli import main
-
-from .fake_apiserver import CRD_PATH, V0_20_0, WEIGHTING, FakeKubernetes, KServeInstall
+from tests.kserve.cluster_fake.fake_apiserver import (
+    CRD_PATH,
+    V0_20_0,
+    WEIGHTING,
+    FakeKubernetes,
+    KServeInstall,
+)
 
 pytestmark = pytest.mark.skipif(not CRD_PATH.exists(), reason=f"the KServe CRD is not here ({CRD_PATH}); it ships in ../shared/kserve")
 

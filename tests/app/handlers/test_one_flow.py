@@ -12,7 +12,7 @@ import functools
 
 import pytest
 
-from handlers.conftest import A, B
+from app.handlers.conftest import A, B
 from mlpipex.cli import main
 from mlpipex.kserve.rollout import state_of
 from mlpipex.rollouts import Rollouts

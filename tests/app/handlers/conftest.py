@@ -15,7 +15,6 @@ pytest.importorskip("fastapi", reason="the App's tests need the app extra (pip i
 
 from fastapi.testclient import TestClient
 from github import Auth, Github
-from kube.fake_apiserver import CRD_PATH, WEIGHTING, FakeKubernetes
 from providers.fake_github import SPEC_PATH
 from providers.fake_github_app import FakeGitHubApp
 from providers.github_webhooks import webhook
@@ -23,6 +22,7 @@ from providers.github_webhooks import webhook
 from mlpipex.app import create_app
 from mlpipex.app.auth import sign
 from mlpipex.app.settings import Settings
+from tests.kserve.cluster_fake.fake_apiserver import CRD_PATH, WEIGHTING, FakeKubernetes
 
 SECRET = "handlers-secret"
 OUR_APP_ID = 1  # the App the fake GitHub names as a check run's author (its OpenAPI example's)

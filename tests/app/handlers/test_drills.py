@@ -21,7 +21,7 @@ from mlpipex.kserve.rollout import state_of
 
 from .conftest import B, pull_links
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 # A worker process that takes the canary step, applies it, and is SIGKILLed right after
 # the apply, before it can record that the job is done.

@@ -8,33 +8,25 @@ few seconds give the analysis enough samples.
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 
+from _fake_server import FakeServer, free_port
 from mlpipex.cli import main
 from mlpipex.errors import ExternalError, InputError
 from mlpipex.kserve.analysis import PrometheusSource
-
-from .fake_apiserver import CRD_PATH, WEIGHTING, FakeKubernetes
+from tests.kserve.cluster_fake.fake_apiserver import CRD_PATH, WEIGHTING, FakeKubernetes
 
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 QUERY = 'mlpipex_test_latency_ms{service="$service", role="$role"}'
 A = "ghcr.io/acme/models/bc@sha256:" + "a" * 64
 B = "ghcr.io/acme/models/bc@sha256:" + "b" * 64
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Exporter:
@@ -59,9 +51,8 @@ class Exporter:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.address = f"127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.http = FakeServer(Handler).start()
+        self.address = self.http.address
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from .fake_apiserver import CRD_PATH, FakeKubernetes
+from tests.kserve.cluster_fake.fake_apiserver import CRD_PATH, FakeKubernetes
 
 pytestmark = pytest.mark.skipif(not CRD_PATH.exists(), reason=f"the KServe CRD is not here ({CRD_PATH}); it ships in ../shared/kserve")
 ARGS = ("serving.kserve.io", "v1beta1", "ml", "inferenceservices")
@@ -125,7 +125,11 @@ def test_admitted_objects_are_stored_as_kserve_defaulted_them(api):
 
 
 def test_without_the_oracle_ci_fails_and_a_laptop_skips(monkeypatch, tmp_path):
-    from .kserve_admission import AdmissionUnavailable, binary_folder, unavailable
+    from tests.kserve.cluster_fake.kserve_admission import (
+        AdmissionUnavailable,
+        binary_folder,
+        unavailable,
+    )
 
     monkeypatch.setenv("MLPIPEX_KSERVE_ADMISSION", str(tmp_path))
     with pytest.raises(AdmissionUnavailable, match="holds no kserve-admission binary"):

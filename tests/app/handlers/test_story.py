@@ -190,7 +190,7 @@ def test_a_pull_request_cannot_loosen_its_own_rules(world):
 def test_on_kserve_v0_20_0_a_standard_canary_is_refused_in_the_reply(world):
     """The App runs the same check as the CLI: a /promote that would start a Standard-mode canary on a
     KServe that routes it nothing is answered with why and the fix, and production keeps its model."""
-    from kube.fake_apiserver import V0_20_0
+    from tests.kserve.cluster_fake.fake_apiserver import V0_20_0
 
     world.kube.play(V0_20_0)
     world.ship(5, A, promote=True)

@@ -13,7 +13,7 @@ Python client:
   a :class:`KServeInstall`: ``V0_20_0`` (the default: the latest release) or
   ``WEIGHTING`` (a KServe that weights Standard-mode canary traffic);
 - validates every written object against that CRD's OpenAPI schema (422 Invalid);
-- then admits it with KServe's own webhook code (tests/kube/kserve_admission.py: the
+- then admits it with KServe's own webhook code (tests/kserve/cluster_fake/kserve_admission.py: the
   InferenceService defaulter and validator of the pinned KServe release, create or
   update over the stored object, for POST, PUT, apply and merge patch alike): a
   refusal answers 403 Forbidden with ``admission webhook "<name>" denied the request:
@@ -43,17 +43,18 @@ import json
 import re
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import yaml
 
-from . import kserve_admission
+from _fake_server import FakeServer
+from tests.kserve.cluster_fake import kserve_admission
 
 GROUP, VERSION, PLURAL = "serving.kserve.io", "v1beta1", "inferenceservices"
-CRD_PATH = Path(__file__).resolve().parents[3] / "shared" / "kserve" / "serving.kserve.io_inferenceservices.yaml"
+CRD_PATH = Path(__file__).resolve().parents[4] / "shared" / "kserve" / "serving.kserve.io_inferenceservices.yaml"
 _ITEM = re.compile(rf"^/apis/{GROUP}/{VERSION}/namespaces/([^/]+)/{PLURAL}(?:/([^/?]+))?(?:/status)?$")
 
 
@@ -101,7 +102,7 @@ def _load_crd(path: Path) -> dict[str, Any]:
     return loaded
 
 
-class FakeKubernetes:
+class FakeKubernetes(FakeServer):
     def __init__(self, crd_path: Path = CRD_PATH, *, admission: kserve_admission.KServeAdmission | None = None,
                  admit: bool = True, kserve: KServeInstall = V0_20_0) -> None:  # fmt: skip
         # KServe's admission runs on every write unless a test says admit=False (and why).
@@ -143,9 +144,7 @@ class FakeKubernetes:
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        super().__init__(Handler)
 
     def play(self, kserve: KServeInstall) -> None:
         """Be ``kserve`` from now on (an upgrade or a ConfigMap edit between two steps): its controller
@@ -155,13 +154,6 @@ class FakeKubernetes:
         if self.admission is not None:
             self.extra[CONFIGMAP_PATH] = _configmap(self.admission.folder / "inferenceservice.yaml", kserve)
 
-    def __enter__(self) -> FakeKubernetes:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
     def kubeconfig(self, path: Path, context: str = "fake") -> Path:
         config = {

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 BUILD = ROOT / "scripts" / "build-go-tool.sh"
 NAME = "kserve-admission"
 MODULE = "github.com/kserve/kserve"
