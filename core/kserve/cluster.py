@@ -214,10 +214,25 @@ def unscheduled(pods: list[Any]) -> str:
 
 
 def ready(obj: dict[str, Any]) -> bool:
+    """Ready is True, and the status is about the spec as it is now (not the model before it)."""
     status = obj.get("status") or {}
-    if status.get("observedGeneration") != obj.get("metadata", {}).get("generation"):
+    conditions = {c.get("type"): c.get("status") for c in status.get("conditions", [])}
+    if conditions.get("Ready") != "True":
         return False
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions", []))
+    metadata, spec = obj.get("metadata", {}), obj.get("spec") or {}
+    mode = (metadata.get("annotations") or {}).get("serving.kserve.io/deploymentMode") or status.get("deploymentMode")
+    if mode in ("Standard", "RawDeployment"):
+        # In Standard mode KServe copies the predictor *Deployment's* observedGeneration into the
+        # status (inference_service_status.go, v0.20.0), which never matches the InferenceService's
+        # own generation after an update. What says the status is current: it addresses the
+        # predictor the spec names ({isvc}-{name}-predictor), and every canary reports ready.
+        name = (spec.get("predictor") or {}).get("name")
+        host = f"{metadata.get('name')}-{name}-predictor." if name else f"{metadata.get('name')}-predictor."
+        url = str((status.get("address") or {}).get("url") or "")
+        if host not in url:
+            return False
+        return not spec.get("canary") or conditions.get("CanaryPredictorReady") == "True"
+    return status.get("observedGeneration") == metadata.get("generation")
 
 
 def blockers(obj: dict[str, Any] | None) -> str:

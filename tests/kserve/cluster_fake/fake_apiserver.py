@@ -116,6 +116,7 @@ class FakeKubernetes(FakeServer):
         self.extra: dict[str, dict[str, Any]] = {}  # other objects served at their GET path (KServe's ConfigMap, …)
         self.play(kserve)
         self.revisions: dict[tuple[str, str], list[str]] = {}
+        self.predictor_generations: dict[tuple[str, str], dict[str, int]] = {}  # Standard mode: per predictor Deployment
         self.requests: list[tuple[str, str]] = []
         self.fail_next: list[int] = []
         self.down = False
@@ -291,14 +292,28 @@ class FakeKubernetes(FakeServer):
         condition = {"type": "Ready", "status": "True" if ready else "False"}
         if not ready:
             condition.update(reason="RevisionMissing", message="Revision failed to become ready: container model-server crashed: failed to load model")
-        return {
+        conditions = [condition, {"type": "PredictorReady", "status": condition["status"]}]
+        status: dict[str, Any] = {
             "observedGeneration": obj["metadata"]["generation"],
             "url": f"http://{key[1]}.{key[0]}.example.com",
-            "conditions": [condition, {"type": "PredictorReady", "status": condition["status"]}],
+            "conditions": conditions,
             "components": {"predictor": {"traffic": traffic, "latestCreatedRevision": revisions[-1],
                                          **({"latestReadyRevision": revisions[-1]} if ready else {})}},
             "deploymentMode": "Knative" if knative else "Standard",
         }
+        if not knative:
+            # As KServe v0.20.0 reports Standard mode (tests/cluster shows the real one): the address of
+            # the named predictor's Service, the predictor Deployment's observedGeneration (1 for a new
+            # name, whatever the InferenceService's generation), and the canaries' own condition.
+            name = predictor.get("name")
+            service = f"{key[1]}-{name}-predictor" if name else f"{key[1]}-predictor"
+            names = self.predictor_generations.setdefault(key, {})
+            names[service] = names.get(service, 0) + 1
+            status["observedGeneration"] = names[service]
+            status["address"] = {"url": f"http://{service}.{key[0]}.svc.cluster.local"}
+            if spec.get("canary"):
+                conditions.append({"type": "CanaryPredictorReady", "status": condition["status"]})
+        return status
 
 
     def _mode(self, obj: dict[str, Any]) -> str:
