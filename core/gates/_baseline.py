@@ -1,0 +1,129 @@
+"""Where the compare gate's baseline comes from: a file, or a model package in a registry.
+
+``baseline.artifact: REF:TAG`` is resolved to a digest when the gate runs, and the
+package is pulled by that digest into ``.mlpipex/baselines/sha256-<hex>/`` (``:`` is
+not allowed in a Windows path). The pull verifies every blob; a directory already
+there is reused after its model file is checked against the digest its package
+records. What was compared with (reference, digest, model version) is kept, so
+every report can name it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlpipex.errors import ExternalError, InputError, Location
+
+if TYPE_CHECKING:
+    from mlpipex.config import Config
+    from mlpipex.oci import Reference, RegistryClient
+
+__all__ = ["BASELINES", "Baseline", "Missing", "resolve_baseline"]
+
+BASELINES = Path(".mlpipex/baselines")  # beside the local package store, .mlpipex/oci
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The model the candidate is compared with."""
+
+    name: str
+    version: str
+    path: Path  # the model file (or SavedModel directory)
+    format: str
+    artifact: str | None = None  # REGISTRY/REPOSITORY@sha256:… when it came from a registry
+    requested: str | None = None  # baseline.artifact as configured (a tag, before it was resolved)
+
+
+@dataclass(frozen=True)
+class Missing:
+    """Nothing to compare with yet, and why (a first deployment)."""
+
+    note: str
+
+
+def _registry_client(ref: Reference) -> RegistryClient:
+    from mlpipex.oci import RegistryClient, credentials_for
+
+    return RegistryClient(ref.registry, credentials=credentials_for(ref.registry))
+
+
+def resolve_baseline(
+    config: Config,
+    *,
+    client_for: Callable[[Reference], RegistryClient] = _registry_client,
+    cache: Path = BASELINES,
+) -> Baseline | Missing | None:
+    """The configured baseline, pulled where needed; None when none is configured."""
+    settings = config.baseline
+    if settings.path:
+        return Baseline(config.model.name, "baseline", config.resolve(settings.path),
+                        settings.format or config.model.format)  # fmt: skip
+    if not settings.artifact:
+        return None
+    from mlpipex.oci import parse_reference
+
+    try:
+        ref = parse_reference(settings.artifact)
+    except InputError as exc:
+        raise InputError(f"baseline.artifact: {exc.message}", fix=exc.fix,
+                         location=Location(str(config.source))) from None  # fmt: skip
+    client = client_for(ref)
+    try:
+        digest = ref.digest or client.resolve(ref)
+        if digest is None:
+            return Missing(f"{settings.artifact} does not exist in {ref.registry} yet (nothing deployed?); "
+                           "the compare gate needs a baseline: set gates.compare.require_baseline to fail instead")  # fmt: skip
+        directory = cache / digest.replace(":", "-")
+        if not _intact(directory):
+            _pull(client, ref.with_digest(digest), directory)
+    except ExternalError as exc:
+        raise ExternalError(f"baseline.artifact {settings.artifact}: {exc.message}", fix=exc.fix) from None
+    package = _package_config(directory)
+    return Baseline(
+        name=str(package.get("name") or config.model.name),
+        version=str(package.get("version") or "unknown"),
+        path=directory / package["model"]["path"],
+        format=settings.format or str(package.get("format") or config.model.format),
+        artifact=f"{ref.name}@{digest}",
+        requested=settings.artifact,
+    )
+
+
+def _package_config(directory: Path) -> dict[str, Any]:
+    config: dict[str, Any] = json.loads((directory / "config.json").read_text())
+    return config
+
+
+def _intact(directory: Path) -> bool:
+    """A finished pull (manifest.json is written last) whose model file still matches its recorded digest."""
+    if not (directory / "manifest.json").is_file():
+        return False
+    from mlpipex.digests import file_digest
+
+    try:
+        model = _package_config(directory)["model"]
+        size, sha = file_digest(directory / model["path"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return f"sha256:{sha}" == model.get("digest") and size == model.get("size", size)
+
+
+def _pull(client: RegistryClient, ref: Reference, directory: Path) -> None:
+    """Into a private staging directory, then renamed: a reader never sees half a package."""
+    from mlpipex.oci import pull
+
+    staging = directory.with_name(f".{directory.name}.{os.getpid()}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        pull(client, ref, staging)
+        shutil.rmtree(directory, ignore_errors=True)  # a stale or damaged copy
+        staging.rename(directory)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
