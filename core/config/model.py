@@ -371,6 +371,14 @@ class BaselineConfig(_Strict):
             "(gates.compare.require_baseline fails it instead)."
         ),
     )
+    environment: str | None = Field(
+        None,
+        description=(
+            "The baseline is what serves in this deploy environment: the registry tag "
+            "package.registry/package.repository:<environment> that deploy moves (deploy.environment_tags), "
+            "pulled by digest. Exclusive with `path` and `artifact`."
+        ),
+    )
     format: ModelFormatName | None = Field(
         None, description="The baseline's model format, when it differs from model.format (e.g. a torchscript baseline)."
     )
@@ -385,8 +393,9 @@ class BaselineConfig(_Strict):
 
     @model_validator(mode="after")
     def _one_source(self) -> BaselineConfig:
-        if self.path is not None and self.artifact is not None:
-            raise ValueError("set either baseline.path (a file) or baseline.artifact (a package in a registry), not both")
+        if sum(v is not None for v in (self.path, self.artifact, self.environment)) > 1:
+            raise ValueError("set one of baseline.path (a file), baseline.artifact (a package in a registry) or "
+                             "baseline.environment (what serves there), not both")  # fmt: skip
         return self
 
 
@@ -509,6 +518,13 @@ class DeployConfig(_Strict):
         description=(
             "How KServe loads the package: `modelcar` (oci://…@<image digest>, KServe v0.20.0's default) or "
             "`fetch` (oci+fetch://…@<artifact digest>, the storage initializer; KServe master only)."
+        ),
+    )
+    environment_tags: bool = Field(
+        False,
+        description=(
+            "After each successful deploy/promote/rollback/canary step, move the registry tag REPOSITORY:<environment> "
+            "to the digest now serving at 100% there (what `baseline.environment` reads); a failed move is a warning."
         ),
     )
     gpu: GpuConfig | None = Field(None, description="GPU resources; none for CPU-only serving.")

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from mlpipex.config import Config
     from mlpipex.oci import Reference, RegistryClient
 
-__all__ = ["BASELINES", "Baseline", "Missing", "resolve_baseline"]
+__all__ = ["BASELINES", "Baseline", "Missing", "environment_tag", "resolve_baseline"]
 
 BASELINES = Path(".mlpipex/baselines")  # beside the local package store, .mlpipex/oci
 
@@ -65,26 +65,26 @@ def resolve_baseline(
     if settings.path:
         return Baseline(config.model.name, "baseline", config.resolve(settings.path),
                         settings.format or config.model.format)  # fmt: skip
-    if not settings.artifact:
+    requested, key = _requested(config)
+    if requested is None:
         return None
     from mlpipex.oci import parse_reference
 
     try:
-        ref = parse_reference(settings.artifact)
+        ref = parse_reference(requested)
     except InputError as exc:
-        raise InputError(f"baseline.artifact: {exc.message}", fix=exc.fix,
-                         location=Location(str(config.source))) from None  # fmt: skip
+        raise InputError(f"{key}: {exc.message}", fix=exc.fix, location=Location(str(config.source))) from None
     client = client_for(ref)
     try:
         digest = ref.digest or client.resolve(ref)
         if digest is None:
-            return Missing(f"{settings.artifact} does not exist in {ref.registry} yet (nothing deployed?); "
+            return Missing(f"{requested} does not exist in {ref.registry} yet (nothing deployed?); "
                            "the compare gate needs a baseline: set gates.compare.require_baseline to fail instead")  # fmt: skip
         directory = cache / digest.replace(":", "-")
         if not _intact(directory):
             _pull(client, ref.with_digest(digest), directory)
     except ExternalError as exc:
-        raise ExternalError(f"baseline.artifact {settings.artifact}: {exc.message}", fix=exc.fix) from None
+        raise ExternalError(f"{key} {requested}: {exc.message}", fix=exc.fix) from None
     package = _package_config(directory)
     return Baseline(
         name=str(package.get("name") or config.model.name),
@@ -92,8 +92,32 @@ def resolve_baseline(
         path=directory / package["model"]["path"],
         format=settings.format or str(package.get("format") or config.model.format),
         artifact=f"{ref.name}@{digest}",
-        requested=settings.artifact,
+        requested=requested,
     )
+
+
+def environment_tag(config: Config, environment: str) -> str:
+    """REGISTRY/REPOSITORY:<environment>, the tag that deploy moves (deploy.environment_tags)."""
+    package = config.package
+    if not (package.registry and package.repository):
+        raise InputError("baseline.environment reads the registry tag REPOSITORY:<environment>, but "
+                         "package.registry and package.repository are not set",
+                         fix="set package.registry and package.repository (where `mlpipex push` sends it)",
+                         location=Location(str(config.source)))  # fmt: skip
+    return f"{package.registry}/{package.repository}:{environment}"
+
+
+def _requested(config: Config) -> tuple[str | None, str]:
+    """The reference to resolve, and the config key it came from."""
+    settings = config.baseline
+    if settings.environment is None:
+        return settings.artifact, "baseline.artifact"
+    names = [e.name for e in config.deploy.environments]
+    if settings.environment not in names:
+        raise InputError(f"baseline.environment `{settings.environment}` is not one of deploy.environments",
+                         fix=f"use one of: {', '.join(names) or '(none: add deploy.environments)'}",
+                         location=Location(str(config.source)))  # fmt: skip
+    return environment_tag(config, settings.environment), "baseline.environment"
 
 
 def _package_config(directory: Path) -> dict[str, Any]:

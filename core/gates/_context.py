@@ -65,7 +65,7 @@ class GateContext:
         source = self.baseline_source
         if not isinstance(source, Baseline):
             return None
-        key = "baseline.path" if self.config.baseline.path else "baseline.artifact"
+        key = "baseline.path" if self.config.baseline.path else "baseline.artifact/environment"
         return self._load(source.path, key, source.format)
 
     def _load(self, path: Path, key: str, fmt: str, declared: dict[str, Any] | None = None) -> ModelRuntime:

@@ -129,3 +129,62 @@ def test_bad_baseline_config_is_exit_2(quickstart, capsys, monkeypatch, baseline
     candidate_b(quickstart, baseline)
     code, out, err = cli(capsys, "validate")
     assert code == 2 and message in out + err and "baseline" in out + err, out + err
+
+
+# -- environment tags: deploy moves REPO:<environment>, baseline.environment reads it ------------------------
+
+
+def deployable(project: Path, registry_address: str, kubeconfig: Path) -> None:
+    config = yaml.safe_load((project / "mlpipex.yaml").read_text())
+    config["package"] = {**config.get("package", {}), "registry": registry_address, "repository": "models/breast-cancer"}
+    config["deploy"] = {"storage": "fetch", "environment_tags": True,
+                        "environments": [{"name": "production", "context": "prod", "namespace": "ml-prod"}]}  # fmt: skip
+    (project / "mlpipex.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+@pytest.fixture
+def kube(tmp_path, monkeypatch):
+    from tests.kube.fake_apiserver import CRD_PATH, WEIGHTING, FakeKubernetes
+
+    if not CRD_PATH.exists():
+        pytest.skip(f"the KServe CRD is not here ({CRD_PATH}); it ships in ../shared/kserve")
+    with FakeKubernetes(kserve=WEIGHTING) as server:
+        monkeypatch.setenv("KUBECONFIG", str(server.kubeconfig(tmp_path / "kubeconfig", context="prod")))
+        yield server
+
+
+def test_deploy_moves_the_environment_tag_and_the_gate_compares_with_it(packaged, registry, kube, capsys, tmp_path):
+    target = f"{registry.address}/models/breast-cancer"
+    a = push_a(capsys, target)
+    digest = parse_reference(a).digest
+    deployable(packaged, registry.address, tmp_path)
+    code, out, err = cli(capsys, "deploy", "--env", "production", "--artifact", a, "--timeout", "5")
+    assert code == 0 and "warning" not in err, out + err
+    from mlpipex.oci import RegistryClient
+
+    assert RegistryClient(registry.address).resolve(parse_reference(f"{target}:production")) == digest
+
+    candidate_b(packaged, {"environment": "production"})
+    code, out, err = gate_compare(capsys, tmp_path)
+    assert code == 1, out + err
+    assert f"{target}:production = {target}@{digest}" in out
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["baseline"]["artifact"] == f"{target}@{digest}"
+    assert (packaged / ".mlpipex/baselines" / str(digest).replace(":", "-") / "manifest.json").is_file()
+
+
+def test_a_tag_that_cannot_move_is_a_warning_not_a_failed_rollout(packaged, registry, kube, capsys, tmp_path):
+    a = push_a(capsys, f"{registry.address}/models/breast-cancer")
+    deployable(packaged, registry.address, tmp_path)
+    registry.stop()
+    code, out, err = cli(capsys, "deploy", "--env", "production", "--artifact", a, "--timeout", "5")
+    assert code == 0, out + err
+    assert "serves" in out and "warning: the rollout succeeded, but the tag production" in err
+    assert f"cannot reach registry {registry.address}" in err
+
+
+def test_baseline_environment_must_be_a_deploy_environment(packaged, registry, capsys, tmp_path):
+    deployable(packaged, registry.address, tmp_path)
+    candidate_b(packaged, {"environment": "prod"})
+    code, out, err = gate_compare(capsys, tmp_path)
+    assert code == 2 and "baseline.environment `prod`" in out + err and "production" in out + err, out + err
