@@ -374,9 +374,9 @@ class BaselineConfig(_Strict):
     environment: str | None = Field(
         None,
         description=(
-            "The baseline is what serves in this deploy environment: the registry tag "
-            "package.registry/package.repository:<environment> that deploy moves (deploy.environment_tags), "
-            "pulled by digest. Exclusive with `path` and `artifact`."
+            "The baseline is what serves in this deploy environment: the stable model of its live InferenceService "
+            "(through its kubeconfig context), else the registry tag package.registry/package.repository:<environment> "
+            "that deploy moves (deploy.environment_tags); pulled by digest. Exclusive with `path` and `artifact`."
         ),
     )
     format: ModelFormatName | None = Field(

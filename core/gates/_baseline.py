@@ -22,6 +22,7 @@ from mlpipex.errors import ExternalError, InputError, Location
 
 if TYPE_CHECKING:
     from mlpipex.config import Config
+    from mlpipex.config.model import EnvironmentConfig
     from mlpipex.oci import Reference, RegistryClient
 
 __all__ = ["BASELINES", "Baseline", "Missing", "environment_tag", "resolve_baseline"]
@@ -65,7 +66,7 @@ def resolve_baseline(
     if settings.path:
         return Baseline(config.model.name, "baseline", config.resolve(settings.path),
                         settings.format or config.model.format)  # fmt: skip
-    requested, key = _requested(config)
+    requested, key, label = _requested(config)
     if requested is None:
         return None
     from mlpipex.oci import parse_reference
@@ -92,7 +93,7 @@ def resolve_baseline(
         path=directory / package["model"]["path"],
         format=settings.format or str(package.get("format") or config.model.format),
         artifact=f"{ref.name}@{digest}",
-        requested=requested,
+        requested=label,
     )
 
 
@@ -107,17 +108,49 @@ def environment_tag(config: Config, environment: str) -> str:
     return f"{package.registry}/{package.repository}:{environment}"
 
 
-def _requested(config: Config) -> tuple[str | None, str]:
-    """The reference to resolve, and the config key it came from."""
+def _requested(config: Config) -> tuple[str | None, str, str | None]:
+    """The reference to resolve, the config key it came from, and how the reports name where it came from.
+
+    ``baseline.environment`` prefers the truth: the stable model of the environment's live
+    InferenceService, read through its kubeconfig context; where CI cannot reach the cluster
+    it falls back to the environment's registry tag, and says so.
+    """
     settings = config.baseline
     if settings.environment is None:
-        return settings.artifact, "baseline.artifact"
-    names = [e.name for e in config.deploy.environments]
-    if settings.environment not in names:
+        return settings.artifact, "baseline.artifact", settings.artifact
+    matches = [e for e in config.deploy.environments if e.name == settings.environment]
+    if not matches:
+        names = [e.name for e in config.deploy.environments]
         raise InputError(f"baseline.environment `{settings.environment}` is not one of deploy.environments",
                          fix=f"use one of: {', '.join(names) or '(none: add deploy.environments)'}",
                          location=Location(str(config.source)))  # fmt: skip
-    return environment_tag(config, settings.environment), "baseline.environment"
+    live, why = _live_stable(config, matches[0])
+    if live is not None:
+        return live, "baseline.environment", f"{settings.environment} ({why})"
+    tag = environment_tag(config, settings.environment)
+    return tag, "baseline.environment", f"{tag} (registry tag; {why})"
+
+
+def _live_stable(config: Config, env: EnvironmentConfig) -> tuple[str | None, str]:
+    """(the artifact serving at 100% in ``env``'s InferenceService, or None; how it was found or why not)."""
+    from mlpipex.errors import MlpipexError
+
+    where = f"context {env.context}" if env.context else "the current kubeconfig context"
+    try:
+        from mlpipex.kserve.cluster import Cluster
+        from mlpipex.kserve.manifests import service_name
+        from mlpipex.kserve.rollout import state_of
+
+        kube = Cluster.connect(env.context)
+        kube.retries = 0  # one try: a CI without cluster access falls back to the tag at once
+        name = service_name(config)
+        obj = kube.get(env.namespace, name)
+    except MlpipexError as exc:
+        return None, f"cluster not used: {exc.message}"
+    stable = state_of(obj).stable
+    if stable is None or "@sha256:" not in stable:
+        return None, f"InferenceService {env.namespace}/{name} in {where} serves no model at 100% yet"
+    return stable, f"live InferenceService {env.namespace}/{name}, {where}"
 
 
 def _package_config(directory: Path) -> dict[str, Any]:

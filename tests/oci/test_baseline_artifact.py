@@ -153,7 +153,8 @@ def kube(tmp_path, monkeypatch):
         yield server
 
 
-def test_deploy_moves_the_environment_tag_and_the_gate_compares_with_it(packaged, registry, kube, capsys, tmp_path):
+def test_deploy_moves_the_environment_tag_and_the_gate_compares_with_it(packaged, registry, kube, capsys, tmp_path,
+                                                                         monkeypatch):  # fmt: skip
     target = f"{registry.address}/models/breast-cancer"
     a = push_a(capsys, target)
     digest = parse_reference(a).digest
@@ -164,13 +165,34 @@ def test_deploy_moves_the_environment_tag_and_the_gate_compares_with_it(packaged
 
     assert RegistryClient(registry.address).resolve(parse_reference(f"{target}:production")) == digest
 
+    # CI without cluster access: the tag
     candidate_b(packaged, {"environment": "production"})
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))
     code, out, err = gate_compare(capsys, tmp_path)
     assert code == 1, out + err
-    assert f"{target}:production = {target}@{digest}" in out
+    assert f"{target}:production (registry tag; cluster not used: no usable kubeconfig" in out
+    assert f"= {target}@{digest}" in out
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["baseline"]["artifact"] == f"{target}@{digest}"
+    assert report["baseline"]["requested"].startswith(f"{target}:production (registry tag")
     assert (packaged / ".mlpipex/baselines" / str(digest).replace(":", "-") / "manifest.json").is_file()
+
+
+def test_the_live_inferenceservice_is_preferred_over_the_tag(packaged, registry, kube, capsys, tmp_path):
+    target = f"{registry.address}/models/breast-cancer"
+    a = push_a(capsys, target)
+    digest = parse_reference(a).digest
+    deployable(packaged, registry.address, tmp_path)
+    config = yaml.safe_load((packaged / "mlpipex.yaml").read_text())
+    config["deploy"]["environment_tags"] = False  # no tag at all: only the cluster knows
+    (packaged / "mlpipex.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    code, out, err = cli(capsys, "deploy", "--env", "production", "--artifact", a, "--timeout", "5")
+    assert code == 0, out + err
+    candidate_b(packaged, {"environment": "production"})
+    code, out, err = gate_compare(capsys, tmp_path)
+    assert code == 1, out + err  # compared with A, read from the cluster (the tag would have skipped)
+    assert "production (live InferenceService ml-prod/breast-cancer, context prod)" in out
+    assert f"= {target}@{digest}" in out
 
 
 def test_a_tag_that_cannot_move_is_a_warning_not_a_failed_rollout(packaged, registry, kube, capsys, tmp_path):
