@@ -63,6 +63,8 @@ def roll_out(args: Any, step: Callable[[Rollouts], Outcome]) -> int:
             say(f"warning: {also}")
         raise result.error
     say(event.message)
+    for warning in result.warnings:
+        sys.stderr.write(warning + "\n")
     # The rollout is done: its outputs are written before anything that reports it can fail.
     provider.write_outputs({"artifact": event.artifact or "", "environment": event.environment,
                             "traffic": str(event.traffic)})  # fmt: skip

@@ -10,6 +10,7 @@ back, 0 after one step with ``--once`` unless that step rolled back.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,8 @@ def run(args: argparse.Namespace) -> int:
         assert outcome.step is not None  # the CLI's steps are never "already done" (not resumable)
         step = outcome.step
         say(outcome.event.message)
+        for warning in outcome.warnings:
+            sys.stderr.write(warning + "\n")
         if step.decision.action is not Action.HOLD:  # a hold moves nothing: no status for it
             report_step(provider, outcome.event)
         if step.decision.action is Action.ROLLBACK:

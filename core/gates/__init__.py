@@ -93,7 +93,13 @@ def run_gates(
         size_bytes=size_sha[0] if size_sha else None,
     )
     baseline = None
-    if config.baseline.path:
+    pulled = ctx.resolved_baseline()
+    if pulled is not None and pulled.artifact:
+        base = _digest_or_none(pulled.path)
+        baseline = ModelInfo(name=pulled.name, version=pulled.version, path=pulled.artifact, format=pulled.format,
+                             sha256=base[1] if base else None, size_bytes=base[0] if base else None,
+                             artifact=pulled.artifact, requested=pulled.requested)  # fmt: skip
+    elif config.baseline.path:
         base = _digest_or_none(config.resolve(config.baseline.path))
         baseline = ModelInfo(name=config.model.name, version="baseline", path=config.baseline.path,
                              format=config.baseline.format or config.model.format,
@@ -104,7 +110,7 @@ def run_gates(
         gates=results,
         started_at=started.isoformat(timespec="seconds"),
         duration_s=round(time.perf_counter() - t0, 3),
-        environment=environment({config.model.format, config.baseline.format or config.model.format}),
+        environment=environment({config.model.format, pulled.format if pulled else config.baseline.format or config.model.format}),
         config_path=str(config.source),
         fail_on=fail_on,
     )

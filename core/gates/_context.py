@@ -14,6 +14,7 @@ from typing import Any
 
 from mlpipex.config import Config
 from mlpipex.errors import InputError, Location
+from mlpipex.gates._baseline import Baseline, Missing, resolve_baseline
 from mlpipex.runtime import (
     GPU_PROVIDERS,
     Holdout,
@@ -50,10 +51,22 @@ class GateContext:
                           signature.model_dump() if signature else None)  # fmt: skip
 
     @cached_property
+    def baseline_source(self) -> Baseline | Missing | None:
+        """What the baseline is (a file, or a package pulled by digest); resolved once, when first asked."""
+        return resolve_baseline(self.config)
+
+    def resolved_baseline(self) -> Baseline | None:
+        """The baseline if a gate already resolved it (the report names it), without resolving it."""
+        source = self.__dict__.get("baseline_source")
+        return source if isinstance(source, Baseline) else None
+
+    @cached_property
     def baseline(self) -> ModelRuntime | None:
-        path = self.config.baseline.path
-        fmt = self.config.baseline.format or self.config.model.format
-        return self._load(self.config.resolve(path), "baseline.path", fmt) if path else None
+        source = self.baseline_source
+        if not isinstance(source, Baseline):
+            return None
+        key = "baseline.path" if self.config.baseline.path else "baseline.artifact/environment"
+        return self._load(source.path, key, source.format)
 
     def _load(self, path: Path, key: str, fmt: str, declared: dict[str, Any] | None = None) -> ModelRuntime:
         if not (path.is_dir() if fmt == "savedmodel" else path.is_file()):
@@ -85,9 +98,10 @@ class GateContext:
 
     def _roles(self, which: str) -> dict[str, str | None]:
         """model.outputs names the candidate's outputs; a baseline in another format has its own, inferred."""
-        baseline_format = self.config.baseline.format or self.config.model.format
-        if which == "baseline" and baseline_format != self.config.model.format:
-            return {}
+        if which == "baseline":
+            source = self.baseline_source
+            if not isinstance(source, Baseline) or source.format != self.config.model.format:
+                return {}
         return self.config.model.outputs.model_dump()
 
     def predictions(self, which: str = "candidate") -> Predictions:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from mlpipex.config.model import CompareConfig, RegressionLimit
+from mlpipex.gates._baseline import Baseline, Missing
 from mlpipex.gates._context import GateContext
 from mlpipex.gates.latency import batch_rows, judge
 from mlpipex.gates.result import GateResult, Measurement, Status
@@ -97,17 +98,21 @@ def _signed(value: object, baseline: float | None) -> str:
     return f"{value - baseline:+.4f}"
 
 
-def no_baseline(settings: CompareConfig) -> GateResult:
+def no_baseline(settings: CompareConfig, note: str | None = None) -> GateResult:
+    """``note`` says why there is none (a baseline.artifact tag that does not exist yet)."""
     if settings.require_baseline:
-        return GateResult(NAME, Status.FAIL,
+        return GateResult(NAME, Status.FAIL, (note + "; " if note else "") +
                           "no baseline model to compare with, and gates.compare.require_baseline is on")  # fmt: skip
-    return GateResult(NAME, Status.SKIP,
-                      "no baseline configured (a first deployment?): set baseline.path to compare")  # fmt: skip
+    return GateResult(NAME, Status.SKIP, note or
+                      "no baseline configured (a first deployment?): set baseline.path or baseline.artifact to compare")  # fmt: skip
 
 
 def run(ctx: GateContext) -> GateResult:
     config = ctx.config
     settings = config.gates.compare
+    source = ctx.baseline_source
+    if isinstance(source, Missing):
+        return no_baseline(settings, source.note)
     baseline_model = ctx.baseline
     if baseline_model is None:
         return no_baseline(settings)
@@ -133,5 +138,9 @@ def run(ctx: GateContext) -> GateResult:
                                    n_resamples=config.gates.latency.resamples, seed=7)  # fmt: skip
     result = evaluate(candidate_metrics, baseline_metrics, settings, ratio)
     result.details["baseline_path"] = str(baseline_model.path)
+    if isinstance(source, Baseline) and source.artifact:
+        result.details["baseline_artifact"] = source.artifact
+        result.details["baseline_version"] = source.version
+        result.message += f" (against {source.requested} = {source.artifact}, version {source.version})"
     result.details["confidence"] = config.gates.latency.confidence
     return result

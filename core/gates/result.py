@@ -106,6 +106,8 @@ class ModelInfo:
     format: str = "onnx"
     sha256: str | None = None
     size_bytes: int | None = None
+    artifact: str | None = None  # REGISTRY/REPOSITORY@sha256:… of a baseline pulled from a registry
+    requested: str | None = None  # the baseline.artifact it was resolved from (a tag)
 
 
 @dataclass

@@ -39,4 +39,9 @@ def render_console(report: Report, *, color: bool) -> str:
     model = one_line(f"{report.model.name}@{report.model.version}", 60)
     summary = _paint(f"verdict: {verdict.value.upper()}", verdict, color)
     tail = f"  {summary} · {model} · {counts(report)} · {duration(report.duration_s)} · exit {report.exit_code}"
-    return "\n".join([head, rule, *rows, rule, tail])
+    lines = [head, rule, *rows, rule, tail]
+    base = report.baseline
+    if base is not None and base.artifact:  # pulled from a registry: say exactly which package
+        lines.append(f"  compared with {one_line(base.requested or base.artifact, 200)} = "
+                     f"{one_line(base.artifact, 200)} ({one_line(base.name + '@' + base.version, 120)})")  # fmt: skip
+    return "\n".join(lines)

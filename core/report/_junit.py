@@ -68,6 +68,7 @@ def render_junit(report: Report) -> str:
         ("model", f"{report.model.name}@{report.model.version}"),
         ("sha256", report.model.sha256 or ""),
         ("baseline", f"{report.baseline.name}@{report.baseline.version}" if report.baseline else ""),
+        ("baseline_artifact", report.baseline.artifact or "" if report.baseline else ""),
         ("verdict", report.verdict.value),
         ("exit_code", str(report.exit_code)),
     ):

@@ -214,7 +214,9 @@ def _environment_extra(report: Report) -> Extra:
         if info is None:
             continue
         rows.append((label, code(f"{info.name}@{info.version}", 120, in_table=True)))
-        rows.append((f"{label} file", code(info.path, 200, in_table=True)))
+        if info.requested:
+            rows.append((f"{label} reference", code(info.requested, 200, in_table=True)))
+        rows.append((f"{label} " + ("artifact" if info.artifact else "file"), code(info.path, 200, in_table=True)))
         if info.sha256:
             rows.append((f"{label} sha256", code(info.sha256, 80, in_table=True)))
         if info.size_bytes is not None:

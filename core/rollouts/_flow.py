@@ -30,6 +30,7 @@ from mlpipex.rollouts._steps import (
     traffic_line,
 )
 from mlpipex.rollouts._storage import RegistryLocator, StorageLocator
+from mlpipex.rollouts._tags import move_environment_tag
 
 if TYPE_CHECKING:
     from mlpipex.config import Config
@@ -55,6 +56,7 @@ class Outcome:
     repeated: bool = False  # an earlier attempt of the same job had already done it
     step: CanaryStep | None = None  # a judged canary step: the decision and the shares
     error: MlpipexError | None = None
+    warnings: tuple[str, ...] = ()  # done, but something after it was not (an environment tag not moved)
 
     @property
     def ok(self) -> bool:
@@ -219,7 +221,8 @@ class Rollouts:
                 f"{step.decision.reason} ({traffic_line(step.result)})")  # fmt: skip
         after = state_of(step.service)
         event = event_of(f"canary {action.value}", model, env, name, action is not Action.ROLLBACK, step.service, line)
-        return Outcome(event, from_digest=state.artifact, to_digest=after.artifact, in_canary=after.in_canary, step=step)
+        return Outcome(event, from_digest=state.artifact, to_digest=after.artifact, in_canary=after.in_canary, step=step,
+                       warnings=self._tagged(config, env, after))  # fmt: skip
 
     # -- the one place that applies ---------------------------------------------------
 
@@ -248,7 +251,12 @@ class Rollouts:
             return Outcome(event, error=exc)
         after = state_of(service)
         event = event_of(action, model, env, name, True, service, outcome(env, service, result))
-        return Outcome(event, from_digest=before.artifact, to_digest=after.artifact, in_canary=after.in_canary)
+        return Outcome(event, from_digest=before.artifact, to_digest=after.artifact, in_canary=after.in_canary,
+                       warnings=self._tagged(config, env, after))  # fmt: skip
+
+    def _tagged(self, config: Config, env: EnvironmentConfig, after: State) -> tuple[str, ...]:
+        warning = move_environment_tag(config, env, after)
+        return (warning,) if warning else ()
 
 
 def event_of(action: str, model: str, env: EnvironmentConfig, name: str, ok: bool, obj: dict[str, Any],

@@ -110,6 +110,13 @@ class DeployConfig(_Strict):
             "`fetch` (oci+fetch://…@<artifact digest>, the storage initializer; KServe master only)."
         ),
     )
+    environment_tags: bool = Field(
+        False,
+        description=(
+            "After each successful deploy/promote/rollback/canary step, move the registry tag REPOSITORY:<environment> "
+            "to the digest now serving at 100% there (what `baseline.environment` reads); a failed move is a warning."
+        ),
+    )
     gpu: GpuConfig | None = Field(None, description="GPU resources; none for CPU-only serving.")
     cpu: str | None = Field(None, description="CPU request and limit, e.g. '2'.")
     memory: str | None = Field(None, description="Memory request and limit, e.g. 4Gi.")

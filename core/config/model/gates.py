@@ -212,8 +212,44 @@ class GatesConfig(_Strict):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+# REGISTRY/REPOSITORY:TAG or REGISTRY/REPOSITORY@sha256:…: the tag or digest after the last `/`.
+_BASELINE_ARTIFACT = re.compile(r"^\S+/[^\s@:]+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})$")
+
+
 class BaselineConfig(_Strict):
     path: str | None = Field(None, description="Baseline model file, relative to this config file.")
+    artifact: str | None = Field(
+        None,
+        description=(
+            "The baseline as a model package in a registry: REGISTRY/REPOSITORY:TAG (resolved to a digest when the "
+            "gate runs) or REGISTRY/REPOSITORY@sha256:…; pulled by digest into .mlpipex/baselines/. "
+            "Exclusive with `path`. A tag that does not exist yet skips the compare gate "
+            "(gates.compare.require_baseline fails it instead)."
+        ),
+    )
+    environment: str | None = Field(
+        None,
+        description=(
+            "The baseline is what serves in this deploy environment: the stable model of its live InferenceService "
+            "(through its kubeconfig context), else the registry tag package.registry/package.repository:<environment> "
+            "that deploy moves (deploy.environment_tags); pulled by digest. Exclusive with `path` and `artifact`."
+        ),
+    )
     format: ModelFormatName | None = Field(
         None, description="The baseline's model format, when it differs from model.format (e.g. a torchscript baseline)."
     )
+
+    @field_validator("artifact")
+    @classmethod
+    def _artifact_reference(cls, value: str | None) -> str | None:
+        if value is not None and not _BASELINE_ARTIFACT.match(value):
+            raise ValueError(f"`{value}` is not REGISTRY/REPOSITORY:TAG or REGISTRY/REPOSITORY@sha256:DIGEST, "
+                             "e.g. ghcr.io/acme/models/fraud:1.4.0")  # fmt: skip
+        return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> BaselineConfig:
+        if sum(v is not None for v in (self.path, self.artifact, self.environment)) > 1:
+            raise ValueError("set one of baseline.path (a file), baseline.artifact (a package in a registry) or "
+                             "baseline.environment (what serves there), not both")  # fmt: skip
+        return self

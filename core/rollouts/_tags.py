@@ -1,0 +1,49 @@
+"""Environment tags: after a step, REPOSITORY:<environment> names the digest serving at 100% there.
+
+CI without cluster access reads that tag (``baseline.environment``) to compare a candidate
+with what production serves. The tag moves through the one registry module
+(mlpipex.oci) and only after the step succeeded; the digests underneath stay immutable.
+A tag that cannot be moved is a warning on the outcome: the rollout itself happened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from mlpipex.errors import MlpipexError
+
+if TYPE_CHECKING:
+    from mlpipex.config import Config
+    from mlpipex.config.model import EnvironmentConfig
+    from mlpipex.kserve.rollout import State
+    from mlpipex.oci import Reference, RegistryClient
+
+__all__ = ["move_environment_tag"]
+
+
+def _registry_client(ref: Reference) -> RegistryClient:
+    from mlpipex.oci import RegistryClient, credentials_for
+
+    return RegistryClient(ref.registry, credentials=credentials_for(ref.registry))
+
+
+def move_environment_tag(config: Config, env: EnvironmentConfig, after: State,
+                         client_for: Callable[[Reference], RegistryClient] = _registry_client) -> str | None:  # fmt: skip
+    """Point ``<repo>:<env>`` at the artifact ``after`` serves at 100%; a warning if that failed, else None."""
+    if not config.deploy.environment_tags or not after.stable:
+        return None
+    from mlpipex.oci import parse_reference, tag
+
+    try:
+        ref = parse_reference(after.stable)
+        if not ref.digest:
+            return f"warning: {after.stable} is not pinned by digest; {env.name}'s tag was not moved"
+        client = client_for(ref)
+        if client.resolve(ref.with_tag(env.name)) == ref.digest:
+            return None  # already there (a canary step, a repeated promote)
+        tag(client, ref, env.name, force=True)
+    except MlpipexError as exc:
+        fix = f" (fix: {' '.join(exc.fix.split())})" if exc.fix else ""
+        return f"warning: the rollout succeeded, but the tag {env.name} of {after.stable} was not moved: {exc.message}{fix}"
+    return None
