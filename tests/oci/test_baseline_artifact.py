@@ -144,7 +144,7 @@ def deployable(project: Path, registry_address: str, kubeconfig: Path) -> None:
 
 @pytest.fixture
 def kube(tmp_path, monkeypatch):
-    from tests.kube.fake_apiserver import CRD_PATH, WEIGHTING, FakeKubernetes
+    from tests.kserve.cluster_fake.fake_apiserver import CRD_PATH, WEIGHTING, FakeKubernetes
 
     if not CRD_PATH.exists():
         pytest.skip(f"the KServe CRD is not here ({CRD_PATH}); it ships in ../shared/kserve")
