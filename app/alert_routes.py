@@ -7,7 +7,7 @@ Each alert becomes one ``alert.drift`` job, idempotent by its id.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
@@ -17,6 +17,8 @@ from starlette.concurrency import run_in_threadpool
 from mlpipex.app.alerts import JOB_KIND, AlertmanagerNotification, DriftAlert, from_alertmanager
 from mlpipex.app.auth import bearer_matches, signature_matches
 from mlpipex.app.webhooks import Problem, read_body
+
+_M = TypeVar("_M", bound=BaseModel)
 
 __all__ = ["router"]
 
@@ -66,6 +68,15 @@ def _enqueue(state: Any, alert: DriftAlert, source: str) -> AlertResult:
     return AlertResult(id=alert.id, status="queued" if created else "duplicate", job_id=job_id)
 
 
+async def _authenticated_model(request: Request, model: type[_M]) -> _M:
+    """The request's body, authenticated and parsed as ``model``; 422 names what is wrong, never the input."""
+    body = await _authenticated_body(request)
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        raise HTTPException(422, exc.errors(include_url=False, include_input=False, include_context=False)) from None
+
+
 def _reply(state: Any, results: list[AlertResult]) -> JSONResponse:
     if state.worker is not None and any(r.status == "queued" for r in results):
         state.worker.wake()
@@ -79,11 +90,7 @@ _AM_BODY = {"required": True, "content": {"application/json": {"schema": {"$ref"
 @router.post("/alerts/drift", summary="Receive a mlpipex drift alert", response_model=AlertReply,
              status_code=202, responses=_RESPONSES, openapi_extra={"requestBody": _DRIFT_BODY})  # fmt: skip
 async def drift_alert(request: Request) -> Any:
-    body = await _authenticated_body(request)
-    try:
-        alert = DriftAlert.model_validate_json(body)
-    except ValidationError as exc:
-        raise HTTPException(422, exc.errors(include_url=False, include_input=False, include_context=False)) from None
+    alert = await _authenticated_model(request, DriftAlert)
     state = request.app.state.mlpipex
     return _reply(state, [await run_in_threadpool(_enqueue, state, alert, "mlpipex")])
 
@@ -92,11 +99,7 @@ async def drift_alert(request: Request) -> Any:
              response_model=AlertReply, status_code=202, responses=_RESPONSES,
              openapi_extra={"requestBody": _AM_BODY})  # fmt: skip
 async def alertmanager(request: Request) -> Any:
-    body = await _authenticated_body(request)
-    try:
-        notification = AlertmanagerNotification.model_validate_json(body)
-    except ValidationError as exc:
-        raise HTTPException(422, exc.errors(include_url=False, include_input=False, include_context=False)) from None
+    notification = await _authenticated_model(request, AlertmanagerNotification)
     state = request.app.state.mlpipex
     results = []
     for item in notification.alerts:

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
-from pydantic import BaseModel, Field, ValidationError
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from mlpipex.app.alert_routes import (
     _RESPONSES,
     AlertReply,
     AlertResult,
-    _authenticated_body,
+    _authenticated_model,
     _reply,
 )
 from mlpipex.app.forge import RepoForge
@@ -62,11 +62,7 @@ _BODY = {"required": True, "content": {"application/json": {"schema": {"$ref": "
              response_model=AlertReply, status_code=202, responses=_RESPONSES,
              openapi_extra={"requestBody": _BODY})  # fmt: skip
 async def retrain_request(request: Request) -> Any:
-    body = await _authenticated_body(request)
-    try:
-        ask = RetrainRequest.model_validate_json(body)
-    except ValidationError as exc:
-        raise HTTPException(422, exc.errors(include_url=False, include_input=False, include_context=False)) from None
+    ask = await _authenticated_model(request, RetrainRequest)
     state = request.app.state.mlpipex
     return _reply(state, [await run_in_threadpool(_enqueue, state, ask)])
 
