@@ -60,7 +60,7 @@ def input_problems(config: Config) -> list[MlpipexError]:
             if unscorable:
                 problems.append(unscorable)
         if holdout is not None:
-            feed = model.feed_plan_problem(holdout.feature_names)
+            feed = schema.feed_problem(config, model, holdout.feature_names)
             if feed:
                 problems.append(InputError(f"{key}: {feed}", location=Location(str(model.path))))
     return problems

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from mlpipex.config.model import TensorSpec
 from mlpipex.digests import file_digest
@@ -25,6 +26,9 @@ from mlpipex.errors import InputError
 from mlpipex.gates._context import GateContext
 from mlpipex.gates.result import GateResult, Measurement, Status
 from mlpipex.runtime import MissingExtraError, TensorInfo, model_format
+
+if TYPE_CHECKING:
+    from mlpipex.config import Config
 
 NAME = "schema"
 
@@ -111,6 +115,18 @@ def human_size(size: int) -> str:
     raise AssertionError("unreachable")
 
 
+def feed_problem(config: Config, model: Any, feature_names: Sequence[str]) -> str | None:
+    """Why the holdout cannot be fed to ``model``; with the default features (every column but the
+    label, prediction and score) and no data.training, nothing names the columns the model was
+    trained on, so the message says how to have the missing one named."""
+    problem = model.feed_plan_problem(feature_names)
+    if problem and not config.data.features and not config.data.training:
+        problem += ("; data.features is not set, so every other holdout column is a feature and nothing says which "
+                    "one is missing or extra: list the model's columns in data.features (or set data.training) "
+                    "and mlpipex names it")  # fmt: skip
+    return problem
+
+
 def onnx_problem(path: Path) -> str | None:
     """Why ``onnx.checker`` refuses the file (truncated, not ONNX, invalid graph), or None."""
     import onnx
@@ -152,7 +168,7 @@ def run(ctx: GateContext) -> GateResult:
         checks += compare_tensors("inputs", signature.inputs, model.inputs)
         checks += compare_tensors("outputs", signature.outputs, model.outputs)
     holdout = ctx.holdout
-    problem = model.feed_plan_problem(holdout.feature_names)
+    problem = feed_problem(config, model, holdout.feature_names)
     checks.append(Check("holdout columns", problem is None,
                         problem or f"{len(holdout.feature_names)} holdout features feed the model inputs"))  # fmt: skip
     result = verdict()

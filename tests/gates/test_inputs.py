@@ -175,3 +175,23 @@ def test_labels_at_threshold_matches_argmax():
 
 def test_input_problems_is_empty_for_the_quickstart(quickstart):
     assert input_problems(load_config(quickstart / "mlpipex.yaml")) == []
+
+
+def test_with_the_default_features_a_missing_column_says_how_to_have_it_named(quickstart, capsys):
+    """Issue 15 item 7: with `features` and `training` unset nothing names the model's columns, so the
+    count mismatch says how to get the missing one named; with data.training it is named."""
+    import csv
+
+    holdout = quickstart / "data" / "holdout.csv"
+    rows = list(csv.reader(holdout.open()))
+    gone = rows[0].index("mean_texture")
+    with holdout.open("w", newline="") as out:
+        csv.writer(out).writerows([r[:gone] + r[gone + 1:] for r in rows])
+    edit_config(quickstart, lambda c: (c["data"].pop("features"), c["data"].pop("training")))
+    code, output = validate(quickstart, capsys)
+    assert code == 2 and "takes 30 features, the holdout gives 29" in output
+    assert "list the model's columns in data.features (or set data.training)" in output
+    assert "list the model's columns in data.features" in gate_messages(quickstart, capsys)  # the schema gate says it too
+    edit_config(quickstart, lambda c: c["data"].update(training="data/training.csv"))
+    code, output = validate(quickstart, capsys)
+    assert code == 2 and "lacks `mean_texture`" in output, output
