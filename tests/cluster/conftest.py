@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -81,3 +82,18 @@ def helm(control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory) 
         return subprocess.run([str(binary), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=180, check=False)
 
     yield run
+
+
+@pytest.fixture
+def namespace(request: pytest.FixtureRequest, control_plane: ControlPlane, kserve: object) -> Iterator[str]:
+    """A fresh namespace per test, named after its module (test_kserve_controller.py → kserve-1a2b3c4d), deleted
+    after. Short on purpose: KServe puts `{isvc}-{predictor}-predictor-{namespace}` into one 63-character DNS label."""
+    from kubernetes import client
+
+    from .objects import create_namespace
+
+    prefix = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_").split("_")[0]
+    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    create_namespace(control_plane.api_client(), name)
+    yield name
+    client.CoreV1Api(control_plane.api_client()).delete_namespace(name)

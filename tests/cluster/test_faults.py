@@ -3,29 +3,18 @@ What mlpipex's client says comes from the real failure, not from a scripted one.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kubernetes import client
 
 from mlpipex.errors import ExternalError
 from mlpipex.kserve.cluster import Cluster, ready
 
 from .controlplane import ControlPlane
 from .kserve import KServeController
-from .objects import create_namespace, mlpipex_service, without_model_name
+from .objects import mlpipex_service, without_model_name
 
 pytestmark = pytest.mark.timeout(300)
-
-
-@pytest.fixture
-def namespace(control_plane: ControlPlane, kserve: KServeController) -> Iterator[str]:
-    name = f"fault-{uuid.uuid4().hex[:8]}"
-    create_namespace(control_plane.api_client(), name)
-    yield name
-    client.CoreV1Api(control_plane.api_client()).delete_namespace(name)
 
 
 def test_with_kserves_webhooks_down_a_write_is_an_outside_failure_until_they_are_back(

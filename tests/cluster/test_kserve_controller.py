@@ -9,8 +9,6 @@ the predictor pod on the GPU pool and KWOK runs it.
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,19 +18,11 @@ from kubernetes.client.rest import ApiException
 
 from .controlplane import ControlPlane
 from .kserve import KServeController
-from .objects import GROUP, PLURAL, VERSION, create_namespace, mlpipex_service, wait_for
+from .objects import GROUP, PLURAL, VERSION, mlpipex_service, wait_for
 
 pytestmark = pytest.mark.timeout(300)
 
 NAME_REFUSED = "the 'name' field is not allowed in standard predictor"  # KServe v0.20.0, inference_service_validation.go
-
-
-@pytest.fixture
-def namespace(control_plane: ControlPlane, kserve: KServeController) -> Iterator[str]:
-    name = f"isvc-{uuid.uuid4().hex[:8]}"
-    create_namespace(control_plane.api_client(), name)
-    yield name
-    client.CoreV1Api(control_plane.api_client()).delete_namespace(name)
 
 
 def create(plane: ControlPlane, namespace: str, body: dict[str, Any]) -> dict[str, Any]:

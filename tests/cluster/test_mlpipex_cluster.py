@@ -4,30 +4,18 @@ errors explained from the real responses."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kubernetes import client
 from kubernetes.dynamic import DynamicClient
 
 from mlpipex.errors import ExternalError, InputError
 from mlpipex.kserve.cluster import FIELD_MANAGER, Cluster, ready
 
 from .controlplane import ControlPlane
-from .kserve import KServeController
-from .objects import create_namespace, mlpipex_service, without_model_name
+from .objects import mlpipex_service, without_model_name
 
 pytestmark = pytest.mark.timeout(300)
-
-
-@pytest.fixture
-def namespace(control_plane: ControlPlane, kserve: KServeController) -> Iterator[str]:
-    name = f"mlp-{uuid.uuid4().hex[:8]}"
-    create_namespace(control_plane.api_client(), name)
-    yield name
-    client.CoreV1Api(control_plane.api_client()).delete_namespace(name)
 
 
 def test_apply_is_server_side_apply_and_wait_ready_sees_kserves_ready(control_plane: ControlPlane, namespace: str,

@@ -9,8 +9,6 @@ HTTPRoute weighting is on master only); a rollback goes back to the earlier mode
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +22,7 @@ from mlpipex.kserve.manifests import predictor_name
 from mlpipex.rollouts import Rollouts
 
 from .controlplane import ControlPlane
-from .kserve import KServeController
-from .objects import GPU_TOLERATION, create_namespace, wait_for
+from .objects import GPU_TOLERATION, wait_for
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -41,14 +38,6 @@ class ModelcarLocator:
 
     def uri(self, config: Config, artifact: str) -> str:
         return f"oci://{artifact}"
-
-
-@pytest.fixture
-def namespace(control_plane: ControlPlane, kserve: KServeController) -> Iterator[str]:
-    name = f"flow-{uuid.uuid4().hex[:8]}"
-    create_namespace(control_plane.api_client(), name)
-    yield name
-    client.CoreV1Api(control_plane.api_client()).delete_namespace(name)
 
 
 def configured(quickstart: Path, namespace: str, **environment: Any) -> Config:
