@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from mlpipex.drift._kolmogorov import kolmogorov_sf
+from mlpipex.drift._scipy_band import band_outside
 
 __all__ = ["EXACT_MAX_N", "ks_2samp", "ks_pvalue", "ks_pvalues", "ks_statistic", "ks_statistic_cdf"]
 
@@ -144,12 +145,24 @@ def ks_pvalues(ds: Sequence[float] | np.ndarray, n1: int, n2: int) -> list[tuple
     lcm = (n1 // g) * n2
     hs = np.round(ds * lcm).astype(np.int64)
     out: list[tuple[float, float]] = [(float(h) / lcm, 1.0) for h in hs]
-    todo = np.flatnonzero(hs > 0)
-    if todo.size:
-        probs = _exact_outside_square(n1, hs[todo]) if n1 == n2 else _exact_outside(n1, n2, hs[todo])
-        for index, p in zip(todo.tolist(), probs.tolist()):
-            out[index] = (out[index][0], min(max(p, 0.0), 1.0))
+    distinct = np.unique(hs[hs > 0])  # features that did not drift often share their h
+    if distinct.size:
+        probs = dict(zip(distinct.tolist(), _exact_outside_probs(n1, n2, distinct).tolist()))
+        for index, h in enumerate(hs.tolist()):
+            if h > 0:
+                out[index] = (out[index][0], min(max(probs[h], 0.0), 1.0))
     return out
+
+
+def _exact_outside_probs(n1: int, n2: int, hs: np.ndarray) -> np.ndarray:
+    """P(D >= h / lcm) for each (distinct, positive) h: the fastest method that equals scipy's."""
+    if n1 == n2:
+        return _exact_outside_square(n1, hs)
+    compiled = band_outside()
+    if compiled is not None:  # scipy's own p-value (what its ks_2samp calls), ~10x faster than ours
+        g = math.gcd(n1, n2)
+        return np.array([compiled(n1, n2, g, h) for h in hs.tolist()], dtype=np.float64)
+    return _exact_outside(n1, n2, hs)
 
 
 def _exact_outside_square(n: int, hs: np.ndarray) -> np.ndarray:
