@@ -23,7 +23,7 @@ two-sided): D exactly (in integers), the p-value to a relative 1e-9, without sci
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -187,12 +187,17 @@ def _exact_outside(m: int, n: int, hs: np.ndarray) -> np.ndarray:
 
     v(x, y) = P(the path has left the band by (x, y) | it passes (x, y)). Outside the
     band v = 1; inside, v(x, y) = x/(x+y) v(x-1, y) + y/(x+y) v(x, y-1), since a
-    uniform path through (x, y) came from (x-1, y) with probability x/(x+y). All
-    values stay in [0, 1] (no binomial coefficients, no overflow). We sweep the
+    uniform path through (x, y) came from (x-1, y) with probability x/(x+y) (scipy's
+    compiled loop is the same recursion, Viehmann 2021). All values stay in [0, 1]
+    (no binomial coefficients, no overflow), and each is a convex combination of
+    earlier ones: small p-values keep their relative precision. We sweep the
     anti-diagonals x + y = k, keeping only a window of each that covers the widest
     band (all bands share the centre line, so one window serves every h); cells
     beyond the window, or outside a row's own band, are 1. Two buffers with borders of
-    1 take turns (no copy per diagonal); with one h the band's edges are two slices.
+    1 take turns (no copy per diagonal); with one h the band's edges are two slices
+    of a 1-D buffer. The two weights of every cell are computed for a block of
+    diagonals at once (``_diagonal_blocks``), so a diagonal costs three numpy calls
+    plus its edges: the sweep is bound by that per-call overhead at the usual widths.
     """
     g = math.gcd(m, n)
     mg, ng = m // g, n // g
@@ -200,40 +205,80 @@ def _exact_outside(m: int, n: int, hs: np.ndarray) -> np.ndarray:
     hs = hs.astype(np.int64)
     h_max = int(hs.max())
     width = (2 * h_max) // s + 3
-    cols = np.arange(width, dtype=np.float64)
-    scols = s * np.arange(width, dtype=np.int64)
-    limits = hs[:, None]
-    single = int(hs[0]) if hs.size == 1 else None
     # the smallest x on diagonal k with ng*x - mg*(k - x) > -h_max, i.e. x > (mg k - h_max) / s
     start = (-h_max) // s + 1
+    first = np.where(start + np.arange(width) == 0, 0.0, 1.0)  # diagonal 0: v(0, 0) = 0
+    if hs.size == 1:
+        return np.array([_sweep_one(m, n, mg, s, h_max, width, start, first)])
+    return _sweep_many(m, n, mg, s, hs, width, start, first)
+
+
+def _diagonal_blocks(m: int, n: int, mg: int, s: int, h_max: int,
+                     width: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:  # fmt: skip
+    """For blocks of consecutive diagonals k: (k, window start, weight of v(x-1, y), weight of v(x, y-1))."""
+    cols = np.arange(width, dtype=np.float64)
+    block = max(16, _WEIGHTS_BLOCK // width)
+    for first in range(1, m + n + 1, block):
+        ks = np.arange(first, min(first + block, m + n + 1), dtype=np.int64)
+        starts = (mg * ks - h_max) // s + 1
+        xs = starts[:, None] + cols  # x of each window cell, exact in floats
+        kf = ks[:, None].astype(np.float64)
+        # y / k rounded once (1 - x/k would cancel when y is small)
+        yield ks, starts, xs / kf, (kf - xs) / kf
+
+
+_WEIGHTS_BLOCK = 1 << 19  # window cells whose weights are computed at once (4 MB an array)
+
+
+def _sweep_one(m: int, n: int, mg: int, s: int, h: int, width: int, start: int, first: np.ndarray) -> float:
+    cur, nxt = np.ones(width + 2), np.ones(width + 2)
+    cur[1:-1] = first
+    term = np.empty(width)
+    for ks, starts, fracs, backs in _diagonal_blocks(m, n, mg, s, h, width):
+        # off-lattice cells and those outside the band (mg k - h < s x < mg k + h) are 1
+        los = np.maximum(np.maximum(ks - n, 0), (mg * ks - h) // s + 1) - starts
+        his = np.minimum(np.minimum(ks, m) + 1, -(-(mg * ks + h) // s)) - starts
+        shifts = np.diff(starts, prepend=start)  # 0 or 1: the band moves right by mg/s per diagonal
+        for row, (shift, lo, hi) in enumerate(zip(shifts.tolist(), los.tolist(), his.tolist())):
+            out = nxt[1:-1]
+            # v(x-1, y) sits at buffer index x-1-start+1, v(x, y-1) at x-start+1
+            np.multiply(cur[shift:shift + width], fracs[row], out=out)
+            np.multiply(cur[shift + 1:shift + 1 + width], backs[row], out=term)
+            out += term
+            if lo > 0:
+                out[:lo] = 1.0
+            if hi < width:
+                out[max(hi, 0):] = 1.0
+            cur, nxt = nxt, cur
+        start = int(starts[-1])
+    return float(cur[1 + m - start])
+
+
+def _sweep_many(m: int, n: int, mg: int, s: int, hs: np.ndarray, width: int, start: int,
+                first: np.ndarray) -> np.ndarray:  # fmt: skip
     cur, nxt = np.ones((hs.size, width + 2)), np.ones((hs.size, width + 2))
-    cur[:, 1:-1] = np.where(start + cols == 0, 0.0, 1.0)
-    xs, frac, back = np.empty(width), np.empty(width), np.empty(width)
+    cur[:, 1:-1] = first
     term = np.empty((hs.size, width))
     blocked = np.empty((hs.size, width), dtype=bool)
-    for k in range(1, m + n + 1):
-        new_start = (mg * k - h_max) // s + 1
-        shift = new_start - start  # 0 or 1: the band moves right by mg/s per diagonal
-        out = nxt[:, 1:-1]
-        # v(x-1, y) sits at buffer index x-1-start+1, v(x, y-1) at x-start+1
-        np.add(cols, new_start, out=xs)  # x, exact in floats
-        np.divide(xs, k, out=frac)
-        np.subtract(k, xs, out=back)
-        back /= k  # y / k rounded once (1 - x/k would cancel when y is small)
-        np.multiply(cur[:, shift:shift + width], frac, out=out)
-        np.multiply(cur[:, shift + 1:shift + 1 + width], back, out=term)
-        out += term
-        lo, hi = max(0, k - n) - new_start, min(k, m) - new_start + 1  # off-lattice cells count as outside
-        if single is not None:  # inside the band: mg k - h < s x < mg k + h
-            lo = max(lo, (mg * k - single) // s + 1 - new_start)
-            hi = min(hi, -(-(mg * k + single) // s) - new_start)
-        else:  # |ng x - mg y| with y = k - x is |s x - mg k|
-            np.greater_equal(np.abs(scols + (s * new_start - mg * k)), limits, out=blocked)
+    scols = s * np.arange(width, dtype=np.int64)
+    limits = hs[:, None]
+    for ks, starts, fracs, backs in _diagonal_blocks(m, n, mg, s, int(hs.max()), width):
+        los, his = np.maximum(ks - n, 0) - starts, np.minimum(ks, m) + 1 - starts  # off-lattice cells are 1
+        shifts = np.diff(starts, prepend=start)
+        offsets = s * starts - mg * ks
+        for row, (shift, lo, hi, offset) in enumerate(zip(shifts.tolist(), los.tolist(), his.tolist(),
+                                                          offsets.tolist())):  # fmt: skip
+            out = nxt[:, 1:-1]
+            np.multiply(cur[:, shift:shift + width], fracs[row], out=out)
+            np.multiply(cur[:, shift + 1:shift + 1 + width], backs[row], out=term)
+            out += term
+            # each h's own band: |ng x - mg y| with y = k - x is |s x - mg k|
+            np.greater_equal(np.abs(scols + offset), limits, out=blocked)
             np.maximum(out, blocked, out=out)
-        if lo > 0:
-            out[:, :lo] = 1.0
-        if hi < width:
-            out[:, max(hi, 0):] = 1.0
-        cur, nxt = nxt, cur
-        start = new_start
+            if lo > 0:
+                out[:, :lo] = 1.0
+            if hi < width:
+                out[:, max(hi, 0):] = 1.0
+            cur, nxt = nxt, cur
+        start = int(starts[-1])
     return cur[:, 1 + m - start].copy()

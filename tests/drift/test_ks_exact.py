@@ -21,6 +21,8 @@ from scipy import stats
 from mlpipex.drift import _ks, _scipy_band
 from mlpipex.drift._ks import ks_pvalues, ks_statistic
 
+from .test_ks import _outside_by_counting
+
 TOL = 1e-9
 
 SIZES = [
@@ -90,6 +92,23 @@ def test_many_statistics_with_repeats_equal_scipy_one_by_one(method: str) -> Non
         expected = stats.ks_2samp(ref[index % 6], cur[index % 6], method="exact")
         assert d == pytest.approx(expected.statistic, rel=0, abs=1e-14)
         assert p == pytest.approx(expected.pvalue, rel=TOL, abs=1e-300), (index, p, expected.pvalue)
+
+
+def test_unequal_sizes_equal_exact_path_counting(method: str) -> None:
+    # independent of scipy: one h at a time and several at once (the numpy recurrence
+    # has a 1-D sweep for one h and a 2-D one for several)
+    rng = np.random.default_rng(22)
+    for _ in range(60):
+        n1, n2 = int(rng.integers(1, 30)), int(rng.integers(1, 30))
+        if n1 == n2:
+            continue
+        lcm = n1 * n2 // math.gcd(n1, n2)
+        hs = sorted({int(h) for h in rng.integers(1, lcm + 1, 3)})
+        expected = [_outside_by_counting(n1, n2, h) for h in hs]
+        together = [p for _, p in ks_pvalues([h / lcm for h in hs], n1, n2)]
+        alone = [ks_pvalues([h / lcm], n1, n2)[0][1] for h in hs]
+        assert together == pytest.approx(expected, rel=1e-12, abs=1e-300), (n1, n2, hs)
+        assert alone == pytest.approx(expected, rel=1e-12, abs=1e-300), (n1, n2, hs)
 
 
 def test_scipy_compiled_loop_is_found_for_every_supported_scipy() -> None:
