@@ -11,8 +11,10 @@ two-sided): D exactly (in integers), the p-value to a relative 1e-9, without sci
   rounded to the lattice h / lcm(n1, n2), and P(D >= d) is the probability that a
   uniformly random monotone lattice path from (0, 0) to (n1, n2) leaves the band
   |n2 x - n1 y| < h gcd(n1, n2). Equal sizes: the reflection formula (a sum of
-  binomial ratios). Otherwise a recurrence on anti-diagonals over the band only,
-  for several h at once (m + n numpy steps: slower than scipy's compiled loop);
+  binomial ratios). Otherwise, with scipy installed, scipy's own compiled band loop
+  (``_scipy_band``: its p-value bit for bit, at its speed); without scipy, the same
+  recursion on anti-diagonals over the band only, for several h at once (m + n numpy
+  steps: 2-5x slower than the compiled loop, equal to a relative 1e-9);
 - otherwise the asymptotic p-value P(D_N >= d) with N = round(n1 n2 / (n1 + n2))
   from the one-sample distribution (``_kolmogorov``).
 
@@ -23,7 +25,9 @@ two-sided): D exactly (in integers), the p-value to a relative 1e-9, without sci
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -134,8 +138,13 @@ def ks_pvalue(d: float, n1: int, n2: int) -> tuple[float, float]:
     return ks_pvalues(np.array([d]), n1, n2)[0]
 
 
-def ks_pvalues(ds: Sequence[float] | np.ndarray, n1: int, n2: int) -> list[tuple[float, float]]:
-    """(statistic, p-value) for several statistics sharing the sample sizes n1, n2."""
+def ks_pvalues(ds: Sequence[float] | np.ndarray, n1: int, n2: int, *,
+               workers: int | None = None) -> list[tuple[float, float]]:  # fmt: skip
+    """(statistic, p-value) for several statistics sharing the sample sizes n1, n2.
+
+    With scipy's compiled loop, distinct statistics run in ``workers`` threads (it
+    releases the GIL); by default one per CPU, up to 4.
+    """
     ds = np.asarray(ds, dtype=np.float64)
     if max(n1, n2) > EXACT_MAX_N:
         big, small = max(n1, n2), min(n1, n2)
@@ -147,22 +156,32 @@ def ks_pvalues(ds: Sequence[float] | np.ndarray, n1: int, n2: int) -> list[tuple
     out: list[tuple[float, float]] = [(float(h) / lcm, 1.0) for h in hs]
     distinct = np.unique(hs[hs > 0])  # features that did not drift often share their h
     if distinct.size:
-        probs = dict(zip(distinct.tolist(), _exact_outside_probs(n1, n2, distinct).tolist()))
+        probs = dict(zip(distinct.tolist(), _exact_outside_probs(n1, n2, distinct, workers).tolist()))
         for index, h in enumerate(hs.tolist()):
             if h > 0:
                 out[index] = (out[index][0], min(max(probs[h], 0.0), 1.0))
     return out
 
 
-def _exact_outside_probs(n1: int, n2: int, hs: np.ndarray) -> np.ndarray:
+def _exact_outside_probs(n1: int, n2: int, hs: np.ndarray, workers: int | None) -> np.ndarray:
     """P(D >= h / lcm) for each (distinct, positive) h: the fastest method that equals scipy's."""
     if n1 == n2:
         return _exact_outside_square(n1, hs)
     compiled = band_outside()
-    if compiled is not None:  # scipy's own p-value (what its ks_2samp calls), ~10x faster than ours
-        g = math.gcd(n1, n2)
+    if compiled is None:
+        return _exact_outside(n1, n2, hs)
+    # scipy's own p-value (what its ks_2samp calls), 2-5x faster than our numpy sweep
+    g = math.gcd(n1, n2)
+    threads = min(_MAX_THREADS if workers is None else workers, os.cpu_count() or 1, hs.size)
+    if threads <= 1:
         return np.array([compiled(n1, n2, g, h) for h in hs.tolist()], dtype=np.float64)
-    return _exact_outside(n1, n2, hs)
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="mlpipex-ks") as pool:
+        # widest band (largest h) first: the slowest ones start early
+        largest_first = list(pool.map(lambda h: compiled(n1, n2, g, h), hs.tolist()[::-1]))
+    return np.array(largest_first[::-1], dtype=np.float64)
+
+
+_MAX_THREADS = 4  # as the drift column pool
 
 
 def _exact_outside_square(n: int, hs: np.ndarray) -> np.ndarray:

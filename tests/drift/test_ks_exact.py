@@ -87,7 +87,8 @@ def test_many_statistics_with_repeats_equal_scipy_one_by_one(method: str) -> Non
     ref = [rng.normal(size=n1) for _ in range(6)]
     cur = [rng.normal(shift, size=n2) for shift in (0.0, 0.02, 0.05, 0.1, 0.0, 0.3)]
     ds = [ks_statistic(np.sort(r), np.sort(c)) for r, c in zip(ref, cur)] * 5
-    got = ks_pvalues(ds, n1, n2)
+    got = ks_pvalues(ds, n1, n2)  # scipy's loop: distinct statistics in threads
+    assert ks_pvalues(ds, n1, n2, workers=1) == got
     for index, (d, p) in enumerate(got):
         expected = stats.ks_2samp(ref[index % 6], cur[index % 6], method="exact")
         assert d == pytest.approx(expected.statistic, rel=0, abs=1e-14)
