@@ -14,7 +14,7 @@ two-sided): D exactly (in integers), the p-value to a relative 1e-9, without sci
   binomial ratios). Otherwise, with scipy installed, scipy's own compiled band loop
   (``_scipy_band``: its p-value bit for bit, at its speed); without scipy, the same
   recursion on anti-diagonals over the band only, for several h at once (m + n numpy
-  steps: 2-5x slower than the compiled loop, equal to a relative 1e-9);
+  steps: 4-10x slower than the compiled loop, equal to a relative 1e-9);
 - otherwise the asymptotic p-value P(D_N >= d) with N = round(n1 n2 / (n1 + n2))
   from the one-sample distribution (``_kolmogorov``).
 
@@ -170,7 +170,7 @@ def _exact_outside_probs(n1: int, n2: int, hs: np.ndarray, workers: int | None) 
     compiled = band_outside()
     if compiled is None:
         return _exact_outside(n1, n2, hs)
-    # scipy's own p-value (what its ks_2samp calls), 2-5x faster than our numpy sweep
+    # scipy's own p-value (what its ks_2samp calls), 4-10x faster than our numpy sweep
     g = math.gcd(n1, n2)
     threads = min(_MAX_THREADS if workers is None else workers, os.cpu_count() or 1, hs.size)
     if threads <= 1:
