@@ -10,6 +10,8 @@ from ~1 down to ~1e-100.
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import numpy as np
@@ -127,7 +129,7 @@ def test_scipy_compiled_loop_is_found_for_every_supported_scipy() -> None:
 
 
 def test_without_scipy_or_with_a_changed_function_the_numpy_recurrence_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delitem(__import__("sys").modules, _scipy_band._MODULE, raising=False)
+    monkeypatch.delitem(sys.modules, _scipy_band._MODULE, raising=False)
     monkeypatch.setattr(_scipy_band.importlib.util, "find_spec", lambda name: None)  # scipy not installed
     _scipy_band.band_outside.cache_clear()
     try:
@@ -145,3 +147,21 @@ def test_without_scipy_or_with_a_changed_function_the_numpy_recurrence_is_used(m
     finally:
         monkeypatch.undo()
         _scipy_band.band_outside.cache_clear()
+
+
+def test_the_compiled_loop_loads_without_importing_scipy_stats() -> None:
+    # importing scipy.stats costs ~0.4 s: only its one extension file is loaded
+    probe = (
+        "import sys, numpy as np\n"
+        "from mlpipex.drift import ks_2samp\n"
+        "from mlpipex.drift._scipy_band import band_outside\n"
+        "rng = np.random.default_rng(0)\n"
+        "d, p = ks_2samp(rng.normal(size=300), rng.normal(0.2, size=200))\n"
+        "print(band_outside() is not None, 'scipy.stats' in sys.modules, repr(p))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    loaded, stats_imported, p = out.stdout.split()
+    assert (loaded, stats_imported) == ("True", "False")
+    rng = np.random.default_rng(0)
+    assert float(p) == stats.ks_2samp(rng.normal(size=300), rng.normal(0.2, size=200)).pvalue
