@@ -186,7 +186,7 @@ def detect_drift(
             if progress:
                 progress("testing features", done + 1, total)
     for (n1, n2), items in ks_groups.items():  # exact p-values: one recurrence per pair of sample sizes
-        for (name, _), (d, p) in zip(items, ks_pvalues([d for _, d in items], n1, n2)):
+        for (name, _), (d, p) in zip(items, ks_pvalues([d for _, d in items], n1, n2, workers=workers)):
             partial[name].update(statistic=d, p_value=p)
     _decide(partial, settings)
     features = [FeatureDrift(name=name, **partial[name]) for name in reference.features]
