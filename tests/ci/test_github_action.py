@@ -242,3 +242,112 @@ def test_deploy_example_pushes_to_a_lowercase_repository(tmp_path):
     assert output.read_text() == "path=acme/fraud-models\n"
     [push] = [s for s in steps if s.get("id") == "push"]
     assert push["with"]["args"] == "--to=ghcr.io/${{ steps.repo.outputs.path }}/model"
+
+
+# -- what the deployed-model baseline needs from CI (issue 17) -------------------------------------
+
+KUBE_TOKEN = "kube-token-0123456789abcdef"
+KUBECONFIG_TEXT = f"""apiVersion: v1
+kind: Config
+clusters:
+- name: prod
+  cluster: {{server: "https://10.0.0.1:6443", certificate-authority-data: Q0FEQVRBQ0FEQVRBQ0FEQVRB}}
+contexts:
+- name: prod
+  context: {{cluster: prod, user: ci}}
+current-context: prod
+users:
+- name: ci
+  user:
+    token: {KUBE_TOKEN}
+"""
+
+
+def run_step(tmp_path: Path, env: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], dict]:
+    """action-run.sh as the action's last step runs it, with an `mlpipex` that records what it was given."""
+    bin_dir, seen = tmp_path / "bin", tmp_path / "seen.json"
+    bin_dir.mkdir(exist_ok=True)
+    recorder = bin_dir / "mlpipex"
+    recorder.write_text(
+        f"#!{sys.executable}\nimport json, os, stat, sys\n"
+        "path = os.environ.get('KUBECONFIG')\n"
+        "kube = {'path': path, 'mode': stat.S_IMODE(os.stat(path).st_mode), 'text': open(path).read()} if path else None\n"
+        "names = ('MLPIPEX_REGISTRY_USERNAME', 'MLPIPEX_REGISTRY_PASSWORD', 'MLPIPEX_INPUT_KUBECONFIG',\n"
+        "         'MLPIPEX_INPUT_REGISTRY_USERNAME', 'MLPIPEX_INPUT_REGISTRY_PASSWORD')\n"
+        "env = {k: os.environ[k] for k in names if k in os.environ}\n"
+        f"open({str(seen)!r}, 'w').write(json.dumps({{'argv': sys.argv[1:], 'env': env, 'kube': kube}}))\n"
+        "sys.exit(int(os.environ.get('FAKE_EXIT', '0')))\n"
+    )  # fmt: skip
+    recorder.chmod(0o755)
+    runner_temp = tmp_path / "runner-temp"
+    runner_temp.mkdir(exist_ok=True)
+    done = subprocess.run(["bash", str(ROOT / "scripts" / "action-run.sh")], cwd=tmp_path, capture_output=True, text=True,
+                          env={"PATH": f"{bin_dir}{os.pathsep}/usr/bin:/bin", "HOME": str(tmp_path), "RUNNER_TEMP": str(runner_temp),
+                               "MLPIPEX_COMMAND": "gate", **env})  # fmt: skip
+    return done, json.loads(seen.read_text()) if seen.exists() else {}
+
+
+def test_kubeconfig_input_reaches_mlpipex_only_as_a_private_file_removed_after(tmp_path):
+    """Issue 17: the kubeconfig input becomes a 0600 file under RUNNER_TEMP that only mlpipex sees; never printed."""
+    done, seen = run_step(tmp_path, {"MLPIPEX_INPUT_KUBECONFIG": KUBECONFIG_TEXT, "FAKE_EXIT": "1"})
+    assert done.returncode == 1, done.stderr  # mlpipex's exit code is the step's
+    kube = seen["kube"]
+    assert Path(kube["path"]).parent == tmp_path / "runner-temp" and kube["mode"] == 0o600
+    assert kube["text"].rstrip("\n") == KUBECONFIG_TEXT.rstrip("\n")
+    assert "MLPIPEX_INPUT_KUBECONFIG" not in seen["env"]  # mlpipex gets a path, never the contents
+    assert list((tmp_path / "runner-temp").iterdir()) == []  # removed when the step ended
+    log = done.stdout + done.stderr
+    # the only lines naming the token are the runner's mask commands, which the runner swallows
+    assert [line for line in log.splitlines() if KUBE_TOKEN in line] == [f"::add-mask::{KUBE_TOKEN}"]
+    assert "server" not in log and "kubeconfig from the kubeconfig input" in log
+
+
+def test_without_a_kubeconfig_the_log_says_the_registry_tag_is_used(tmp_path):
+    done, seen = run_step(tmp_path, {})
+    assert done.returncode == 0 and seen["kube"] is None
+    assert "baseline.environment is read from the registry tag REPOSITORY:<environment>" in done.stdout
+    done, seen = run_step(tmp_path, {"KUBECONFIG": str(tmp_path / "from-a-login-step")})
+    assert "registry tag" not in done.stdout  # the job's own KUBECONFIG (a cloud login step) is left alone
+
+
+def test_registry_inputs_become_mlpipex_registry_credentials(tmp_path):
+    done, seen = run_step(tmp_path, {"MLPIPEX_INPUT_REGISTRY_USERNAME": "robot", "MLPIPEX_INPUT_REGISTRY_PASSWORD": "s3cret-pass"})
+    assert done.returncode == 0, done.stderr
+    assert seen["env"] == {"MLPIPEX_REGISTRY_USERNAME": "robot", "MLPIPEX_REGISTRY_PASSWORD": "s3cret-pass"}
+    assert "s3cret-pass" not in done.stdout + done.stderr
+    # empty inputs leave a job-level setting alone
+    _, seen = run_step(tmp_path, {"MLPIPEX_INPUT_REGISTRY_USERNAME": "", "MLPIPEX_INPUT_REGISTRY_PASSWORD": "",
+                                  "MLPIPEX_REGISTRY_USERNAME": "job", "MLPIPEX_REGISTRY_PASSWORD": "job-pass"})  # fmt: skip
+    assert seen["env"] == {"MLPIPEX_REGISTRY_USERNAME": "job", "MLPIPEX_REGISTRY_PASSWORD": "job-pass"}
+
+
+def test_half_a_registry_credential_is_exit_2_naming_the_inputs(tmp_path):
+    done, seen = run_step(tmp_path, {"MLPIPEX_INPUT_REGISTRY_USERNAME": "robot"})
+    assert done.returncode == 2 and seen == {}
+    assert "registry-username and registry-password" in done.stderr and "fix:" in done.stderr
+
+
+def test_the_action_maps_the_baseline_inputs_to_environment_variables():
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    [run] = [s for s in action["runs"]["steps"] if s.get("id") == "run"]
+    assert run["env"]["MLPIPEX_INPUT_REGISTRY_USERNAME"] == "${{ inputs.registry-username }}"
+    assert run["env"]["MLPIPEX_INPUT_REGISTRY_PASSWORD"] == "${{ inputs.registry-password }}"
+    assert run["env"]["MLPIPEX_INPUT_KUBECONFIG"] == "${{ inputs.kubeconfig }}"
+    for name in ("registry-username", "registry-password", "kubeconfig"):
+        assert action["inputs"][name]["default"] == "" and action["inputs"][name]["description"]
+
+
+def test_examples_pass_what_the_deployed_model_baseline_needs():
+    """Issue 17: the gate reads the deployed model (packages: read, a kubeconfig secret); deploy keeps the tags moving."""
+    gate_text = (ROOT / "examples" / "github" / "gate.yml").read_text()
+    gate = yaml.safe_load(gate_text)
+    assert gate["permissions"]["packages"] == "read"
+    [step] = [s for s in gate["jobs"]["gate"]["steps"] if s.get("id") == "gates"]
+    assert step["with"]["kubeconfig"] == "${{ secrets.PRODUCTION_KUBECONFIG }}" and "kserve" in step["with"]["extras"]
+    assert "baseline: {environment: production}" in gate_text
+    deploy_text = (ROOT / "examples" / "github" / "deploy.yml").read_text()
+    deploy = yaml.safe_load(deploy_text)
+    assert deploy["permissions"]["packages"] == "write"  # pushing and moving REPO:<environment>
+    assert "deploy.environment_tags: true" in deploy_text  # stated, whatever the default is
+    [step] = [s for s in deploy["jobs"]["deploy"]["steps"] if s.get("id") == "deploy"]
+    assert step["with"]["kubeconfig"] == "${{ secrets.STAGING_KUBECONFIG }}" and "env" not in step
