@@ -275,7 +275,9 @@ def run_step(tmp_path: Path, env: dict[str, str]) -> tuple[subprocess.CompletedP
         "names = ('MLPIPEX_REGISTRY_USERNAME', 'MLPIPEX_REGISTRY_PASSWORD', 'MLPIPEX_INPUT_KUBECONFIG',\n"
         "         'MLPIPEX_INPUT_REGISTRY_USERNAME', 'MLPIPEX_INPUT_REGISTRY_PASSWORD')\n"
         "env = {k: os.environ[k] for k in names if k in os.environ}\n"
-        f"open({str(seen)!r}, 'w').write(json.dumps({{'argv': sys.argv[1:], 'env': env, 'kube': kube}}))\n"
+        "from mlpipex.oci import credentials_for\n"
+        "creds = {host: (c.username, c.password) if (c := credentials_for(host)) else None for host in ('ghcr.io', 'registry.example.com')}\n"
+        f"open({str(seen)!r}, 'w').write(json.dumps({{'argv': sys.argv[1:], 'env': env, 'kube': kube, 'creds': creds}}))\n"
         "sys.exit(int(os.environ.get('FAKE_EXIT', '0')))\n"
     )  # fmt: skip
     recorder.chmod(0o755)
@@ -351,3 +353,46 @@ def test_examples_pass_what_the_deployed_model_baseline_needs():
     assert "deploy.environment_tags: true" in deploy_text  # stated, whatever the default is
     [step] = [s for s in deploy["jobs"]["deploy"]["steps"] if s.get("id") == "deploy"]
     assert step["with"]["kubeconfig"] == "${{ secrets.STAGING_KUBECONFIG }}" and "env" not in step
+
+
+def test_ghcr_needs_nothing_but_the_github_token(tmp_path):
+    """ghcr.io takes github-token (GITHUB_TOKEN, user GITHUB_ACTOR) with no registry inputs; other hosts get nothing."""
+    _, seen = run_step(tmp_path, {"GITHUB_TOKEN": "ghs_job_token", "GITHUB_ACTOR": "octocat",
+                                  "MLPIPEX_INPUT_REGISTRY_USERNAME": "", "MLPIPEX_INPUT_REGISTRY_PASSWORD": ""})  # fmt: skip
+    assert seen["creds"] == {"ghcr.io": ["octocat", "ghs_job_token"], "registry.example.com": None}
+    _, seen = run_step(tmp_path, {"GITHUB_TOKEN": "ghs_job_token", "MLPIPEX_INPUT_REGISTRY_USERNAME": "robot",
+                                  "MLPIPEX_INPUT_REGISTRY_PASSWORD": "pw-123456"})  # fmt: skip
+    assert seen["creds"] == {"ghcr.io": ["robot", "pw-123456"], "registry.example.com": ["robot", "pw-123456"]}
+
+
+def test_the_step_pulls_the_baseline_from_a_real_registry_with_its_inputs(tmp_path, registry_with_baseline):
+    """The real mlpipex behind action-run.sh: with registry-username/password the compare gate pulls and passes;
+    without them it is exit 3 naming the registry and the fix."""
+    from .baseline_setup import compare_with
+
+    address, pushed, (user, password) = registry_with_baseline
+    work = tmp_path / "candidate"
+    shutil.copytree(ROOT / "examples" / "quickstart", work, ignore=shutil.ignore_patterns(".mlpipex", "__pycache__"))
+    compare_with(work, {"artifact": f"{address}/acme/breast-cancer:1.1.0"})
+    runner_temp = tmp_path / "runner-temp"
+    runner_temp.mkdir()
+    base = {"PATH": f"{Path(sys.executable).parent}{os.pathsep}/usr/bin:/bin", "HOME": str(tmp_path), "RUNNER_TEMP": str(runner_temp),
+            "MLPIPEX_COMMAND": "gate", "MLPIPEX_ARGS": "--only\ncompare", "MLPIPEX_PROVIDER": "local"}  # fmt: skip
+
+    def step(**env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["bash", str(ROOT / "scripts" / "action-run.sh")], cwd=work, capture_output=True, text=True,
+                              env={**base, **env}, timeout=300)  # fmt: skip
+
+    done = step(MLPIPEX_INPUT_REGISTRY_USERNAME=user, MLPIPEX_INPUT_REGISTRY_PASSWORD=password)
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads((work / ".mlpipex" / "report" / "report.json").read_text())
+    assert [(g["gate"], g["status"]) for g in report["gates"]] == [("compare", "pass")]
+    assert report["baseline"]["artifact"] == f"{address}/acme/breast-cancer@{pushed.split('@')[1]}"
+    assert password not in done.stdout + done.stderr
+    shutil.rmtree(work / ".mlpipex" / "baselines")  # pulled again, now without credentials
+    refused = step()
+    assert refused.returncode == 3, refused.stdout + refused.stderr
+    [gate] = json.loads((work / ".mlpipex" / "report" / "report.json").read_text())["gates"]
+    said = json.dumps(gate)
+    assert gate["status"] == "error" and f"{address} refused lookup of {address}/acme/breast-cancer:1.1.0: unauthorised" in said
+    assert "MLPIPEX_REGISTRY_USERNAME" in said and "exit 3" in refused.stdout

@@ -11,18 +11,15 @@ contents never reach the job log.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 from providers.fake_gitlab import FakeGitLab
 
-from .test_gitlab_ci_local import ROOT, TOKEN, _git, make_project, run_pipeline
+from .baseline_setup import compare_with
+from .test_gitlab_ci_local import TOKEN, _git, make_project, run_pipeline
 from .test_gitlab_ci_local import pytestmark as gitlab_ci_local_marks
 
 pytestmark = gitlab_ci_local_marks
@@ -33,41 +30,6 @@ KUBE_TOKEN = "kube-secret-token-5f0c1d2e3a4b"
 def repo(tmp_path: Path) -> Path:
     """The merge request's checkout with the gate template (test_gitlab_ci_local's)."""
     return make_project(tmp_path)
-
-
-@pytest.fixture
-def registry_with_baseline(tmp_path: Path) -> Iterator[tuple[str, str, tuple[str, str]]]:
-    """An htpasswd registry holding the quickstart's package: (address, pushed REF@DIGEST, (user, password))."""
-    from oci.conftest import PASSWORD, USER, start_registry
-
-    if not shutil.which("htpasswd"):
-        pytest.skip("htpasswd (apache2-utils) is not installed; `make test` installs it")
-    htpasswd = tmp_path / "htpasswd"
-    subprocess.run(["htpasswd", "-Bbc", str(htpasswd), USER, PASSWORD], check=True, capture_output=True)
-    registry = start_registry(tmp_path / "registry", htpasswd=htpasswd)
-    source = tmp_path / "deployed"  # the model now deployed: the quickstart, packaged and pushed
-    shutil.copytree(ROOT / "examples" / "quickstart", source, ignore=shutil.ignore_patterns(".mlpipex", "__pycache__"))
-    env = {**os.environ, "MLPIPEX_REGISTRY_USERNAME": USER, "MLPIPEX_REGISTRY_PASSWORD": PASSWORD}
-    env.pop("MLPIPEX_PROVIDER", None)
-    for command in (["gate", "--quiet", "--only", "schema,smoke"], ["package", "-c", "mlpipex.yaml"],
-                    ["push", "-c", "mlpipex.yaml", "--to", f"{registry.address}/acme/breast-cancer", "--output-file", "pushed.txt"]):  # fmt: skip
-        done = subprocess.run([sys.executable, "-m", "mlpipex", *command], cwd=source, env=env, capture_output=True, text=True)
-        assert done.returncode == 0, done.stdout + done.stderr
-    try:
-        yield registry.address, (source / "pushed.txt").read_text().strip(), (USER, PASSWORD)
-    finally:
-        registry.stop()
-
-
-def compare_with(repo: Path, baseline: dict, **deploy: object) -> None:
-    """Only the compare gate, on metrics (no timing on a busy machine), against ``baseline``."""
-    config = repo / "mlpipex.yaml"
-    data = yaml.safe_load(config.read_text())
-    compare = data["gates"]["compare"]
-    data["gates"] = {"compare": {**compare, "latency": {"enabled": False}, "require_baseline": True}}
-    data["baseline"] = baseline
-    data.update({"deploy": deploy} if deploy else {})
-    config.write_text(yaml.safe_dump(data, sort_keys=False))
 
 
 def set_pipeline(repo: Path, jobs: dict[str, dict[str, str]]) -> None:
