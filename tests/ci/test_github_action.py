@@ -365,23 +365,32 @@ def test_ghcr_needs_nothing_but_the_github_token(tmp_path):
     assert seen["creds"] == {"ghcr.io": ["robot", "pw-123456"], "registry.example.com": ["robot", "pw-123456"]}
 
 
+def candidate(tmp_path: Path) -> Path:
+    work = tmp_path / "candidate"
+    shutil.copytree(ROOT / "examples" / "quickstart", work, ignore=shutil.ignore_patterns(".mlpipex", "__pycache__"))
+    (tmp_path / "runner-temp").mkdir()
+    return work
+
+
+def real_step(work: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """action-run.sh with the real mlpipex (this venv's) on PATH, as the action's last step runs it."""
+    base = {"PATH": f"{Path(sys.executable).parent}{os.pathsep}/usr/bin:/bin", "HOME": str(work.parent), "RUNNER_TEMP": str(work.parent / "runner-temp"),
+            "MLPIPEX_COMMAND": "gate", "MLPIPEX_ARGS": "--only\ncompare", "MLPIPEX_PROVIDER": "local"}  # fmt: skip
+    return subprocess.run(["bash", str(ROOT / "scripts" / "action-run.sh")], cwd=work, capture_output=True, text=True,
+                          env={**base, **env}, timeout=300)  # fmt: skip
+
+
 def test_the_step_pulls_the_baseline_from_a_real_registry_with_its_inputs(tmp_path, registry_with_baseline):
     """The real mlpipex behind action-run.sh: with registry-username/password the compare gate pulls and passes;
     without them it is exit 3 naming the registry and the fix."""
     from .baseline_setup import compare_with
 
     address, pushed, (user, password) = registry_with_baseline
-    work = tmp_path / "candidate"
-    shutil.copytree(ROOT / "examples" / "quickstart", work, ignore=shutil.ignore_patterns(".mlpipex", "__pycache__"))
+    work = candidate(tmp_path)
     compare_with(work, {"artifact": f"{address}/acme/breast-cancer:1.1.0"})
-    runner_temp = tmp_path / "runner-temp"
-    runner_temp.mkdir()
-    base = {"PATH": f"{Path(sys.executable).parent}{os.pathsep}/usr/bin:/bin", "HOME": str(tmp_path), "RUNNER_TEMP": str(runner_temp),
-            "MLPIPEX_COMMAND": "gate", "MLPIPEX_ARGS": "--only\ncompare", "MLPIPEX_PROVIDER": "local"}  # fmt: skip
 
     def step(**env: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["bash", str(ROOT / "scripts" / "action-run.sh")], cwd=work, capture_output=True, text=True,
-                              env={**base, **env}, timeout=300)  # fmt: skip
+        return real_step(work, **env)
 
     done = step(MLPIPEX_INPUT_REGISTRY_USERNAME=user, MLPIPEX_INPUT_REGISTRY_PASSWORD=password)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -396,3 +405,28 @@ def test_the_step_pulls_the_baseline_from_a_real_registry_with_its_inputs(tmp_pa
     said = json.dumps(gate)
     assert gate["status"] == "error" and f"{address} refused lookup of {address}/acme/breast-cancer:1.1.0: unauthorised" in said
     assert "MLPIPEX_REGISTRY_USERNAME" in said and "exit 3" in refused.stdout
+
+
+def test_the_kubeconfig_input_reads_the_live_service_and_its_secrets_stay_out_of_the_log(tmp_path, registry_with_baseline):
+    """The real mlpipex: baseline.environment through the kubeconfig input reads production's live InferenceService
+    (tests/kserve/cluster_fake); the token and server appear nowhere but in the runner's mask command."""
+    from tests.kserve.cluster_fake.fake_apiserver import CRD_PATH, FakeKubernetes
+
+    from .baseline_setup import in_production, serve_in_production
+
+    if not CRD_PATH.exists():
+        pytest.skip(f"the KServe CRD is not here ({CRD_PATH})")
+    address, pushed, (user, password) = registry_with_baseline
+    work = candidate(tmp_path)
+    in_production(work, address)
+    with FakeKubernetes(admit=False) as kube:  # only read: what a deploy of `pushed` at 100% leaves
+        text = serve_in_production(kube, pushed, tmp_path / "kubeconfig", token=KUBE_TOKEN)
+        done = real_step(work, MLPIPEX_INPUT_KUBECONFIG=text, MLPIPEX_INPUT_REGISTRY_USERNAME=user,
+                         MLPIPEX_INPUT_REGISTRY_PASSWORD=password)  # fmt: skip
+    log = done.stdout + done.stderr
+    assert done.returncode == 0, log
+    report = (work / ".mlpipex" / "report" / "report.json").read_text()
+    assert "live InferenceService ml-prod/breast-cancer" in report and pushed.split("@")[1] in report
+    assert [line for line in log.splitlines() if KUBE_TOKEN in line] == [f"::add-mask::{KUBE_TOKEN}"]
+    assert kube.url not in log and password not in log
+    assert list((tmp_path / "runner-temp").iterdir()) == []

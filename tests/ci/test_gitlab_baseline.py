@@ -18,7 +18,7 @@ import pytest
 import yaml
 from providers.fake_gitlab import FakeGitLab
 
-from .baseline_setup import compare_with
+from .baseline_setup import compare_with, in_production, serve_in_production
 from .test_gitlab_ci_local import TOKEN, _git, make_project, run_pipeline
 from .test_gitlab_ci_local import pytestmark as gitlab_ci_local_marks
 
@@ -95,24 +95,12 @@ def test_a_file_kubeconfig_reads_the_live_service_and_never_reaches_the_log(repo
     if not CRD_PATH.exists():
         pytest.skip(f"the KServe CRD is not here ({CRD_PATH})")
     address, pushed, (user, password) = registry_with_baseline
-    data = yaml.safe_load((repo / "mlpipex.yaml").read_text())  # the tag's repository, for the job without a cluster
-    data["package"] = {**data.get("package", {}), "registry": address, "repository": "acme/breast-cancer"}
-    (repo / "mlpipex.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
-    compare_with(repo, {"environment": "production"}, environment_tags=True,
-                 environments=[{"name": "production", "context": "prod", "namespace": "ml-prod"}])  # fmt: skip
+    in_production(repo, address)
     set_pipeline(repo, {"gate-live": {"kubeconfig": "PRODUCTION_KUBECONFIG", "extras": "gitlab,oci,kserve"}, "gate-no-cluster": {}})
     digest = pushed.split("@")[1]
     # admit=False: only read here; the service is what a deploy of `pushed` at 100% leaves (mlpipex's annotations)
     with FakeKubernetes(admit=False) as kube:
-        kube.objects[("ml-prod", "breast-cancer")] = {
-            "apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
-            "metadata": {"name": "breast-cancer", "namespace": "ml-prod",
-                         "annotations": {"mlpipex.dev/artifact": pushed, "mlpipex.dev/stable-artifact": pushed, "mlpipex.dev/traffic": "100"}},
-            "spec": {"predictor": {"model": {"modelFormat": {"name": "onnx"}, "storageUri": f"oci+fetch://{address}/acme/breast-cancer@{digest}"}}},
-        }  # fmt: skip
-        kubeconfig = yaml.safe_load(kube.kubeconfig(tmp_path / "kubeconfig", context="prod").read_text())
-        kubeconfig["users"][0]["user"]["token"] = KUBE_TOKEN
-        text = yaml.safe_dump(kubeconfig)
+        text = serve_in_production(kube, pushed, tmp_path / "kubeconfig", token=KUBE_TOKEN)
         # a File-type variable, as GitLab has it: the job sees a path, the file holds the contents
         variables = tmp_path / "file-variables.yml"
         variables.write_text(yaml.safe_dump({"PRODUCTION_KUBECONFIG": {"type": "file", "values": {"*": text}}}))
