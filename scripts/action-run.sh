@@ -37,9 +37,13 @@ fi
 
 # A secret's lines are masked by the runner; a kubeconfig from elsewhere (another step's output)
 # is not, so its credential values are masked here before anything can print them.
-key_pattern='^[[:space:]-]*[A-Za-z-]*(token|key|password|secret|certificate)[A-Za-z-]*:[[:space:]]*"?([^"[:space:]]{8,})'
+key_pattern='(^|[[:space:]{,-])[A-Za-z-]*(token|key|password|secret|certificate)[A-Za-z-]*:[[:space:]]*["'"'"']?([^"'"'"'[:space:],}]{8,})'
 while IFS= read -r line; do
-  if [[ $line =~ $key_pattern ]]; then echo "::add-mask::${BASH_REMATCH[2]}"; fi
+  # every match on the line (a flow mapping holds several)
+  while [[ $line =~ $key_pattern ]]; do
+    echo "::add-mask::${BASH_REMATCH[3]}"
+    line=${line#*"${BASH_REMATCH[0]}"}
+  done
 done <<< "$kubeconfig"
 
 file=$(umask 077 && mktemp "${RUNNER_TEMP:?RUNNER_TEMP is not set}/mlpipex-kubeconfig.XXXXXXXX")

@@ -260,6 +260,8 @@ users:
 - name: ci
   user:
     token: {KUBE_TOKEN}
+- name: ci-cert
+  user: {{client-certificate-data: Q0VSVERBVEFDRVJUREFUQQ==, client-key-data: 'S0VZREFUQUtFWURBVEE='}}
 """
 
 
@@ -301,6 +303,8 @@ def test_kubeconfig_input_reaches_mlpipex_only_as_a_private_file_removed_after(t
     log = done.stdout + done.stderr
     # the only lines naming the token are the runner's mask commands, which the runner swallows
     assert [line for line in log.splitlines() if KUBE_TOKEN in line] == [f"::add-mask::{KUBE_TOKEN}"]
+    masks = [line.removeprefix("::add-mask::") for line in log.splitlines() if line.startswith("::add-mask::")]
+    assert {"S0VZREFUQUtFWURBVEE=", "Q0VSVERBVEFDRVJUREFUQQ==", KUBE_TOKEN} <= set(masks)  # flow mappings and quotes too
     assert "server" not in log and "kubeconfig from the kubeconfig input" in log
 
 
