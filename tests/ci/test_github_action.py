@@ -242,3 +242,195 @@ def test_deploy_example_pushes_to_a_lowercase_repository(tmp_path):
     assert output.read_text() == "path=acme/fraud-models\n"
     [push] = [s for s in steps if s.get("id") == "push"]
     assert push["with"]["args"] == "--to=ghcr.io/${{ steps.repo.outputs.path }}/model"
+
+
+# -- what the deployed-model baseline needs from CI (issue 17) -------------------------------------
+
+KUBE_TOKEN = "kube-token-0123456789abcdef"
+KUBECONFIG_TEXT = f"""apiVersion: v1
+kind: Config
+clusters:
+- name: prod
+  cluster: {{server: "https://10.0.0.1:6443", certificate-authority-data: Q0FEQVRBQ0FEQVRBQ0FEQVRB}}
+contexts:
+- name: prod
+  context: {{cluster: prod, user: ci}}
+current-context: prod
+users:
+- name: ci
+  user:
+    token: {KUBE_TOKEN}
+- name: ci-cert
+  user: {{client-certificate-data: Q0VSVERBVEFDRVJUREFUQQ==, client-key-data: 'S0VZREFUQUtFWURBVEE='}}
+"""
+
+
+def run_step(tmp_path: Path, env: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], dict]:
+    """action-run.sh as the action's last step runs it, with an `mlpipex` that records what it was given."""
+    bin_dir, seen = tmp_path / "bin", tmp_path / "seen.json"
+    bin_dir.mkdir(exist_ok=True)
+    recorder = bin_dir / "mlpipex"
+    recorder.write_text(
+        f"#!{sys.executable}\nimport json, os, stat, sys\n"
+        "path = os.environ.get('KUBECONFIG')\n"
+        "kube = {'path': path, 'mode': stat.S_IMODE(os.stat(path).st_mode), 'text': open(path).read()} if path else None\n"
+        "names = ('MLPIPEX_REGISTRY_USERNAME', 'MLPIPEX_REGISTRY_PASSWORD', 'MLPIPEX_INPUT_KUBECONFIG',\n"
+        "         'MLPIPEX_INPUT_REGISTRY_USERNAME', 'MLPIPEX_INPUT_REGISTRY_PASSWORD')\n"
+        "env = {k: os.environ[k] for k in names if k in os.environ}\n"
+        "from mlpipex.oci import credentials_for\n"
+        "creds = {host: (c.username, c.password) if (c := credentials_for(host)) else None for host in ('ghcr.io', 'registry.example.com')}\n"
+        f"open({str(seen)!r}, 'w').write(json.dumps({{'argv': sys.argv[1:], 'env': env, 'kube': kube, 'creds': creds}}))\n"
+        "sys.exit(int(os.environ.get('FAKE_EXIT', '0')))\n"
+    )  # fmt: skip
+    recorder.chmod(0o755)
+    runner_temp = tmp_path / "runner-temp"
+    runner_temp.mkdir(exist_ok=True)
+    done = subprocess.run(["bash", str(ROOT / "scripts" / "action-run.sh")], cwd=tmp_path, capture_output=True, text=True,
+                          env={"PATH": f"{bin_dir}{os.pathsep}/usr/bin:/bin", "HOME": str(tmp_path), "RUNNER_TEMP": str(runner_temp),
+                               "MLPIPEX_COMMAND": "gate", **env})  # fmt: skip
+    return done, json.loads(seen.read_text()) if seen.exists() else {}
+
+
+def test_kubeconfig_input_reaches_mlpipex_only_as_a_private_file_removed_after(tmp_path):
+    """Issue 17: the kubeconfig input becomes a 0600 file under RUNNER_TEMP that only mlpipex sees; never printed."""
+    done, seen = run_step(tmp_path, {"MLPIPEX_INPUT_KUBECONFIG": KUBECONFIG_TEXT, "FAKE_EXIT": "1"})
+    assert done.returncode == 1, done.stderr  # mlpipex's exit code is the step's
+    kube = seen["kube"]
+    assert Path(kube["path"]).parent == tmp_path / "runner-temp" and kube["mode"] == 0o600
+    assert kube["text"].rstrip("\n") == KUBECONFIG_TEXT.rstrip("\n")
+    assert "MLPIPEX_INPUT_KUBECONFIG" not in seen["env"]  # mlpipex gets a path, never the contents
+    assert list((tmp_path / "runner-temp").iterdir()) == []  # removed when the step ended
+    log = done.stdout + done.stderr
+    # the only lines naming the token are the runner's mask commands, which the runner swallows
+    assert [line for line in log.splitlines() if KUBE_TOKEN in line] == [f"::add-mask::{KUBE_TOKEN}"]
+    masks = [line.removeprefix("::add-mask::") for line in log.splitlines() if line.startswith("::add-mask::")]
+    assert {"S0VZREFUQUtFWURBVEE=", "Q0VSVERBVEFDRVJUREFUQQ==", KUBE_TOKEN} <= set(masks)  # flow mappings and quotes too
+    assert "server" not in log and "kubeconfig from the kubeconfig input" in log
+
+
+def test_without_a_kubeconfig_the_log_says_the_registry_tag_is_used(tmp_path):
+    done, seen = run_step(tmp_path, {})
+    assert done.returncode == 0 and seen["kube"] is None
+    assert "baseline.environment is read from the registry tag REPOSITORY:<environment>" in done.stdout
+    done, seen = run_step(tmp_path, {"KUBECONFIG": str(tmp_path / "from-a-login-step")})
+    assert "registry tag" not in done.stdout  # the job's own KUBECONFIG (a cloud login step) is left alone
+
+
+def test_registry_inputs_become_mlpipex_registry_credentials(tmp_path):
+    done, seen = run_step(tmp_path, {"MLPIPEX_INPUT_REGISTRY_USERNAME": "robot", "MLPIPEX_INPUT_REGISTRY_PASSWORD": "s3cret-pass"})
+    assert done.returncode == 0, done.stderr
+    assert seen["env"] == {"MLPIPEX_REGISTRY_USERNAME": "robot", "MLPIPEX_REGISTRY_PASSWORD": "s3cret-pass"}
+    assert "s3cret-pass" not in done.stdout + done.stderr
+    # empty inputs leave a job-level setting alone
+    _, seen = run_step(tmp_path, {"MLPIPEX_INPUT_REGISTRY_USERNAME": "", "MLPIPEX_INPUT_REGISTRY_PASSWORD": "",
+                                  "MLPIPEX_REGISTRY_USERNAME": "job", "MLPIPEX_REGISTRY_PASSWORD": "job-pass"})  # fmt: skip
+    assert seen["env"] == {"MLPIPEX_REGISTRY_USERNAME": "job", "MLPIPEX_REGISTRY_PASSWORD": "job-pass"}
+
+
+def test_half_a_registry_credential_is_exit_2_naming_the_inputs(tmp_path):
+    done, seen = run_step(tmp_path, {"MLPIPEX_INPUT_REGISTRY_USERNAME": "robot"})
+    assert done.returncode == 2 and seen == {}
+    assert "registry-username and registry-password" in done.stderr and "fix:" in done.stderr
+
+
+def test_the_action_maps_the_baseline_inputs_to_environment_variables():
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    [run] = [s for s in action["runs"]["steps"] if s.get("id") == "run"]
+    assert run["env"]["MLPIPEX_INPUT_REGISTRY_USERNAME"] == "${{ inputs.registry-username }}"
+    assert run["env"]["MLPIPEX_INPUT_REGISTRY_PASSWORD"] == "${{ inputs.registry-password }}"
+    assert run["env"]["MLPIPEX_INPUT_KUBECONFIG"] == "${{ inputs.kubeconfig }}"
+    for name in ("registry-username", "registry-password", "kubeconfig"):
+        assert action["inputs"][name]["default"] == "" and action["inputs"][name]["description"]
+
+
+def test_examples_pass_what_the_deployed_model_baseline_needs():
+    """Issue 17: the gate reads the deployed model (packages: read, a kubeconfig secret); deploy keeps the tags moving."""
+    gate_text = (ROOT / "examples" / "github" / "gate.yml").read_text()
+    gate = yaml.safe_load(gate_text)
+    assert gate["permissions"]["packages"] == "read"
+    [step] = [s for s in gate["jobs"]["gate"]["steps"] if s.get("id") == "gates"]
+    assert step["with"]["kubeconfig"] == "${{ secrets.PRODUCTION_KUBECONFIG }}" and "kserve" in step["with"]["extras"]
+    assert "baseline: {environment: production}" in gate_text
+    deploy_text = (ROOT / "examples" / "github" / "deploy.yml").read_text()
+    deploy = yaml.safe_load(deploy_text)
+    assert deploy["permissions"]["packages"] == "write"  # pushing and moving REPO:<environment>
+    assert "deploy.environment_tags: true" in deploy_text  # stated, whatever the default is
+    [step] = [s for s in deploy["jobs"]["deploy"]["steps"] if s.get("id") == "deploy"]
+    assert step["with"]["kubeconfig"] == "${{ secrets.STAGING_KUBECONFIG }}" and "env" not in step
+
+
+def test_ghcr_needs_nothing_but_the_github_token(tmp_path):
+    """ghcr.io takes github-token (GITHUB_TOKEN, user GITHUB_ACTOR) with no registry inputs; other hosts get nothing."""
+    _, seen = run_step(tmp_path, {"GITHUB_TOKEN": "ghs_job_token", "GITHUB_ACTOR": "octocat",
+                                  "MLPIPEX_INPUT_REGISTRY_USERNAME": "", "MLPIPEX_INPUT_REGISTRY_PASSWORD": ""})  # fmt: skip
+    assert seen["creds"] == {"ghcr.io": ["octocat", "ghs_job_token"], "registry.example.com": None}
+    _, seen = run_step(tmp_path, {"GITHUB_TOKEN": "ghs_job_token", "MLPIPEX_INPUT_REGISTRY_USERNAME": "robot",
+                                  "MLPIPEX_INPUT_REGISTRY_PASSWORD": "pw-123456"})  # fmt: skip
+    assert seen["creds"] == {"ghcr.io": ["robot", "pw-123456"], "registry.example.com": ["robot", "pw-123456"]}
+
+
+def candidate(tmp_path: Path) -> Path:
+    work = tmp_path / "candidate"
+    shutil.copytree(ROOT / "examples" / "quickstart", work, ignore=shutil.ignore_patterns(".mlpipex", "__pycache__"))
+    (tmp_path / "runner-temp").mkdir()
+    return work
+
+
+def real_step(work: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """action-run.sh with the real mlpipex (this venv's) on PATH, as the action's last step runs it."""
+    base = {"PATH": f"{Path(sys.executable).parent}{os.pathsep}/usr/bin:/bin", "HOME": str(work.parent), "RUNNER_TEMP": str(work.parent / "runner-temp"),
+            "MLPIPEX_COMMAND": "gate", "MLPIPEX_ARGS": "--only\ncompare", "MLPIPEX_PROVIDER": "local"}  # fmt: skip
+    return subprocess.run(["bash", str(ROOT / "scripts" / "action-run.sh")], cwd=work, capture_output=True, text=True,
+                          env={**base, **env}, timeout=300)  # fmt: skip
+
+
+def test_the_step_pulls_the_baseline_from_a_real_registry_with_its_inputs(tmp_path, registry_with_baseline):
+    """The real mlpipex behind action-run.sh: with registry-username/password the compare gate pulls and passes;
+    without them it is exit 3 naming the registry and the fix."""
+    from .baseline_setup import compare_with
+
+    address, pushed, (user, password) = registry_with_baseline
+    work = candidate(tmp_path)
+    compare_with(work, {"artifact": f"{address}/acme/breast-cancer:1.1.0"})
+
+    def step(**env: str) -> subprocess.CompletedProcess[str]:
+        return real_step(work, **env)
+
+    done = step(MLPIPEX_INPUT_REGISTRY_USERNAME=user, MLPIPEX_INPUT_REGISTRY_PASSWORD=password)
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads((work / ".mlpipex" / "report" / "report.json").read_text())
+    assert [(g["gate"], g["status"]) for g in report["gates"]] == [("compare", "pass")]
+    assert report["baseline"]["artifact"] == f"{address}/acme/breast-cancer@{pushed.split('@')[1]}"
+    assert password not in done.stdout + done.stderr
+    shutil.rmtree(work / ".mlpipex" / "baselines")  # pulled again, now without credentials
+    refused = step()
+    assert refused.returncode == 3, refused.stdout + refused.stderr
+    [gate] = json.loads((work / ".mlpipex" / "report" / "report.json").read_text())["gates"]
+    said = json.dumps(gate)
+    assert gate["status"] == "error" and f"{address} refused lookup of {address}/acme/breast-cancer:1.1.0: unauthorised" in said
+    assert "MLPIPEX_REGISTRY_USERNAME" in said and "exit 3" in refused.stdout
+
+
+def test_the_kubeconfig_input_reads_the_live_service_and_its_secrets_stay_out_of_the_log(tmp_path, registry_with_baseline):
+    """The real mlpipex: baseline.environment through the kubeconfig input reads production's live InferenceService
+    (tests/kserve/cluster_fake); the token and server appear nowhere but in the runner's mask command."""
+    from tests.kserve.cluster_fake.fake_apiserver import CRD_PATH, FakeKubernetes
+
+    from .baseline_setup import in_production, serve_in_production
+
+    if not CRD_PATH.exists():
+        pytest.skip(f"the KServe CRD is not here ({CRD_PATH})")
+    address, pushed, (user, password) = registry_with_baseline
+    work = candidate(tmp_path)
+    in_production(work, address)
+    with FakeKubernetes(admit=False) as kube:  # only read: what a deploy of `pushed` at 100% leaves
+        text = serve_in_production(kube, pushed, tmp_path / "kubeconfig", token=KUBE_TOKEN)
+        done = real_step(work, MLPIPEX_INPUT_KUBECONFIG=text, MLPIPEX_INPUT_REGISTRY_USERNAME=user,
+                         MLPIPEX_INPUT_REGISTRY_PASSWORD=password)  # fmt: skip
+    log = done.stdout + done.stderr
+    assert done.returncode == 0, log
+    report = (work / ".mlpipex" / "report" / "report.json").read_text()
+    assert "live InferenceService ml-prod/breast-cancer" in report and pushed.split("@")[1] in report
+    assert [line for line in log.splitlines() if KUBE_TOKEN in line] == [f"::add-mask::{KUBE_TOKEN}"]
+    assert kube.url not in log and password not in log
+    assert list((tmp_path / "runner-temp").iterdir()) == []

@@ -9,6 +9,7 @@ response is checked against GitLab's own API descriptions.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -41,6 +42,10 @@ def _git(repo: Path, *args: str) -> None:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
+    return make_project(tmp_path)
+
+
+def make_project(tmp_path: Path) -> Path:
     """A merge request's checkout: the quickstart, the component template, a pipeline that includes it."""
     repo = tmp_path / "models"
     shutil.copytree(ROOT / "examples" / "quickstart", repo, ignore=shutil.ignore_patterns(".mlpipex", "__pycache__", ".pytest_cache"))
@@ -66,8 +71,8 @@ def project(tmp_path: Path) -> Path:
     return repo
 
 
-def run_pipeline(repo: Path, fake: FakeGitLab, *, source_project: str = "42",
-                 extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:  # fmt: skip
+def run_pipeline(repo: Path, fake: FakeGitLab, *, source_project: str = "42", extra: dict[str, str] | None = None,
+                 variables_file: Path | None = None) -> subprocess.CompletedProcess[str]:  # fmt: skip
     # What GitLab itself sets in a merge request pipeline (gitlab-ci-local sets GITLAB_CI=false and a push source).
     variables = {"GITLAB_CI": "true", "CI_PIPELINE_SOURCE": "merge_request_event", "CI_PROJECT_ID": "42",
                  "CI_MERGE_REQUEST_IID": "7", "CI_MERGE_REQUEST_PROJECT_ID": "42",
@@ -77,6 +82,8 @@ def run_pipeline(repo: Path, fake: FakeGitLab, *, source_project: str = "42",
                "--ignore-predefined-vars", ",".join(variables)]  # fmt: skip
     for key, value in variables.items():
         command += ["--variable", f"{key}={value}"]
+    if variables_file:  # CI/CD variables as GitLab's settings hold them, File-type ones included
+        command += ["--variables-file", os.path.relpath(variables_file, repo)]  # it is read relative to the cwd
     return subprocess.run(command, cwd=repo, capture_output=True, text=True, timeout=600)
 
 

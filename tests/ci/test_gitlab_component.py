@@ -107,3 +107,15 @@ def test_the_component_projects_fixture_is_the_quickstart_and_passes(tmp_path):
 
     assert main(["gate", "-c", str(fixture / gate["config"].removeprefix("tests/fixture/")),
                  "--report-dir", str(tmp_path), *gate["args"].split()]) == 0  # fmt: skip
+
+
+def test_both_templates_take_what_the_deployed_model_baseline_needs():
+    """Issue 17: registry credentials and a kubeconfig, each an input with a default, mapped to a variable."""
+    mapped = {"registry-username": "MLPIPEX_INPUT_REGISTRY_USERNAME", "registry-password": "MLPIPEX_INPUT_REGISTRY_PASSWORD",
+              "kubeconfig": "MLPIPEX_KUBECONFIG_VARIABLE"}  # fmt: skip
+    for name in ("gate.yml", "deploy.yml"):
+        inputs, job = spec_and_job(name)
+        for key, variable in mapped.items():
+            assert inputs[key]["default"] == "" and inputs[key]["description"], (name, key)
+            assert job["variables"][variable] == f"$[[ inputs.{key} ]]", (name, key)
+        assert "oci" in inputs["extras"]["default"].split(","), name  # the baseline pull needs the oci extra

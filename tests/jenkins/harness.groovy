@@ -1,5 +1,5 @@
 // Runs one vars/ step of the mlpipex Jenkins library with recorded stub steps
-// (sh, junit, withEnv, withCredentials, libraryResource, error, writeFile, readFile,
+// (sh, junit, withEnv, withCredentials, usernamePassword, file, libraryResource, error, writeFile, readFile,
 // fileExists) and prints what happened as JSON. Jenkins itself cannot run here; this is
 // the quick stand-in (tests/jenkins/pipelineunit runs the library under JenkinsPipelineUnit).
 //   groovy harness.groovy LIBRARY_ROOT STEP PARAMS_JSON SH_EXIT_STATUS [OUTPUTS_TEXT]
@@ -28,6 +28,7 @@ binding.setVariable('withEnv', { List env, Closure body ->
     try { body() } finally { envStack.pop() }
 })
 binding.setVariable('usernamePassword', { Map m -> m.collectEntries { k, v -> [k, v.toString()] } })
+binding.setVariable('file', { Map m -> [kind: 'file'] + m.collectEntries { k, v -> [k, v.toString()] } })
 binding.setVariable('withCredentials', { List creds, Closure body ->
     calls << [step: 'withCredentials', credentials: creds]
     body()

@@ -37,7 +37,7 @@ def test_gate_maps_parameters_to_environment_and_publishes_junit():
     env = env_of(sh)
     assert env["MLPIPEX_COMMAND"] == "gate" and env["MLPIPEX_CONFIG"] == "models/mlpipex.yaml"
     assert env["MLPIPEX_FAIL_ON"] == "warn" and env["MLPIPEX_REPORT_DIR"] == ".mlpipex/report"
-    assert env["MLPIPEX_ARGS"] == "--only=schema,smoke" and env["MLPIPEX_EXTRAS"] == "github"
+    assert env["MLPIPEX_ARGS"] == "--only=schema,smoke" and env["MLPIPEX_EXTRAS"] == "github,oci"  # oci: the baseline pull
     assert {"step": "junit", "testResults": ".mlpipex/report/junit.xml", "allowEmptyResults": False} in result["calls"]
     assert result["returned"] == {"verdict": "pass", "exitCode": 0}
 
@@ -201,3 +201,39 @@ def test_a_venv_is_reused_only_for_the_same_spec_and_extras(tmp_path):
         assert done.returncode == 0, done.stderr
         venvs.append({p.name for p in (tmp_path / "ws@tmp").glob("mlpipex-venv-*")})
     assert [len(v) for v in venvs] == [1, 1, 2, 3]  # the same gate reuses its venv; deploy and the new pin get their own
+
+
+# -- what the deployed-model baseline needs (issue 17) ---------------------------------------------
+
+REGISTRY_BINDING = {"credentialsId": "model-registry", "usernameVariable": "MLPIPEX_REGISTRY_USERNAME",
+                    "passwordVariable": "MLPIPEX_REGISTRY_PASSWORD"}  # fmt: skip
+KUBECONFIG_BINDING = {"kind": "file", "credentialsId": "production-kubeconfig", "variable": "KUBECONFIG"}
+
+
+@pytest.mark.parametrize("step", ["mlpipexGate", "mlpipexDeploy", "mlpipexPromote", "mlpipexRollback"])
+def test_registry_and_kubeconfig_credentials_are_bound_by_with_credentials(step):
+    result = run_step(step, {"registryCredentialsId": "model-registry", "kubeconfigCredentialsId": "production-kubeconfig"})
+    [creds] = [c for c in result["calls"] if c["step"] == "withCredentials"]
+    assert creds["credentials"] == [REGISTRY_BINDING, KUBECONFIG_BINDING]
+    env = env_of(next(c for c in result["calls"] if c["step"] == "sh"))
+    assert "oci" in env["MLPIPEX_EXTRAS"].split(",")  # the baseline pull and the environment tags talk to the registry
+    assert "KUBECONFIG" not in env and "MLPIPEX_REGISTRY_PASSWORD" not in env  # only withCredentials sets them
+
+
+def test_without_credentials_nothing_is_bound():
+    result = run_step("mlpipexGate", {})
+    assert not [c for c in result["calls"] if c["step"] == "withCredentials"]
+
+
+def test_the_kubeconfig_reaches_mlpipex_as_a_path_and_its_contents_never_the_log(tmp_path):
+    sh = next(c for c in run_step("mlpipexGate", {"kubeconfigCredentialsId": "production-kubeconfig"})["calls"] if c["step"] == "sh")
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    secret_file = tmp_path / "secrets" / "kubeconfig"  # where Jenkins' file binding puts it
+    secret_file.parent.mkdir()
+    secret_file.write_text("apiVersion: v1\nusers:\n- name: ci\n  user: {token: kube-secret-token-77}\n")
+    done = run_script(sh, workspace, tmp_path, KUBECONFIG=str(secret_file))
+    assert done.returncode == 0, done.stderr
+    assert "kube-secret-token-77" not in done.stdout + done.stderr and "registry tag" not in done.stdout
+    without = run_script(sh, workspace, tmp_path)
+    assert "a baseline.environment is read from the registry tag REPOSITORY:<environment>" in without.stdout

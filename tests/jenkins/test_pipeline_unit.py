@@ -26,4 +26,4 @@ def test_library_and_jenkinsfile_under_jenkins_pipeline_unit():
     done = subprocess.run([java, "-cp", f"{lib}/*", "groovy.ui.GroovyMain", str(SUITE), str(ROOT)],
                           capture_output=True, text=True, timeout=300)  # fmt: skip
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
-    assert "pipelineunit: 5 run, 0 failed" in done.stdout
+    assert "pipelineunit: 6 run, 0 failed" in done.stdout

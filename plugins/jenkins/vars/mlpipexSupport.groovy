@@ -34,6 +34,11 @@ int run(String command, Map cfg, List extraEnv = []) {
                                         usernameVariable: 'MLPIPEX_REGISTRY_USERNAME',
                                         passwordVariable: 'MLPIPEX_REGISTRY_PASSWORD')
     }
+    if (cfg.kubeconfigCredentialsId) {
+        // a Secret file credential: Jenkins writes it to a temporary file, KUBECONFIG is its path,
+        // and removes it after the block; its contents never pass through this library or the log
+        credentials << file(credentialsId: cfg.kubeconfigCredentialsId, variable: 'KUBECONFIG')
+    }
     String script = libraryResource('io/mlpipex/run.sh')
     // The CLI appends its outputs: emptied first, the file holds this step's outputs only.
     writeFile(file: cfg.outputsFile, text: '')
@@ -93,4 +98,11 @@ Map parseOutputs(String text) {
 Map defaults() {
     return [config: 'mlpipex.yaml', extras: 'github', pipSpec: 'mlpipex', requirements: null, python: 'python3', args: [],
             githubCredentialsId: null, outputsFile: '.mlpipex/outputs.env', failBuild: true]
+}
+
+// What the steps that read the deployed model or reach the cluster add to defaults(): a
+// username/password credential for the registry (the baseline pull, the environment tags) and
+// a Secret file credential holding a kubeconfig. Listed explicitly, so an unknown key is refused.
+Map clusterDefaults() {
+    return [registryCredentialsId: null, kubeconfigCredentialsId: null]
 }

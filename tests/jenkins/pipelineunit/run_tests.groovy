@@ -36,10 +36,18 @@ class MlpipexLibraryTest extends BasePipelineTest {
         helper.registerAllowedMethod('checkout', [Map], null)
         helper.registerAllowedMethod('archiveArtifacts', [Map], null)
         helper.registerAllowedMethod('libraryResource', [String], { String path -> new File(repo, "plugins/jenkins/resources/$path").text })
-        helper.registerAllowedMethod('usernamePassword', [Map], { Map m -> m })
+        helper.registerAllowedMethod('usernamePassword', [Map], { Map m -> [kind: 'usernamePassword'] + m })
+        helper.registerAllowedMethod('file', [Map], { Map m -> [kind: 'file'] + m })
+        // As Jenkins binds them: usernamePassword sets two variables, file the path of a temporary copy
         helper.registerAllowedMethod('withCredentials', [List, Closure], { List creds, Closure body ->
             credentialBindings << creds
-            body()
+            List bound = creds.collectMany { Map c ->
+                c.kind == 'file' ? ["${c.variable}=/jenkins/workspace/job@tmp/secretFiles/${c.credentialsId}".toString()]
+                                 : ["${c.usernameVariable}=user-of-${c.credentialsId}".toString(),
+                                    "${c.passwordVariable}=password-of-${c.credentialsId}".toString()]
+            }
+            envStack.push(bound)
+            try { body() } finally { envStack.pop() }
         })
         helper.registerAllowedMethod('withEnv', [List, Closure], { List env, Closure body ->
             envStack.push(env.collect { it.toString() })
@@ -76,14 +84,37 @@ class MlpipexLibraryTest extends BasePipelineTest {
         String runSh = new File(repo, 'plugins/jenkins/resources/io/mlpipex/run.sh').text
         assert shCalls.every { it.script == runSh && it.returnStatus == true }  // one constant script
         assert shCalls[3].env.MLPIPEX_ARGS == "--env=staging\n--artifact=${artifact}"
-        assert shCalls[3].env.MLPIPEX_EXTRAS == 'github,kserve' && shCalls[2].env.MLPIPEX_EXTRAS == 'github,oci'
+        assert shCalls[3].env.MLPIPEX_EXTRAS == 'github,oci,kserve' && shCalls[2].env.MLPIPEX_EXTRAS == 'github,oci'
         assert shCalls[2].credentials*.credentialsId == ['github-app', 'model-registry']
         assert shCalls[2].credentials[1].passwordVariable == 'MLPIPEX_REGISTRY_PASSWORD'
+        // deploy moves REPOSITORY:staging: the registry's credentials, and staging's kubeconfig
+        assert shCalls[3].credentials*.credentialsId == ['github-app', 'model-registry', 'staging-kubeconfig']
+        assert shCalls[3].env.KUBECONFIG == '/jenkins/workspace/job@tmp/secretFiles/staging-kubeconfig'
         assert shCalls[1].credentials == null || shCalls[1].credentials == shCalls[0].credentials
         assert junitCalls == [[testResults: '.mlpipex/report/junit.xml', allowEmptyResults: false]]
         assert helper.callStack.findAll { it.methodName == 'echo' }*.args.flatten()*.toString() ==
             ['mlpipex gate: pass (.mlpipex/report/report.md)', "serving ${artifact} in staging at 10%".toString()]
         assertJobStatusSuccess()
+    }
+
+    @Test
+    void theGateGetsTheRegistryAndKubeconfigCredentialsAsEnvironment() {
+        binding.setVariable('env', [BRANCH_NAME: 'PR-7'])
+        runJenkinsfile()
+        Map gate = shCalls[0]
+        assert gate.credentials == [
+            [kind: 'usernamePassword', credentialsId: 'github-app', usernameVariable: 'GITHUB_APP', passwordVariable: 'GITHUB_TOKEN'],
+            [kind: 'usernamePassword', credentialsId: 'model-registry', usernameVariable: 'MLPIPEX_REGISTRY_USERNAME',
+             passwordVariable: 'MLPIPEX_REGISTRY_PASSWORD'],
+            [kind: 'file', credentialsId: 'production-kubeconfig', variable: 'KUBECONFIG'],
+        ]
+        // what run.sh, and through it mlpipex, sees
+        assert gate.env.MLPIPEX_REGISTRY_USERNAME == 'user-of-model-registry'
+        assert gate.env.MLPIPEX_REGISTRY_PASSWORD == 'password-of-model-registry'
+        assert gate.env.KUBECONFIG == '/jenkins/workspace/job@tmp/secretFiles/production-kubeconfig'
+        assert gate.env.MLPIPEX_EXTRAS == 'github,oci,kserve'
+        // the step's own environment names no secret: only the bindings do
+        assert !(gate.script.contains('KUBECONFIG=') || gate.script.contains('password-of'))
     }
 
     @Test

@@ -52,6 +52,9 @@ if [ ! -x "$venv/bin/mlpipex" ]; then
     fi
   )
 fi
+if [ -z "${KUBECONFIG:-}" ] && [ ! -f "${HOME:-/nonexistent}/.kube/config" ]; then
+  echo "mlpipex: no kubeconfig (no kubeconfigCredentialsId, no KUBECONFIG): a baseline.environment is read from the registry tag REPOSITORY:<environment>, not the live InferenceService"
+fi
 args=("$MLPIPEX_COMMAND" -c "${MLPIPEX_CONFIG:-mlpipex.yaml}")
 if [ "$MLPIPEX_COMMAND" = gate ]; then
   args+=(--report-dir "${MLPIPEX_REPORT_DIR:-.mlpipex/report}" --fail-on "${MLPIPEX_FAIL_ON:-fail}")
