@@ -24,6 +24,8 @@ __all__ = ["NOT_THE_SAME_ROWS", "production_numbers", "serving_window"]
 NOT_THE_SAME_ROWS = ("known of the deployed model in production: its package's recorded gate metrics and the "
                      "monitor's live window; not measured on this holdout, so not comparable row for row")  # fmt: skip
 
+_CHECK_KEYS = ("labels", "drop_p_value")
+
 WindowsReader = Callable[["MonitorSourceConfig"], Sequence[Mapping[str, Any]]]
 
 
@@ -64,7 +66,9 @@ def _live(window: Mapping[str, Any], url: str) -> dict[str, Any]:
         "responses": window.get("responses"),
         "latency_ms": {p: latency[p] for p in ("p50", "p95", "p99") if isinstance(latency.get(p), (int, float))},
         "error_rate": window.get("error_rate"),
-        "quality": {k: v for k, v in quality.items() if isinstance(v, (int, float))},
+        # the monitor's last quality check: its metrics; how many labels it had and the drop test's p-value apart
+        "quality": {k: v for k, v in quality.items() if isinstance(v, (int, float)) and k not in _CHECK_KEYS},
+        "labels": int(quality["labels"]) if isinstance(quality.get("labels"), (int, float)) else 0,
         "first_seen": window.get("first_seen"),
         "last_seen": window.get("last_seen"),
     }

@@ -329,7 +329,7 @@ def _production(d: dict[str, Any], section: Section, used: set[str]) -> None:
         put("error rate", 2, live.get("error_rate"))
     lines = [f"_{cell(production.get('label') or '', 300)}_", ""]
     if rows:
-        headers = ["Metric", "Offline: this holdout", "Recorded when packaged", "Live: monitor window"]
+        headers = ["Metric", "Deployed model on this holdout", "Recorded when packaged", "Live: monitor window"]
         table = Table(headers, [[cell(name, 60), *values] for name, values in rows.items()])
         lines.append(table.markdown())
     facts = []
@@ -338,8 +338,10 @@ def _production(d: dict[str, Any], section: Section, used: set[str]) -> None:
         facts.append(f"its package was gated **{cell(verdict, 20)}**")
     if live is not None:
         requests = live.get("requests")
+        labels = live.get("labels")
         facts.append(f"live window {code(str(live.get('window')), 200)}"
                      + (f", {requests:,} requests" if isinstance(requests, int) else "")
+                     + (f", quality from {labels:,} delayed labels" if isinstance(labels, int) and labels else "")
                      + f", from {code(str(live.get('monitor')), 200)}")  # fmt: skip
     notes = production.get("notes")
     if isinstance(notes, list):

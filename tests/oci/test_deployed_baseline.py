@@ -69,6 +69,9 @@ def test_the_tag_move_records_when_and_the_gate_reports_it_from_the_registry(pac
     assert deployment_records(client, ref, "staging") == []
     # the model's own manifest is untouched: the record only points at it (its subject)
     assert client.get_manifest(ref)[2] == ref.digest
+    code, out, err = cli(capsys, "inspect", f"{target}@{ref.digest}")
+    assert code == 0 and f"deployed    production since {record.at}" in out, out + err
+    assert "evidence    application/vnd.mlpipex.gate-report.v1" in out  # the gate report is still there
 
     candidate_b(packaged, {"environment": "production"})
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))  # CI without the cluster: the tag
@@ -239,10 +242,10 @@ def test_recorded_metrics_and_live_numbers_beside_the_comparison(packaged, regis
     assert live["monitor"] == monitor.url and live["requests"] == 40
     assert 5 <= live["latency_ms"]["p50"] <= 25 and live["latency_ms"]["p50"] <= live["latency_ms"]["p99"] <= 25
     assert live["error_rate"] == pytest.approx(0.1, abs=0.03)
-    assert live["quality"], live  # from the delayed labels
+    assert live["labels"] == 36 and live["quality"]["accuracy"] == pytest.approx(0.8, abs=0.15)  # labels join the 36 answered requests
     markdown = (tmp_path / "report.md").read_text()
     assert "The deployed model in production (not the same rows as this holdout)" in markdown
-    assert "| Metric | Offline: this holdout | Recorded when packaged | Live: monitor window |" in markdown
+    assert "| Metric | Deployed model on this holdout | Recorded when packaged | Live: monitor window |" in markdown
     assert "| latency p99 |" in markdown and "| error rate |" in markdown
     properties = {p.get("name"): p.get("value") for p in ET.parse(tmp_path / "junit.xml").iter("property")}
     assert float(properties["production_recorded_accuracy"]) == pytest.approx(0.977, abs=0.002)
