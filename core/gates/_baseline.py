@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlpipex.errors import ExternalError, InputError, Location
+from mlpipex.errors import ExternalError, InputError, Location, MlpipexError
 
 if TYPE_CHECKING:
     from mlpipex.config import Config
@@ -92,14 +92,19 @@ def resolve_baseline(
     try:
         digest = ref.digest or client.resolve(ref)
         if digest is None:
-            return Missing(f"{requested} does not exist in {ref.registry} yet (nothing deployed?); "
+            why = f" ({found.fallback})" if found.fallback else ""
+            return Missing(f"{requested} does not exist in {ref.registry} yet (nothing deployed?){why}; "
                            "the compare gate needs a baseline: set gates.compare.require_baseline to fail instead")  # fmt: skip
         directory = cache / digest.replace(":", "-")
         if not _intact(directory):
             _pull(client, ref.with_digest(digest), directory)
         deployed_at, deployed_from = found.deployed_at, found.deployed_from
+        notes = found.notes
         if deployed_at is None and settings.environment is not None:
-            deployed_at, deployed_from = _recorded_deployment(client, ref.with_digest(digest), settings.environment)
+            try:
+                deployed_at, deployed_from = _recorded_deployment(client, ref.with_digest(digest), settings.environment)
+            except ExternalError as exc:  # the package is here: when it was deployed is only a fact for the reports
+                notes += (f"when it was deployed is unknown: its deployment records could not be read ({exc.message})",)
     except ExternalError as exc:
         raise ExternalError(f"{key} {requested}: {exc.message}", fix=exc.fix) from None
     package = _package_config(directory)
@@ -116,7 +121,7 @@ def resolve_baseline(
         deployed_from=deployed_from,
         service=found.service,
         recorded=_recorded_gates(package),
-        notes=found.notes,
+        notes=notes,
     )
 
 
@@ -143,6 +148,7 @@ class _Found:
     deployed_from: str | None = None
     service: tuple[str, str] | None = None
     notes: tuple[str, ...] = ()
+    fallback: str | None = None  # why the registry tag is read instead of the cluster
 
 
 def _requested(config: Config) -> _Found | None:
@@ -165,20 +171,33 @@ def _requested(config: Config) -> _Found | None:
     live = _live(config, env, settings.serving)
     if isinstance(live, _Found):
         return live
+    if live.error is not None and not config.deploy.environment_tags:
+        # No tag to fall back on: a skip would look like "nothing deployed", which nobody checked.
+        fix = " ".join(live.error.fix.split()) + "; " if live.error.fix else ""
+        raise ExternalError(f"baseline.environment {env.name}: cannot read what serves there: {live.error.message}",
+                            fix=f"{fix}give this job access to the cluster (kubeconfig context "
+                                f"{env.context or '(current)'}), or turn deploy.environment_tags on so that deploy "
+                                "moves the registry tag this gate can read instead")  # fmt: skip
     tag = environment_tag(config, settings.environment)
     notes: tuple[str, ...] = ()
     if settings.serving == "canary":
-        notes = (f"baseline.serving is canary, but the cluster could not be read; the registry tag {tag} "
+        notes = (f"baseline.serving is canary, but the cluster did not say ({live.why}); the registry tag {tag} "
                  "names the stable model, compared with instead",)  # fmt: skip
-    return _Found(tag, "baseline.environment", f"{tag} (registry tag; {live})", serving="stable",
-                  service=service, notes=notes)  # fmt: skip
+    return _Found(tag, "baseline.environment", f"{tag} (registry tag; {live.why})", serving="stable",
+                  service=service, notes=notes, fallback=live.why)  # fmt: skip
 
 
-def _live(config: Config, env: EnvironmentConfig, serving: str) -> _Found | str:
+@dataclass(frozen=True)
+class _NotLive:
+    """Why the cluster did not name a model: it could not be read (``error``), or it serves none yet."""
+
+    why: str
+    error: MlpipexError | None = None
+
+
+def _live(config: Config, env: EnvironmentConfig, serving: str) -> _Found | _NotLive:
     """The model serving in ``env``'s InferenceService (the stable one, or the canary when asked),
     or why the cluster could not say."""
-    from mlpipex.errors import MlpipexError
-
     where = f"context {env.context}" if env.context else "the current kubeconfig context"
     try:
         from mlpipex.kserve.cluster import Cluster
@@ -190,7 +209,7 @@ def _live(config: Config, env: EnvironmentConfig, serving: str) -> _Found | str:
         name = service_name(config)
         obj = kube.get(env.namespace, name)
     except MlpipexError as exc:
-        return f"cluster not used: {exc.message}"
+        return _NotLive(f"cluster not used: {exc.message}", exc)
     state = state_of(obj)
     notes: tuple[str, ...] = ()
     role, artifact = "stable", state.stable
@@ -201,7 +220,7 @@ def _live(config: Config, env: EnvironmentConfig, serving: str) -> _Found | str:
             notes = (f"baseline.serving is canary, but no canary is running in {env.name}: "
                      "compared with the stable model",)  # fmt: skip
     if artifact is None or "@sha256:" not in artifact:
-        return f"InferenceService {env.namespace}/{name} in {where} serves no model at 100% yet"
+        return _NotLive(f"InferenceService {env.namespace}/{name} in {where} serves no model at 100% yet")
     at = serving_since(state.history, artifact, stable=role == "stable")
     label = f"{env.name} ({'canary, ' if role == 'canary' else ''}live InferenceService {env.namespace}/{name}, {where})"
     return _Found(artifact, "baseline.environment", label, serving=role, deployed_at=at,

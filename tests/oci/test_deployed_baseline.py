@@ -289,7 +289,9 @@ def test_nothing_deployed_skips_with_a_note_or_fails_when_required(packaged, reg
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))
     code, out, err = gate_compare(capsys, tmp_path)
     assert code == 0 and "production does not exist" in out + err and "nothing deployed" in out + err, out + err
-    assert compare_of(tmp_path)["status"] == "skip"
+    compare = compare_of(tmp_path)
+    assert compare["status"] == "skip"
+    assert "(cluster not used: no usable kubeconfig" in compare["message"]  # why the tag was asked, not the cluster
     edit(packaged, lambda c: c["gates"]["compare"].update(require_baseline=True))
     code, out, err = gate_compare(capsys, tmp_path)
     assert code == 1 and "require_baseline is on" in out + err, out + err
@@ -324,3 +326,15 @@ def test_refused_credentials_on_the_environment_tag_are_exit_3(packaged, auth_re
     assert code == 3, out + err
     assert auth_registry.address in out + err and "MLPIPEX_REGISTRY_USERNAME" in out + err
     assert "wrong" not in out + err and PASSWORD not in out + err
+
+
+def test_no_cluster_and_no_tags_is_exit_3_not_a_skip(packaged, registry, capsys, tmp_path, monkeypatch):
+    """With deploy.environment_tags off the cluster is the only truth: not reading it is not "nothing deployed"."""
+    deployable(packaged, registry.address, tmp_path)
+    edit(packaged, lambda c: c["deploy"].update(environment_tags=False))
+    candidate_b(packaged, {"environment": "production"})
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))
+    code, out, err = gate_compare(capsys, tmp_path)
+    assert code == 3, out + err
+    assert "cannot read what serves there" in out + err and "no usable kubeconfig" in out + err
+    assert "deploy.environment_tags" in out + err and "context prod" in out + err  # the fix names both ways
