@@ -157,7 +157,7 @@ def test_canary_asked_without_cluster_access_uses_the_stable_tag_and_says_so(pac
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))
     code, out, err = gate_compare(capsys, tmp_path)
     assert code == 1, out + err
-    assert "baseline.serving is canary, but the cluster could not be read" in out
+    assert "baseline.serving is canary, but the cluster did not say (cluster not used: no usable kubeconfig" in out
     assert json.loads((tmp_path / "report.json").read_text())["baseline"]["serving"] == "stable"
 
 
