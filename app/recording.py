@@ -66,4 +66,4 @@ def record(ctx: JobContext, forge: RepoForge, repository: str, config: Config, o
 
 def reply_text(outcome: Outcome, actor: str, job_id: int) -> str:
     note = " (this step had already been taken by an earlier attempt of the same job)" if outcome.repeated else ""
-    return render_deploy_markdown(outcome.event) + f"\n<sub>requested by @{actor} · job {job_id}{note}</sub>\n"
+    return render_deploy_markdown(outcome.event, outcome.warnings) + f"\n<sub>requested by @{actor} · job {job_id}{note}</sub>\n"

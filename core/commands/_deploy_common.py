@@ -68,14 +68,14 @@ def roll_out(args: Any, step: Callable[[Rollouts], Outcome]) -> int:
     # The rollout is done: its outputs are written before anything that reports it can fail.
     provider.write_outputs({"artifact": event.artifact or "", "environment": event.environment,
                             "traffic": str(event.traffic)})  # fmt: skip
-    report_step(provider, event)
+    report_step(provider, event, result.warnings)
     return EXIT_OK
 
 
-def report_step(provider: Provider, event: DeployEvent) -> None:
+def report_step(provider: Provider, event: DeployEvent, warnings: tuple[str, ...] = ()) -> None:
     from mlpipex.report import render_deploy_markdown
 
-    published = provider.deployed(event, render_deploy_markdown(event))
+    published = provider.deployed(event, render_deploy_markdown(event, warnings))
     for warning in published.warnings:
         say(f"warning: {warning}")
     if published.places:

@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         for warning in outcome.warnings:
             sys.stderr.write(warning + "\n")
         if step.decision.action is not Action.HOLD:  # a hold moves nothing: no status for it
-            report_step(provider, outcome.event)
+            report_step(provider, outcome.event, outcome.warnings)
         if step.decision.action is Action.ROLLBACK:
             return EXIT_GATE_FAILED
         if args.once or step.traffic_after == 100:

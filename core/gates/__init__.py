@@ -98,7 +98,9 @@ def run_gates(
         base = _digest_or_none(pulled.path)
         baseline = ModelInfo(name=pulled.name, version=pulled.version, path=pulled.artifact, format=pulled.format,
                              sha256=base[1] if base else None, size_bytes=base[0] if base else None,
-                             artifact=pulled.artifact, requested=pulled.requested)  # fmt: skip
+                             artifact=pulled.artifact, requested=pulled.requested, environment=pulled.environment,
+                             serving=pulled.serving, deployed_at=pulled.deployed_at,
+                             deployed_from=pulled.deployed_from, notes=list(pulled.notes))  # fmt: skip
     elif config.baseline.path:
         base = _digest_or_none(config.resolve(config.baseline.path))
         baseline = ModelInfo(name=config.model.name, version="baseline", path=config.baseline.path,

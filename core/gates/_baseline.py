@@ -4,8 +4,13 @@
 package is pulled by that digest into ``.mlpipex/baselines/sha256-<hex>/`` (``:`` is
 not allowed in a Windows path). The pull verifies every blob; a directory already
 there is reused after its model file is checked against the digest its package
-records. What was compared with (reference, digest, model version) is kept, so
-every report can name it.
+records. What was compared with (reference, digest, model version, environment, when it
+was deployed there) is kept, so every report can name it.
+
+When it was deployed: from the live InferenceService, the time mlpipex's rollout history
+says the model began to serve (at 100% for the stable model); on the registry path, from
+the deployment record the tag move attached to the model (mlpipex.oci._record). Neither
+there: the reports say "unknown".
 """
 
 from __future__ import annotations
@@ -13,12 +18,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlpipex.errors import ExternalError, InputError, Location
+from mlpipex.errors import ExternalError, InputError, Location, MlpipexError
 
 if TYPE_CHECKING:
     from mlpipex.config import Config
@@ -40,6 +45,13 @@ class Baseline:
     format: str
     artifact: str | None = None  # REGISTRY/REPOSITORY@sha256:… when it came from a registry
     requested: str | None = None  # baseline.artifact as configured (a tag, before it was resolved)
+    environment: str | None = None  # baseline.environment: where it serves
+    serving: str | None = None  # stable or canary: which of that environment's models
+    deployed_at: str | None = None  # RFC 3339; None: unknown
+    deployed_from: str | None = None  # how deployed_at is known
+    service: tuple[str, str] | None = None  # (namespace, InferenceService) it serves from, for the monitor
+    recorded: dict[str, Any] | None = None  # the package's recorded gate verdict and metrics
+    notes: tuple[str, ...] = field(default_factory=tuple)
 
 
 @dataclass(frozen=True)
@@ -66,9 +78,10 @@ def resolve_baseline(
     if settings.path:
         return Baseline(config.model.name, "baseline", config.resolve(settings.path),
                         settings.format or config.model.format)  # fmt: skip
-    requested, key, label = _requested(config)
-    if requested is None:
+    found = _requested(config)
+    if found is None:
         return None
+    requested, key = found.reference, found.key
     from mlpipex.oci import parse_reference
 
     try:
@@ -79,11 +92,19 @@ def resolve_baseline(
     try:
         digest = ref.digest or client.resolve(ref)
         if digest is None:
-            return Missing(f"{requested} does not exist in {ref.registry} yet (nothing deployed?); "
+            why = f" ({found.fallback})" if found.fallback else ""
+            return Missing(f"{requested} does not exist in {ref.registry} yet (nothing deployed?){why}; "
                            "the compare gate needs a baseline: set gates.compare.require_baseline to fail instead")  # fmt: skip
         directory = cache / digest.replace(":", "-")
         if not _intact(directory):
             _pull(client, ref.with_digest(digest), directory)
+        deployed_at, deployed_from = found.deployed_at, found.deployed_from
+        notes = found.notes
+        if deployed_at is None and settings.environment is not None:
+            try:
+                deployed_at, deployed_from = _recorded_deployment(client, ref.with_digest(digest), settings.environment)
+            except ExternalError as exc:  # the package is here: when it was deployed is only a fact for the reports
+                notes += (f"when it was deployed is unknown: its deployment records could not be read ({exc.message})",)
     except ExternalError as exc:
         raise ExternalError(f"{key} {requested}: {exc.message}", fix=exc.fix) from None
     package = _package_config(directory)
@@ -93,7 +114,14 @@ def resolve_baseline(
         path=directory / package["model"]["path"],
         format=settings.format or str(package.get("format") or config.model.format),
         artifact=f"{ref.name}@{digest}",
-        requested=label,
+        requested=found.label,
+        environment=settings.environment,
+        serving=found.serving,
+        deployed_at=deployed_at,
+        deployed_from=deployed_from,
+        service=found.service,
+        recorded=_recorded_gates(package),
+        notes=notes,
     )
 
 
@@ -108,33 +136,68 @@ def environment_tag(config: Config, environment: str) -> str:
     return f"{package.registry}/{package.repository}:{environment}"
 
 
-def _requested(config: Config) -> tuple[str | None, str, str | None]:
-    """The reference to resolve, the config key it came from, and how the reports name where it came from.
+@dataclass(frozen=True)
+class _Found:
+    """What to pull, the config key it came from, how reports name where it came from, and what else is known."""
 
-    ``baseline.environment`` prefers the truth: the stable model of the environment's live
-    InferenceService, read through its kubeconfig context; where CI cannot reach the cluster
-    it falls back to the environment's registry tag, and says so.
-    """
+    reference: str
+    key: str
+    label: str
+    serving: str | None = None
+    deployed_at: str | None = None
+    deployed_from: str | None = None
+    service: tuple[str, str] | None = None
+    notes: tuple[str, ...] = ()
+    fallback: str | None = None  # why the registry tag is read instead of the cluster
+
+
+def _requested(config: Config) -> _Found | None:
+    """``baseline.environment`` prefers the truth: the environment's live InferenceService, read through
+    its kubeconfig context (its stable model unless ``baseline.serving: canary``); where CI cannot reach
+    the cluster it falls back to the environment's registry tag, and says so."""
     settings = config.baseline
     if settings.environment is None:
-        return settings.artifact, "baseline.artifact", settings.artifact
+        return _Found(settings.artifact, "baseline.artifact", settings.artifact) if settings.artifact else None
     matches = [e for e in config.deploy.environments if e.name == settings.environment]
     if not matches:
         names = [e.name for e in config.deploy.environments]
         raise InputError(f"baseline.environment `{settings.environment}` is not one of deploy.environments",
                          fix=f"use one of: {', '.join(names) or '(none: add deploy.environments)'}",
                          location=Location(str(config.source)))  # fmt: skip
-    live, why = _live_stable(config, matches[0])
-    if live is not None:
-        return live, "baseline.environment", f"{settings.environment} ({why})"
+    env = matches[0]
+    from mlpipex.kserve.manifests import service_name
+
+    service = (env.namespace, service_name(config))
+    live = _live(config, env, settings.serving)
+    if isinstance(live, _Found):
+        return live
+    if live.error is not None and not config.deploy.environment_tags:
+        # No tag to fall back on: a skip would look like "nothing deployed", which nobody checked.
+        fix = " ".join(live.error.fix.split()) + "; " if live.error.fix else ""
+        raise ExternalError(f"baseline.environment {env.name}: cannot read what serves there: {live.error.message}",
+                            fix=f"{fix}give this job access to the cluster (kubeconfig context "
+                                f"{env.context or '(current)'}), or turn deploy.environment_tags on so that deploy "
+                                "moves the registry tag this gate can read instead")  # fmt: skip
     tag = environment_tag(config, settings.environment)
-    return tag, "baseline.environment", f"{tag} (registry tag; {why})"
+    notes: tuple[str, ...] = ()
+    if settings.serving == "canary":
+        notes = (f"baseline.serving is canary, but the cluster did not say ({live.why}); the registry tag {tag} "
+                 "names the stable model, compared with instead",)  # fmt: skip
+    return _Found(tag, "baseline.environment", f"{tag} (registry tag; {live.why})", serving="stable",
+                  service=service, notes=notes, fallback=live.why)  # fmt: skip
 
 
-def _live_stable(config: Config, env: EnvironmentConfig) -> tuple[str | None, str]:
-    """(the artifact serving at 100% in ``env``'s InferenceService, or None; how it was found or why not)."""
-    from mlpipex.errors import MlpipexError
+@dataclass(frozen=True)
+class _NotLive:
+    """Why the cluster did not name a model: it could not be read (``error``), or it serves none yet."""
 
+    why: str
+    error: MlpipexError | None = None
+
+
+def _live(config: Config, env: EnvironmentConfig, serving: str) -> _Found | _NotLive:
+    """The model serving in ``env``'s InferenceService (the stable one, or the canary when asked),
+    or why the cluster could not say."""
     where = f"context {env.context}" if env.context else "the current kubeconfig context"
     try:
         from mlpipex.kserve.cluster import Cluster
@@ -146,11 +209,60 @@ def _live_stable(config: Config, env: EnvironmentConfig) -> tuple[str | None, st
         name = service_name(config)
         obj = kube.get(env.namespace, name)
     except MlpipexError as exc:
-        return None, f"cluster not used: {exc.message}"
-    stable = state_of(obj).stable
-    if stable is None or "@sha256:" not in stable:
-        return None, f"InferenceService {env.namespace}/{name} in {where} serves no model at 100% yet"
-    return stable, f"live InferenceService {env.namespace}/{name}, {where}"
+        return _NotLive(f"cluster not used: {exc.message}", exc)
+    state = state_of(obj)
+    notes: tuple[str, ...] = ()
+    role, artifact = "stable", state.stable
+    if serving == "canary":
+        if state.in_canary and state.artifact and "@sha256:" in state.artifact:
+            role, artifact = "canary", state.artifact
+        else:
+            notes = (f"baseline.serving is canary, but no canary is running in {env.name}: "
+                     "compared with the stable model",)  # fmt: skip
+    if artifact is None or "@sha256:" not in artifact:
+        return _NotLive(f"InferenceService {env.namespace}/{name} in {where} serves no model at 100% yet")
+    at = serving_since(state.history, artifact, stable=role == "stable")
+    label = f"{env.name} ({'canary, ' if role == 'canary' else ''}live InferenceService {env.namespace}/{name}, {where})"
+    return _Found(artifact, "baseline.environment", label, serving=role, deployed_at=at,
+                  deployed_from=f"rollout history of InferenceService {env.namespace}/{name}" if at else None,
+                  service=(env.namespace, name), notes=notes)  # fmt: skip
+
+
+def serving_since(history: Sequence[Mapping[str, Any]], artifact: str, *, stable: bool) -> str | None:
+    """When ``artifact`` last began to serve, from mlpipex's rollout history (newest last); None if it does not say.
+
+    The stable model began when it reached 100% after another model had (a canary of a third model
+    between does not reset it); a canary began with the first step of its current run.
+    """
+    steps = [h for h in history if isinstance(h, Mapping) and (not stable or h.get("traffic") == 100)]
+    since: str | None = None
+    previous: object = None
+    for entry in steps:
+        if entry.get("artifact") == artifact and previous != artifact:
+            at = entry.get("at")
+            since = at if isinstance(at, str) else None
+        previous = entry.get("artifact")
+    return since if previous == artifact else None
+
+
+def _recorded_deployment(client: RegistryClient, ref: Reference, environment: str) -> tuple[str | None, str | None]:
+    """When the environment tag last moved to ``ref``: its newest deployment record, if any."""
+    from mlpipex.oci import deployment_records
+
+    records = deployment_records(client, ref, environment)
+    if not records:
+        return None, None
+    return records[-1].at, f"deployment record in {ref.registry}"
+
+
+def _recorded_gates(package: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The gate verdict and smoke metrics `mlpipex package` recorded in the package's config, if any."""
+    gates, metrics = package.get("gates"), package.get("metrics")
+    if not isinstance(gates, Mapping) and not isinstance(metrics, Mapping):
+        return None
+    return {"verdict": gates.get("verdict") if isinstance(gates, Mapping) else None,
+            "results": dict(gates.get("results") or {}) if isinstance(gates, Mapping) else {},
+            "metrics": {k: v for k, v in (metrics or {}).items() if isinstance(v, (int, float))}}  # fmt: skip
 
 
 def _package_config(directory: Path) -> dict[str, Any]:

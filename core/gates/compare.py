@@ -15,6 +15,7 @@ import numpy as np
 from mlpipex.config.model import CompareConfig, RegressionLimit
 from mlpipex.gates._baseline import Baseline, Missing
 from mlpipex.gates._context import GateContext
+from mlpipex.gates._production import production_numbers
 from mlpipex.gates.latency import batch_rows, judge
 from mlpipex.gates.result import GateResult, Measurement, Status
 from mlpipex.gates.smoke import compute_metrics, non_finite
@@ -141,6 +142,18 @@ def run(ctx: GateContext) -> GateResult:
     if isinstance(source, Baseline) and source.artifact:
         result.details["baseline_artifact"] = source.artifact
         result.details["baseline_version"] = source.version
-        result.message += f" (against {source.requested} = {source.artifact}, version {source.version})"
+        against = f"against {source.requested} = {source.artifact}, version {source.version}"
+        if source.environment is not None:
+            result.details["baseline_environment"] = source.environment
+            result.details["baseline_serving"] = source.serving
+            result.details["baseline_deployed_at"] = source.deployed_at
+            against += f", deployed {source.deployed_at or 'unknown'}"
+        result.message += f" ({against})"
+        if source.notes:
+            result.details["baseline_notes"] = list(source.notes)
+            result.message += "; " + "; ".join(source.notes)
+        production = production_numbers(source, config.deploy.monitor)
+        if production is not None:
+            result.details["production"] = production
     result.details["confidence"] = config.gates.latency.confidence
     return result

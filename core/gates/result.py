@@ -21,7 +21,7 @@ __all__ = [
     "Status",
 ]
 
-REPORT_SCHEMA_VERSION = "1.0"
+REPORT_SCHEMA_VERSION = "1.1"
 
 
 class Status(str, enum.Enum):
@@ -108,6 +108,11 @@ class ModelInfo:
     size_bytes: int | None = None
     artifact: str | None = None  # REGISTRY/REPOSITORY@sha256:… of a baseline pulled from a registry
     requested: str | None = None  # the baseline.artifact it was resolved from (a tag)
+    environment: str | None = None  # baseline.environment: where the baseline serves
+    serving: str | None = None  # stable or canary
+    deployed_at: str | None = None  # when it began to serve there; None: unknown
+    deployed_from: str | None = None  # how that time is known
+    notes: list[str] = field(default_factory=list)  # what the user should know of the choice (canary asked, none running)
 
 
 @dataclass

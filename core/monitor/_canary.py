@@ -18,6 +18,7 @@ import os
 import urllib.error
 import urllib.parse
 import urllib.request
+from typing import Any
 
 import numpy as np
 
@@ -77,7 +78,18 @@ class MonitorSource:
 
     def samples(self, *, namespace: str, service: str, role: str, metric: str) -> np.ndarray:
         query = urllib.parse.urlencode({"namespace": namespace, "service": service, "role": role, "metric": metric})
-        request = urllib.request.Request(f"{self.url}/api/v1/samples?{query}")
+        body = self._get(f"/api/v1/samples?{query}", f"samples of `{metric}` ({role})")
+        return np.asarray(body.get("samples", []), dtype=np.float64)
+
+    def windows(self) -> list[dict[str, Any]]:
+        """``GET /api/v1/windows``: each window's latency percentiles, error rate and quality (the compare gate's
+        numbers of the deployed model in production)."""
+        body = self._get("/api/v1/windows", "its windows")
+        windows = body.get("windows", body.get("group", []))  # Kafka mode: the group's merged windows
+        return [w for w in windows if isinstance(w, dict)] if isinstance(windows, list) else []
+
+    def _get(self, path: str, what: str) -> dict[str, Any]:
+        request = urllib.request.Request(f"{self.url}{path}")
         if self._token:
             request.add_header("Authorization", f"Bearer {self._token}")
         try:
@@ -86,13 +98,13 @@ class MonitorSource:
         except urllib.error.HTTPError as exc:
             detail = exc.read()[:300].decode("utf-8", "replace")
             if exc.code in (401, 403):
-                raise InputError(f"the monitor at {self.url} refused the canary analysis: HTTP {exc.code}",
+                raise InputError(f"the monitor at {self.url} refused a read of {what}: HTTP {exc.code}",
                                  fix=f"set {TOKEN_ENV} to a monitor token with the read scope") from None  # fmt: skip
             if 400 <= exc.code < 500:
-                raise InputError(f"the monitor refused samples of `{metric}` ({role}): {detail}",
+                raise InputError(f"the monitor refused {what}: {detail}",
                                  fix="check deploy.environments[].canary.metrics names") from None  # fmt: skip
             raise ExternalError(f"the monitor at {self.url} answered HTTP {exc.code}") from None
         except (OSError, ValueError) as exc:
             raise ExternalError(f"cannot reach the monitor at {self.url}: {exc}",
                                 fix="check deploy.monitor.url and that `mlpipex monitor serve` runs") from None  # fmt: skip
-        return np.asarray(body.get("samples", []), dtype=np.float64)
+        return body if isinstance(body, dict) else {}

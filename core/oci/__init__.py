@@ -8,6 +8,12 @@ from typing import TYPE_CHECKING
 from mlpipex.oci._blobs import Descriptor, canonical_json
 from mlpipex.oci._layout import DEFAULT_LAYOUT, Layout
 from mlpipex.oci._modelcar import BaseImage, modelcar_digest_of
+from mlpipex.oci._record import (
+    DeploymentRecord,
+    deployment_record_manifest,
+    deployment_records,
+    record_deployment,
+)
 from mlpipex.oci._reference import Reference, is_loopback, parse_reference
 from mlpipex.oci._storage_uri import STORAGE_MODES, StorageMode, storage_uri
 from mlpipex.oci._transfer import (
@@ -55,6 +61,7 @@ __all__ = [
     "BaseImage",
     "Built",
     "Credentials",
+    "DeploymentRecord",
     "Descriptor",
     "Inspection",
     "Layout",
@@ -65,6 +72,8 @@ __all__ = [
     "build_package",
     "canonical_json",
     "credentials_for",
+    "deployment_record_manifest",
+    "deployment_records",
     "fetch_base",
     "inspect_local",
     "inspect_remote",
@@ -74,6 +83,7 @@ __all__ = [
     "parse_reference",
     "pull",
     "push",
+    "record_deployment",
     "reference_profile",
     "resolve_storage_uri",
     "serving_environment",

@@ -31,3 +31,10 @@ BASE_DIGEST = "org.opencontainers.image.base.digest"
 # artifact's digest covers it, so the gated REF@DIGEST pins the image too.
 MODELCAR = "dev.mlpipex.modelcar.digest"
 MODEL_CONFIG_LABEL = "dev.mlpipex.model.config"  # image label: digest of the package's config blob
+
+# A deployment record: a referrer of the model manifest saying when it began to serve in an
+# environment (written when deploy moves the environment tag; the tag itself cannot carry it).
+DEPLOYMENT_ARTIFACT = "application/vnd.mlpipex.deployment.v1"
+DEPLOYMENT_LAYER = "application/vnd.mlpipex.deployment.v1+json"
+ENVIRONMENT = "dev.mlpipex.environment"
+DEPLOYED_BY = "dev.mlpipex.deployed.by"

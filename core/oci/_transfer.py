@@ -258,12 +258,17 @@ class Inspection:
                          f"base {base}@{(image.get('annotations') or {}).get(media.BASE_DIGEST, '?')[:19]}…)")  # fmt: skip
         else:
             lines.append("  modelcar    none (set package.modelcar.base to build one)")
+        evidence = [r for r in self.referrers if r.get("artifactType") != media.DEPLOYMENT_ARTIFACT]
         for r in self.referrers:
+            if r.get("artifactType") == media.DEPLOYMENT_ARTIFACT:  # when the environment tag moved here
+                notes = r.get("annotations") or {}
+                lines.append(f"  deployed    {notes.get(media.ENVIRONMENT, '?')} since {notes.get(media.CREATED, '?')}")
+                continue
             lines.append(f"  evidence    {r.get('artifactType')} {r['digest'][:19]}…")
             for key in (media.CREATED, media.SOURCE, media.REVISION):  # provenance rides on the report
                 if value := (r.get("annotations") or {}).get(key):
                     lines.append(f"  {key.rsplit('.', 1)[-1]:<11} {value}")
-        if not self.referrers:
+        if not evidence:
             lines.append("  evidence    none attached")
         return "\n".join(lines)
 

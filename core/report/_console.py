@@ -44,4 +44,9 @@ def render_console(report: Report, *, color: bool) -> str:
     if base is not None and base.artifact:  # pulled from a registry: say exactly which package
         lines.append(f"  compared with {one_line(base.requested or base.artifact, 200)} = "
                      f"{one_line(base.artifact, 200)} ({one_line(base.name + '@' + base.version, 120)})")  # fmt: skip
+        if base.environment:
+            lines.append(f"  deployed in {one_line(base.environment, 60)} ({base.serving or 'stable'}) since "
+                         f"{one_line(base.deployed_at or 'unknown', 40)}"
+                         + (f", from the {one_line(base.deployed_from, 200)}" if base.deployed_from else ""))  # fmt: skip
+        lines += [f"  note: {one_line(note, 300)}" for note in base.notes]
     return "\n".join(lines)

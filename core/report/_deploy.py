@@ -6,6 +6,8 @@ printed by the App in its replies, so both say the same thing the same way.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from mlpipex.events import DeployEvent
 from mlpipex.report._text import cell, code, mermaid_label, mermaid_text
 
@@ -26,8 +28,11 @@ def _role(event: DeployEvent) -> str:
     return "restored" if "rollback" in event.action else "new"
 
 
-def render_deploy_markdown(event: DeployEvent) -> str:
+def render_deploy_markdown(event: DeployEvent, warnings: Sequence[str] = ()) -> str:
+    """``warnings``: what did not follow a step that succeeded (an environment tag not moved), shown under it."""
     lines = [f"### {ICON[event.ok]} {cell(event.title)}", "", cell(event.message, 2000), ""]
+    for warning in warnings:
+        lines += [f"> [!WARNING]\n> {cell(warning, 2000)}", ""]
     rows = [("environment", cell(event.environment)), ("service", code(event.service, in_table=True))]
     if event.artifact:
         rows.append((f"{_role(event)} model", code(event.artifact, 300, in_table=True)))

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from typing import Any
 
 from mlpipex.gates.result import GateResult, Report, Status
 from mlpipex.report._numbers import interval
@@ -51,6 +53,40 @@ def _case(suite: ET.Element, result: GateResult) -> None:
         ET.SubElement(case, "system-out").text = prefix + _body(result)
 
 
+def _deployed_properties(report: Report) -> list[tuple[str, str]]:
+    """Where the baseline serves and since when, and what is known of it in production (production_*:
+    not measured on the holdout; its package's recorded metrics and the monitor's live window)."""
+    base = report.baseline
+    found: list[tuple[str, str]] = []
+    if base is not None and base.environment:
+        found += [("baseline_environment", f"{base.environment} ({base.serving or 'stable'})"),
+                  ("baseline_deployed_at", base.deployed_at or "unknown")]  # fmt: skip
+    compare = report.gate("compare")
+    production = compare.details.get("production") if compare else None
+    if not isinstance(production, dict):
+        return found
+    recorded: dict[str, Any] = _as_dict(production.get("recorded"))
+    for name, value in (recorded.get("metrics") or {}).items():
+        found.append((f"production_recorded_{name}", _value(value)))
+    live: dict[str, Any] | None = _as_dict(production.get("live")) or None
+    if live is not None:
+        found.append(("production_live_window", str(live.get("window"))))
+        for p, value in (live.get("latency_ms") or {}).items():
+            found.append((f"production_live_latency_{p}_ms", _value(value)))
+        if live.get("error_rate") is not None:
+            found.append(("production_live_error_rate", _value(live["error_rate"])))
+        for name, value in (live.get("quality") or {}).items():
+            found.append((f"production_live_{name}", _value(value)))
+    notes = production.get("notes")
+    if isinstance(notes, list) and notes:
+        found.append(("production_notes", "; ".join(str(n) for n in notes)[:MESSAGE_LIMIT]))
+    return found
+
+
+def _value(value: object) -> str:
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
 def render_junit(report: Report) -> str:
     counts = {s: sum(1 for g in report.gates if g.status is s) for s in Status}
     attributes = {
@@ -69,6 +105,7 @@ def render_junit(report: Report) -> str:
         ("sha256", report.model.sha256 or ""),
         ("baseline", f"{report.baseline.name}@{report.baseline.version}" if report.baseline else ""),
         ("baseline_artifact", report.baseline.artifact or "" if report.baseline else ""),
+        *_deployed_properties(report),
         ("verdict", report.verdict.value),
         ("exit_code", str(report.exit_code)),
     ):
@@ -77,3 +114,7 @@ def render_junit(report: Report) -> str:
         _case(suite, result)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _as_dict(value: object) -> dict[str, Any]:
+    return dict(value) if isinstance(value, Mapping) else {}

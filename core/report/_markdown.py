@@ -202,7 +202,11 @@ def _subline(report: Report) -> str:
     if report.model.sha256:
         parts.append(f"sha256 {code(report.model.sha256[:12])}")
     if report.baseline is not None:
-        parts.append(f"against {code(report.baseline.name + '@' + report.baseline.version, 120)}")
+        against = f"against {code(report.baseline.name + '@' + report.baseline.version, 120)}"
+        if report.baseline.environment:
+            against += (f" ({cell(report.baseline.environment, 60)}, deployed "
+                        f"{cell(report.baseline.deployed_at or 'unknown', 40)})")  # fmt: skip
+        parts.append(against)
     if not report.gates:
         parts.append("no gates ran")
     return " · ".join(parts)
@@ -216,6 +220,10 @@ def _environment_extra(report: Report) -> Extra:
         rows.append((label, code(f"{info.name}@{info.version}", 120, in_table=True)))
         if info.requested:
             rows.append((f"{label} reference", code(info.requested, 200, in_table=True)))
+        if info.environment:
+            rows.append((f"{label} serves in", cell(f"{info.environment} ({info.serving or 'stable'})", 100)))
+            since = info.deployed_at or "unknown"
+            rows.append((f"{label} deployed", cell(since + (f" (from the {info.deployed_from})" if info.deployed_from else ""), 300)))
         rows.append((f"{label} " + ("artifact" if info.artifact else "file"), code(info.path, 200, in_table=True)))
         if info.sha256:
             rows.append((f"{label} sha256", code(info.sha256, 80, in_table=True)))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -278,6 +278,83 @@ def _metrics(d: dict[str, Any], section: Section, used: set[str]) -> None:
             section.table = Table(["Metric", "Value"], rows)
 
 
+def _baseline(d: dict[str, Any], section: Section, used: set[str]) -> None:
+    """The compare gate's deployed baseline: which one, where it serves, since when, and what it was told."""
+    artifact = d.get("baseline_artifact")
+    if not isinstance(artifact, str):
+        return
+    used.update({"baseline_artifact", "baseline_version"})
+    fact = f"compared with {code(artifact, 200)}"
+    if isinstance(d.get("baseline_version"), str):
+        fact += f" (version {cell(d['baseline_version'], 60)})"
+    if isinstance(d.get("baseline_environment"), str):
+        used.update({"baseline_environment", "baseline_serving", "baseline_deployed_at"})
+        serving = d.get("baseline_serving") if isinstance(d.get("baseline_serving"), str) else "stable"
+        at = d.get("baseline_deployed_at") if isinstance(d.get("baseline_deployed_at"), str) else "unknown"
+        fact += f", the {cell(serving, 20)} model of {cell(d['baseline_environment'], 60)}, deployed {cell(at, 40)}"
+    section.facts.append(fact)
+    notes = d.get("baseline_notes")
+    if isinstance(notes, list) and all(isinstance(n, str) for n in notes):
+        used.add("baseline_notes")
+        section.facts += [cell(n, 300) for n in notes[:5]]
+
+
+PRODUCTION_TITLE = "The deployed model in production (not the same rows as this holdout)"
+
+
+def _production(d: dict[str, Any], section: Section, used: set[str]) -> None:
+    """Next to the offline comparison: the deployed model's recorded and live numbers, labelled as such."""
+    production = d.get("production")
+    if not isinstance(production, dict):
+        return
+    used.add("production")
+    recorded: dict[str, Any] = _as_dict(production.get("recorded"))
+    live: dict[str, Any] | None = _as_dict(production.get("live")) or None
+    offline: dict[str, Any] = _as_dict(d.get("baseline_metrics"))
+    rows: dict[str, list[str]] = {}
+
+    def put(name: str, column: int, value: Any, unit: str = "") -> None:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            rows.setdefault(name, ["—", "—", "—"])[column] = cell(number(value, unit), 40)
+
+    for name, value in offline.items():
+        put(name, 0, value)
+    for name, value in (recorded.get("metrics") or {}).items():
+        put(name, 1, value)
+    if live is not None:
+        for name, value in (live.get("quality") or {}).items():
+            put(name, 2, value)
+        for p, value in (live.get("latency_ms") or {}).items():
+            put(f"latency {p}", 2, value, "ms")
+        put("error rate", 2, live.get("error_rate"))
+    lines = [f"_{cell(production.get('label') or '', 300)}_", ""]
+    if rows:
+        headers = ["Metric", "Deployed model on this holdout", "Recorded when packaged", "Live: monitor window"]
+        table = Table(headers, [[cell(name, 60), *values] for name, values in rows.items()])
+        lines.append(table.markdown())
+    facts = []
+    verdict = recorded.get("verdict")
+    if isinstance(verdict, str):
+        facts.append(f"its package was gated **{cell(verdict, 20)}**")
+    if live is not None:
+        requests = live.get("requests")
+        labels = live.get("labels")
+        facts.append(f"live window {code(str(live.get('window')), 200)}"
+                     + (f", {requests:,} requests" if isinstance(requests, int) else "")
+                     + (f", quality from {labels:,} delayed labels" if isinstance(labels, int) and labels else "")
+                     + f", from {code(str(live.get('monitor')), 200)}")  # fmt: skip
+    notes = production.get("notes")
+    if isinstance(notes, list):
+        facts += [cell(n, 300) for n in notes[:5] if isinstance(n, str)]
+    lines += ["", *[f"- {f}" for f in facts]] if facts else []
+    section.extras.append(Extra(PRODUCTION_TITLE, "\n".join(lines).strip()))
+
+
 _RENDERERS: list[Renderer] = [
-    _facts, _failed_tests, _checks, _signature, _confusion, _worst_rows, _command, _output, _metrics,
+    _facts, _baseline, _production, _failed_tests, _checks, _signature, _confusion, _worst_rows, _command, _output,
+    _metrics,
 ]  # fmt: skip
+
+
+def _as_dict(value: object) -> dict[str, Any]:
+    return dict(value) if isinstance(value, Mapping) else {}

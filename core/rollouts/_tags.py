@@ -3,6 +3,8 @@
 CI without cluster access reads that tag (``baseline.environment``) to compare a candidate
 with what production serves. The tag moves through the one registry module
 (mlpipex.oci) and only after the step succeeded; the digests underneath stay immutable.
+Each move also attaches a deployment record to the model (mlpipex.oci._record): when it
+began to serve there, which the compare gate's reports show on the registry path.
 A tag that cannot be moved is a warning on the outcome: the rollout itself happened.
 """
 
@@ -33,7 +35,7 @@ def move_environment_tag(config: Config, env: EnvironmentConfig, after: State,
     """Point ``<repo>:<env>`` at the artifact ``after`` serves at 100%; a warning if that failed, else None."""
     if not config.deploy.environment_tags or not after.stable:
         return None
-    from mlpipex.oci import parse_reference, tag
+    from mlpipex.oci import DeploymentRecord, parse_reference, record_deployment, tag
 
     try:
         ref = parse_reference(after.stable)
@@ -43,7 +45,15 @@ def move_environment_tag(config: Config, env: EnvironmentConfig, after: State,
         if client.resolve(ref.with_tag(env.name)) == ref.digest:
             return None  # already there (a canary step, a repeated promote)
         tag(client, ref, env.name, force=True)
+        last = after.history[-1] if after.history else {}
+        record_deployment(client, ref, DeploymentRecord(env.name, str(last.get("at") or _now()), last.get("by")))
     except MlpipexError as exc:
         fix = f" (fix: {' '.join(exc.fix.split())})" if exc.fix else ""
         return f"warning: the rollout succeeded, but the tag {env.name} of {after.stable} was not moved: {exc.message}{fix}"
     return None
+
+
+def _now() -> str:
+    import datetime as dt
+
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

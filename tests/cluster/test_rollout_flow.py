@@ -43,7 +43,8 @@ class ModelcarLocator:
 def configured(quickstart: Path, namespace: str, **environment: Any) -> Config:
     path = quickstart / "mlpipex.yaml"
     data = yaml.safe_load(path.read_text())
-    data["deploy"] = {"mode": "Standard", "gpu": {"count": 1}, "cpu": "1", "memory": "2Gi",
+    # environment_tags off: the digests are made up (registry.invalid); the tags' tests use a real registry (tests/oci)
+    data["deploy"] = {"mode": "Standard", "environment_tags": False, "gpu": {"count": 1}, "cpu": "1", "memory": "2Gi",
                       "node_selector": {"mlpipex.test/pool": "gpu"}, "tolerations": [GPU_TOLERATION],
                       "replicas": {"min": 1, "max": 2},
                       "environments": [{"name": "production", "namespace": namespace, **environment}]}  # fmt: skip

@@ -119,3 +119,15 @@ def packaged(quickstart: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     assert main(["gate", "--quiet", "--only", "schema,smoke,skew"]) == 0
     assert main(["package"]) == 0
     return quickstart
+
+
+@pytest.fixture
+def kube(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    """KServe's CRD behind a fake API server (KServe's admission code on every write), kubeconfig context `prod`."""
+    from tests.kserve.cluster_fake.fake_apiserver import CRD_PATH, WEIGHTING, FakeKubernetes
+
+    if not CRD_PATH.exists():
+        pytest.skip(f"the KServe CRD is not here ({CRD_PATH}); it ships in ../shared/kserve")
+    with FakeKubernetes(kserve=WEIGHTING) as server:
+        monkeypatch.setenv("KUBECONFIG", str(server.kubeconfig(tmp_path / "kubeconfig", context="prod")))
+        yield server

@@ -137,20 +137,9 @@ def test_bad_baseline_config_is_exit_2(quickstart, capsys, monkeypatch, baseline
 def deployable(project: Path, registry_address: str, kubeconfig: Path) -> None:
     config = yaml.safe_load((project / "mlpipex.yaml").read_text())
     config["package"] = {**config.get("package", {}), "registry": registry_address, "repository": "models/breast-cancer"}
-    config["deploy"] = {"storage": "fetch", "environment_tags": True,
+    config["deploy"] = {"storage": "fetch",
                         "environments": [{"name": "production", "context": "prod", "namespace": "ml-prod"}]}  # fmt: skip
     (project / "mlpipex.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-
-
-@pytest.fixture
-def kube(tmp_path, monkeypatch):
-    from tests.kserve.cluster_fake.fake_apiserver import CRD_PATH, WEIGHTING, FakeKubernetes
-
-    if not CRD_PATH.exists():
-        pytest.skip(f"the KServe CRD is not here ({CRD_PATH}); it ships in ../shared/kserve")
-    with FakeKubernetes(kserve=WEIGHTING) as server:
-        monkeypatch.setenv("KUBECONFIG", str(server.kubeconfig(tmp_path / "kubeconfig", context="prod")))
-        yield server
 
 
 def test_deploy_moves_the_environment_tag_and_the_gate_compares_with_it(packaged, registry, kube, capsys, tmp_path,

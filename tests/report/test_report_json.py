@@ -40,7 +40,7 @@ def test_reports_validate_and_round_trip(build: Any) -> None:
     VALIDATOR.validate(data)
     assert data == json.loads(json.dumps(report.to_dict()))  # nothing added, lost or reordered
     assert list(data) == list(report.to_dict())  # insertion order, not sorted
-    assert text.startswith('{\n  "schema_version": "1.0",\n  "verdict": ')  # indent 2
+    assert text.startswith('{\n  "schema_version": "1.1",\n  "verdict": ')  # indent 2
 
 
 def test_verdict_and_exit_code_are_recorded() -> None:

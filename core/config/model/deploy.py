@@ -111,10 +111,11 @@ class DeployConfig(_Strict):
         ),
     )
     environment_tags: bool = Field(
-        False,
+        True,
         description=(
             "After each successful deploy/promote/rollback/canary step, move the registry tag REPOSITORY:<environment> "
-            "to the digest now serving at 100% there (what `baseline.environment` reads); a failed move is a warning."
+            "to the digest now serving at 100% there (what `baseline.environment` reads) and attach a deployment record "
+            "(when it began to serve) to the model; a failed move is a warning. false: leave the registry alone."
         ),
     )
     gpu: GpuConfig | None = Field(None, description="GPU resources; none for CPU-only serving.")

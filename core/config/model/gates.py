@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
@@ -235,6 +235,14 @@ class BaselineConfig(_Strict):
             "that deploy moves (deploy.environment_tags); pulled by digest. Exclusive with `path` and `artifact`."
         ),
     )
+    serving: Literal["stable", "canary"] = Field(
+        "stable",
+        description=(
+            "With `environment`: compare with the model serving at 100% there (`stable`), or with the canary being "
+            "rolled out (`canary`); no canary running, or no cluster to ask (the registry tag names the stable "
+            "model), compares with the stable model and says so."
+        ),
+    )
     format: ModelFormatName | None = Field(
         None, description="The baseline's model format, when it differs from model.format (e.g. a torchscript baseline)."
     )
@@ -252,4 +260,7 @@ class BaselineConfig(_Strict):
         if sum(v is not None for v in (self.path, self.artifact, self.environment)) > 1:
             raise ValueError("set one of baseline.path (a file), baseline.artifact (a package in a registry) or "
                              "baseline.environment (what serves there), not both")  # fmt: skip
+        if "serving" in self.model_fields_set and self.environment is None:
+            raise ValueError("baseline.serving chooses between an environment's stable and canary models: "
+                             "set baseline.environment too, or remove baseline.serving")  # fmt: skip
         return self

@@ -37,7 +37,8 @@ def repo_config(quickstart: Path, *, canary_metrics: bool = False) -> str:
     if canary_metrics:
         canary.update(interval="1s", min_samples=5, metrics=[{"name": "latency_p95", "margin": 0.2, "query": "q"}])
     # fetch: the made-up digests name no modelcar image; WEIGHTING (below): production's Standard-mode canary splits
-    data["deploy"] = {"storage": "fetch", "environments": [
+    # environment_tags off: the digests are made up on ghcr.io (test_environment_tag_warning.py turns them on)
+    data["deploy"] = {"storage": "fetch", "environment_tags": False, "environments": [
         {"name": "staging", "context": "fake", "namespace": "ml-staging", "auto_deploy": True},
         {"name": "production", "context": "fake", "namespace": "ml-prod", "rules": {"after": "staging"}, "canary": canary},
     ]}  # fmt: skip

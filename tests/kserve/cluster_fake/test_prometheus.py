@@ -116,6 +116,7 @@ def test_canary_run_from_prometheus(prometheus, quickstart, tmp_path, monkeypatc
         data = yaml.safe_load(path.read_text())
         data["deploy"] = {
             "storage": "fetch",  # made-up digests: no modelcar image to look up
+            "environment_tags": False,  # made-up digests on ghcr.io: the tags' tests use a real registry (tests/oci)
             "prometheus": {"url": url, "step_seconds": 0.2},
             "environments": [{"name": "production", "namespace": "ml", "canary": {
                 "steps": [20, 100], "interval": "6s", "min_samples": 20,

@@ -40,6 +40,7 @@ def project(quickstart, fake, tmp_path, monkeypatch):
     data = yaml.safe_load(path.read_text())
     data["deploy"] = {
         "storage": "fetch",  # made-up digests: no modelcar image to look up
+        "environment_tags": False,  # made-up digests on ghcr.io: the tags' tests use a real registry (tests/oci)
         "gpu": {"count": 1},
         "environments": [
             {"name": "staging", "context": "prod-cluster", "namespace": "ml-staging", "auto_deploy": True},
@@ -404,7 +405,8 @@ def test_a_test_locator_decides_every_uri_sent(quickstart, fake, tmp_path):
             return "oci://registry.example.com/cars@sha256:" + artifact.rsplit(":", 1)[1]  # (a modelcar's digest)
 
     data = yaml.safe_load((quickstart / "mlpipex.yaml").read_text())
-    data["deploy"] = {"environments": [{"name": "production", "namespace": "ml-prod", "canary": {"steps": [10, 100]}}]}
+    data["deploy"] = {"environment_tags": False,  # made-up digests: no registry to move a tag in
+                      "environments": [{"name": "production", "namespace": "ml-prod", "canary": {"steps": [10, 100]}}]}
     (quickstart / "mlpipex.yaml").write_text(yaml.safe_dump(data))
     config = load_config(str(quickstart / "mlpipex.yaml"), check_files=False)
     kube = Cluster.connect(None, str(fake.kubeconfig(tmp_path / "kubeconfig")))
