@@ -50,14 +50,32 @@ class Credentials:
 
 
 def credentials_for(registry: str, environ: dict[str, str] | None = None) -> Credentials | None:
-    """MLPIPEX_REGISTRY_USERNAME/PASSWORD, else GITHUB_TOKEN for ghcr.io; docker config.json is read later."""
+    """MLPIPEX_REGISTRY_USERNAME/PASSWORD, else GITHUB_TOKEN for ghcr.io; docker config.json is read later.
+
+    With MLPIPEX_REGISTRY_HOST (one host or a comma-separated list, as a reference names it:
+    ``ghcr.io``, ``registry.example.com:5000``) the username and password go to those hosts
+    only: a configuration that names another registry (a baseline.artifact in a pull
+    request) cannot collect them. Without it they go to every registry, as before.
+    """
     env = dict(os.environ) if environ is None else environ
     user, password = env.get("MLPIPEX_REGISTRY_USERNAME"), env.get("MLPIPEX_REGISTRY_PASSWORD")
-    if user and password:
+    if user and password and _in_scope(registry, env.get("MLPIPEX_REGISTRY_HOST", "")):
         return Credentials(user, password)
     if registry == "ghcr.io" and env.get("GITHUB_TOKEN"):
         return Credentials(env.get("GITHUB_ACTOR") or "mlpipex", env["GITHUB_TOKEN"])
     return None
+
+
+def _in_scope(registry: str, hosts: str) -> bool:
+    scope = {h.strip().lower() for h in hosts.split(",") if h.strip()}
+    return not scope or registry.lower() in scope
+
+
+def _scope_hint(registry: str) -> str:
+    hosts = os.environ.get("MLPIPEX_REGISTRY_HOST", "")
+    if os.environ.get("MLPIPEX_REGISTRY_USERNAME") and not _in_scope(registry, hosts):
+        return f" (MLPIPEX_REGISTRY_HOST={hosts} keeps MLPIPEX_REGISTRY_USERNAME/PASSWORD from {registry}: add it there)"
+    return ""
 
 
 def _no_progress(label: str, done: int, total: int) -> None:
@@ -215,7 +233,8 @@ class RegistryClient:
         if code in (401, 403):
             return ExternalError(
                 f"{self.registry} refused {what}: {'unauthorised' if code == 401 else 'forbidden'}{detail}",
-                fix="set MLPIPEX_REGISTRY_USERNAME/MLPIPEX_REGISTRY_PASSWORD, `docker login`, or GITHUB_TOKEN for ghcr.io",
+                fix="set MLPIPEX_REGISTRY_USERNAME/MLPIPEX_REGISTRY_PASSWORD, `docker login`, or GITHUB_TOKEN for ghcr.io"
+                + _scope_hint(self.registry),
             )
         if code == 404:
             return ExternalError(f"{what}: not found on {self.registry}{detail}",

@@ -48,3 +48,14 @@ def test_credentials_sources():
     assert (github.username, github.password) == ("octocat", "t")
     assert credentials_for("quay.io", {"GITHUB_TOKEN": "t"}) is None
     assert "hunter2" not in repr(credentials_for("x.io", {**env, "MLPIPEX_REGISTRY_PASSWORD": "hunter2"}))
+
+
+def test_credentials_scoped_to_hosts_go_nowhere_else():
+    env = {"MLPIPEX_REGISTRY_USERNAME": "u", "MLPIPEX_REGISTRY_PASSWORD": "p",
+           "MLPIPEX_REGISTRY_HOST": "registry.acme.internal:5000, GHCR.io"}  # fmt: skip
+    assert credentials_for("registry.acme.internal:5000", env).username == "u"
+    assert credentials_for("ghcr.io", env).username == "u"  # host names compare case-insensitively
+    assert credentials_for("evil.example.com", env) is None  # a pull request's baseline cannot collect them
+    assert credentials_for("registry.acme.internal", env) is None  # the port is part of the host
+    # GITHUB_TOKEN for ghcr.io is not affected by the scope
+    assert credentials_for("ghcr.io", {"GITHUB_TOKEN": "t", "MLPIPEX_REGISTRY_HOST": "quay.io"}).password == "t"
