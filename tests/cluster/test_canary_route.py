@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
+from mlpipex.cli import main
 from mlpipex.errors import InputError
 from mlpipex.kserve import predictor_name, weights_of
 from mlpipex.rollouts import Rollouts
@@ -55,7 +56,7 @@ def traffic(accepted_within: str = "0s") -> dict[str, Any]:
 
 
 def test_a_canary_10_50_100_moves_the_routes_weights_and_promotion_leaves_one_backend(
-        control_plane: ControlPlane, namespace: str, quickstart: Path) -> None:  # fmt: skip
+        control_plane: ControlPlane, namespace: str, quickstart: Path, capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
     config = configured(quickstart, namespace, canary={"steps": [10, 50, 100]}, traffic=traffic())
     env = config.deploy.environments[0]
     rollouts = flow(control_plane)
@@ -86,6 +87,12 @@ def test_a_canary_10_50_100_moves_the_routes_weights_and_promotion_leaves_one_ba
     assert status.obj is not None
     assert {c["type"]: c["status"] for c in status.obj["status"]["conditions"]}["CanaryPredictorReady"] == "True"
     assert weights_of(status.route) == [(svc(A), 90), (svc(B), 10)]
+    # `mlpipex status` prints the route's weights (KServe v0.20.0 reports no split of its own in Standard mode).
+    args = ["status", "-c", str(quickstart / "mlpipex.yaml"), "--kubeconfig", str(control_plane.kubeconfig)]
+    assert main(args) == 0
+    assert f"traffic   HTTPRoute breast-cancer: {svc(A)} 90%, {svc(B)} 10%" in capsys.readouterr().out
+    assert main([*args, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["route"] == {svc(A): 90, svc(B): 10}
 
     half = rollouts.promote(config, env, by="octocat")
     assert half.ok and half.event.traffic == 50, half.event.message
