@@ -205,3 +205,34 @@ def test_kserve_writing_its_own_route_is_refused_before_anything_is_sent(control
     assert "v0.20.0 writes its own HTTPRoute breast-cancer" in message, message
     assert "disableIngressCreation: true" in (refused.error.fix or "")
     assert rollouts.status(config, env).obj is None and route_of(control_plane, namespace) is None  # nothing was sent
+
+
+def test_judged_canary_steps_move_the_route_and_a_failing_canary_is_rolled_back_to_100_0(
+        control_plane: ControlPlane, namespace: str, quickstart: Path, tmp_path: Path) -> None:  # fmt: skip
+    """`mlpipex canary run`'s step (Rollouts.canary_step): each judgement applies the next share and the route follows."""
+    from mlpipex.kserve import FileSource
+
+    config = configured(quickstart, namespace, canary={"steps": [10, 50, 100]}, traffic=traffic())
+    env = config.deploy.environments[0]
+    rollouts = flow(control_plane)
+    same = [0.010 + 0.0001 * (i % 7) for i in range(60)]
+    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    good.write_text(json.dumps({role: {"latency_p95": same, "error_rate": [0.0] * 60} for role in ("canary", "stable")}))
+    bad.write_text(json.dumps({"canary": {"latency_p95": [x * 3 for x in same], "error_rate": [0.0] * 60},
+                               "stable": {"latency_p95": same, "error_rate": [0.0] * 60}}))  # fmt: skip
+    assert rollouts.deploy(config, env, A, by="octocat").ok
+    assert rollouts.deploy(config, env, B, by="octocat").ok
+
+    for expected in ([(svc(A), 50), (svc(B), 50)], [(svc(B), 100)]):
+        step = rollouts.canary_step(config, env, FileSource(good), by="mlpipex canary")
+        assert step is not None and step.ok, step and step.event.message
+        assert weights_of(route_of(control_plane, namespace)) == expected
+        assert "HTTPRoute breast-cancer:" in step.event.message
+    assert rollouts.canary_step(config, env, FileSource(good)) is None  # B serves at 100%: no canary left
+
+    C = "registry.invalid/acme/models/bc@sha256:" + "c" * 64
+    assert rollouts.deploy(config, env, C, by="octocat").ok
+    assert weights_of(route_of(control_plane, namespace)) == [(svc(B), 90), (svc(C), 10)]
+    judged = rollouts.canary_step(config, env, FileSource(bad), by="mlpipex canary")
+    assert judged is not None and judged.step is not None and judged.step.decision.action.value == "rollback"
+    assert weights_of(route_of(control_plane, namespace)) == [(svc(B), 100)]
