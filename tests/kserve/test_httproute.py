@@ -196,3 +196,17 @@ def test_the_router_is_for_standard_mode_and_takes_gateway_api_host_names(quicks
     assert config.deploy.traffic_for(staging) is None
     routed = config.deploy.traffic_for(production)
     assert routed is not None and routed.gateway.namespace == "gw" and routed.accepted_within == "10s"
+
+
+def test_deploy_dry_run_prints_the_route_next_to_the_inference_service(quickstart: Path, capsys: pytest.CaptureFixture[str]):
+    from mlpipex.cli import main
+
+    path = _config_with(quickstart, {"storage": "fetch", "traffic": {"gateway": {"name": "edge"}},
+                                     "environments": [{"name": "production", "namespace": "models",
+                                                       "canary": {"steps": [20, 100]}}]})  # fmt: skip
+    assert main(["deploy", "--dry-run", "-c", str(path), "--artifact", B, "--stable-artifact", A]) == 0
+    service, route = yaml.safe_load_all(capsys.readouterr().out)
+    name = service["metadata"]["name"]
+    assert service["spec"]["canary"][0]["trafficPercent"] == 20
+    assert route["kind"] == "HTTPRoute" and route["metadata"]["namespace"] == "models"
+    assert weights_of(route) == [(f"{name}-{predictor_name(A)}-predictor", 80), (f"{name}-{predictor_name(B)}-predictor", 20)]
