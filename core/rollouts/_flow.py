@@ -28,6 +28,7 @@ from mlpipex.rollouts._steps import (
     apply_step,
     canary_step,
     outcome,
+    resync_route,
     traffic_line,
 )
 from mlpipex.rollouts._storage import RegistryLocator, StorageLocator
@@ -214,8 +215,10 @@ class Rollouts:
         if current is None or not state.in_canary or (artifact is not None and state.artifact != artifact):
             return None
         if self._already_done(state, by, None):
+            routed = resync_route(kube, current, config.deploy.traffic_for(env), environment=env.name)
             return Outcome(event_of("canary", model, env, name, True, current, "already done"),
-                           to_digest=state.artifact, in_canary=state.in_canary, repeated=True)  # fmt: skip
+                           to_digest=state.artifact, in_canary=state.in_canary, repeated=True,
+                           warnings=(routed.warning,) if routed and routed.warning else ())  # fmt: skip
         source = source or metrics_source(config, env, default_monitor=self.default_monitor)
         step = canary_step(kube, self.schema(kube), config, env, source, current=current, timeout=self.timeout,
                            uri_for=self.uri_for(config), by=by)  # fmt: skip
@@ -246,8 +249,11 @@ class Rollouts:
             before = state_of(current)
             if self._already_done(before, by, action):
                 # this job already took this step before it was interrupted: report it, do not repeat it
+                # (but bring deploy.traffic's route up to date: it moves last, and may be what was interrupted)
+                routed = resync_route(kube, current, config.deploy.traffic_for(env), environment=env.name)
                 return Outcome(event_of(action, model, env, name, True, current or {}, "already done"),
-                               to_digest=before.artifact, in_canary=before.in_canary, repeated=True)  # fmt: skip
+                               to_digest=before.artifact, in_canary=before.in_canary, repeated=True,
+                               warnings=(routed.warning,) if routed and routed.warning else ())  # fmt: skip
             sent = apply_step(kube, self.schema(kube), current, plan, timeout=self.timeout, uri_for=self.uri_for(config),
                               environment=env.name, traffic=config.deploy.traffic_for(env))  # fmt: skip
         except MlpipexError as exc:

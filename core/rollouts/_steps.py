@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlpipex.kserve.analysis import MetricsSource, analyse, canary_record, with_decision
 from mlpipex.kserve.capabilities import capabilities, check_canary_split, check_router
+from mlpipex.kserve.cluster import ready
 from mlpipex.kserve.manifests import service_name, with_storage_uris
 from mlpipex.kserve.rollout import plan_promote, plan_rollback, plan_same, state_of
 from mlpipex.rollouts._routing import Routed, route_first, write_route
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from mlpipex.kserve.cluster import Cluster
     from mlpipex.kserve.crd import CrdSchema
 
-__all__ = ["CanaryStep", "Sent", "UriFor", "apply_step", "canary_step", "check_split", "outcome", "prepared", "send",
+__all__ = ["CanaryStep", "Sent", "UriFor", "apply_step", "canary_step", "check_split", "outcome", "prepared", "resync_route", "send",
            "traffic_line"]
 
 Plan = Callable[[dict[str, Any] | None], dict[str, Any]]
@@ -86,6 +87,18 @@ def send(kube: Cluster, service: dict[str, Any], current: dict[str, Any] | None,
         uid = (result.get("metadata") or {}).get("uid") or (applied.get("metadata") or {}).get("uid")
         routed = write_route(kube, service, traffic, owner_uid=uid, environment=environment)
     return Sent(service, result, routed)
+
+
+def resync_route(kube: Cluster, current: dict[str, Any] | None, traffic: TrafficConfig | None, *,
+                 environment: str) -> Routed | None:  # fmt: skip
+    """A step found already taken (its job was interrupted and retried): the InferenceService moved,
+    but the route may not have followed (it moves after Ready). Write it from the object as the
+    cluster has it, once that is Ready; the write is idempotent when the route did follow."""
+    if traffic is None or current is None or not ready(current):
+        return None
+    if not check_router(capabilities(*kube.kserve_facts()), environment=environment, route=current["metadata"]["name"]):
+        return None
+    return write_route(kube, current, traffic, owner_uid=current["metadata"].get("uid"), environment=environment)
 
 
 def apply_step(kube: Cluster, crd: CrdSchema, current: dict[str, Any] | None, plan: Plan,

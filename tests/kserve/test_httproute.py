@@ -210,3 +210,34 @@ def test_deploy_dry_run_prints_the_route_next_to_the_inference_service(quickstar
     assert service["spec"]["canary"][0]["trafficPercent"] == 20
     assert route["kind"] == "HTTPRoute" and route["metadata"]["namespace"] == "models"
     assert weights_of(route) == [(f"{name}-{predictor_name(A)}-predictor", 80), (f"{name}-{predictor_name(B)}-predictor", 20)]
+
+
+def test_a_retried_job_whose_step_was_taken_brings_the_route_up_to_date(quickstart: Path):
+    """The App's job applied the canary and was killed before the route moved (it moves last); the retry
+    finds the step stamped with its job and does not repeat it, but writes the route from the object."""
+    from mlpipex.kserve.rollout import plan_deploy
+    from mlpipex.rollouts import Rollouts
+
+    path = _config_with(quickstart, {"traffic": {"gateway": {"name": "edge"}, "accepted_within": "0s"},
+                                     "environments": [{"name": "production", "namespace": "prod",
+                                                       "canary": {"steps": [10, 100]}}]})  # fmt: skip
+    config = load_config(path)
+    env = config.deploy.environments[0]
+    first = plan_deploy(config, env, None, Rollout(A, deployed_by="octocat via job 6"))
+    current = plan_deploy(config, env, first, Rollout(B, deployed_by="octocat via job 7"))
+    name = current["metadata"]["name"]
+    current["metadata"]["uid"] = "uid-1"
+    current["status"] = {"conditions": [{"type": "Ready", "status": "True"}, {"type": "CanaryPredictorReady", "status": "True"}],
+                         "address": {"url": f"http://{name}-{predictor_name(A)}-predictor.prod.svc.cluster.local"}}  # fmt: skip
+
+    class Interrupted(RecordingCluster):
+        def get(self, namespace: str, name: str) -> dict[str, Any]:
+            return current
+
+        def kserve_facts(self) -> tuple[None, None, None]:
+            return None, None, None  # nothing readable: no competing route can be seen
+
+    kube = Interrupted()
+    outcome = Rollouts(cluster_for=lambda e: kube, resumable=True).deploy(config, env, B, by="octocat via job 7")  # type: ignore[arg-type,return-value]
+    assert outcome.ok and outcome.repeated
+    assert kube.calls == [f"route [('{name}-{predictor_name(A)}-predictor', 90), ('{name}-{predictor_name(B)}-predictor', 10)]"]
