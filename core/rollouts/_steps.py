@@ -26,8 +26,19 @@ if TYPE_CHECKING:
     from mlpipex.kserve.cluster import Cluster
     from mlpipex.kserve.crd import CrdSchema
 
-__all__ = ["CanaryStep", "Sent", "UriFor", "apply_step", "canary_step", "check_split", "outcome", "prepared", "resync_route", "send",
-           "traffic_line"]
+__all__ = [
+    "CanaryStep",
+    "Sent",
+    "UriFor",
+    "apply_step",
+    "canary_step",
+    "check_split",
+    "outcome",
+    "prepared",
+    "resync_route",
+    "send",
+    "traffic_line",
+]
 
 Plan = Callable[[dict[str, Any] | None], dict[str, Any]]
 UriFor = Callable[[str], str]  # an artifact -> the storageUri KServe loads it from (a StorageLocator's, for one config)
