@@ -236,3 +236,21 @@ def test_judged_canary_steps_move_the_route_and_a_failing_canary_is_rolled_back_
     judged = rollouts.canary_step(config, env, FileSource(bad), by="mlpipex canary")
     assert judged is not None and judged.step is not None and judged.step.decision.action.value == "rollback"
     assert weights_of(route_of(control_plane, namespace)) == [(svc(B), 100)]
+
+
+def test_a_route_the_gateway_api_crd_refuses_is_bad_input_with_the_api_servers_words(control_plane: ControlPlane,
+                                                                                    namespace: str) -> None:  # fmt: skip
+    """The real API server validates routes with the Gateway API CRD (OpenAPI and CEL): Cluster.apply_route
+    says which field, as exit 2 (mlpipex.yaml's own patterns keep such a route from being built)."""
+    from mlpipex.config.model import TrafficConfig
+    from mlpipex.kserve import build_http_route
+    from mlpipex.kserve.cluster import Cluster
+
+    service = {"metadata": {"name": ISVC, "namespace": namespace}, "spec": {"predictor": {"name": "rev-a"}}}
+    route = build_http_route(service, TrafficConfig.model_validate(traffic()))
+    route["spec"]["hostnames"] = ["Not_A_Host"]
+    route["spec"]["rules"][0]["backendRefs"][0]["weight"] = 1_000_001
+    with pytest.raises(InputError, match="the API server rejected the HTTPRoute") as refused:
+        Cluster(control_plane.api_client(), retries=0).apply_route(route)
+    assert "spec.hostnames[0]" in str(refused.value) and "weight" in str(refused.value), str(refused.value)
+    assert route_of(control_plane, namespace) is None
