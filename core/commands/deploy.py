@@ -61,6 +61,11 @@ def _dry_run(args: argparse.Namespace, config: Any, env: Any) -> int:
     if crd is not None:
         crd.check(service)
     sys.stdout.write(yaml.safe_dump(service, sort_keys=False))
+    traffic = config.deploy.traffic_for(env)
+    if traffic is not None:  # deploy.traffic: the HTTPRoute deploy writes next to it (its owner's uid is the cluster's)
+        from mlpipex.kserve.httproute import build_http_route
+
+        sys.stdout.write("---\n" + yaml.safe_dump(build_http_route(service, traffic), sort_keys=False))
     return EXIT_OK
 
 

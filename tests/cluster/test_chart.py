@@ -21,7 +21,9 @@ import yaml
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from mlpipex.config.model import TrafficConfig
 from mlpipex.errors import ExternalError
+from mlpipex.kserve import build_http_route, weights_of
 from mlpipex.kserve.cluster import Cluster
 from tests.deploy.chart import CHART, KUBE_VERSION, component
 
@@ -178,6 +180,12 @@ def test_the_apps_service_account_may_do_what_rollouts_call(control_plane: Contr
     cluster.apply(service)  # ...and patching it
     assert cluster.get(installed.models, name)["metadata"]["annotations"]["mlpipex.dev/note"] == "second apply"
     assert cluster.get(installed.models, "no-such-model") is None
+    # deploy.traffic's HTTPRoute: read, created and patched by server-side apply, as a rollout step does.
+    traffic = TrafficConfig.model_validate({"gateway": {"name": "edge"}})
+    assert cluster.get_route(installed.models, name) is None
+    cluster.apply_route(build_http_route(service, traffic, owner_uid=created["metadata"]["uid"]))
+    cluster.apply_route(build_http_route(service, traffic, weights=[(f"{name}-predictor", 100)]))
+    assert weights_of(cluster.get_route(installed.models, name)) == [(f"{name}-predictor", 100)]
 
 
 def test_the_app_connects_in_cluster_as_its_pod_would_and_rolls_out(control_plane: ControlPlane, installed: Installed,
@@ -229,6 +237,14 @@ def test_what_the_app_never_needs_is_refused_with_403(control_plane: ControlPlan
                                                            "spec": {"containers": [{"name": "x", "image": "x"}]}}),
         "read a pod's log": lambda: core.read_namespaced_pod_log("x", installed.models),
         "list pods outside the model namespaces": lambda: core.list_namespaced_pod("default"),
+        "list HTTPRoutes": lambda: client.CustomObjectsApi(api).list_namespaced_custom_object(
+            "gateway.networking.k8s.io", "v1", installed.models, "httproutes"),
+        "delete an HTTPRoute": lambda: client.CustomObjectsApi(api).delete_namespaced_custom_object(
+            "gateway.networking.k8s.io", "v1", installed.models, "httproutes", "any"),
+        "write an HTTPRoute's status": lambda: client.CustomObjectsApi(api).patch_namespaced_custom_object_status(
+            "gateway.networking.k8s.io", "v1", installed.models, "httproutes", "any", {"status": {}}),
+        "read an HTTPRoute outside the model namespaces": lambda: client.CustomObjectsApi(api).get_namespaced_custom_object(
+            "gateway.networking.k8s.io", "v1", "default", "httproutes", "any"),
     }  # fmt: skip
     for what, call in calls.items():
         try:

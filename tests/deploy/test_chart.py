@@ -101,6 +101,9 @@ APP_GRANTS = {
     ("serving.kserve.io", "inferenceservices", "patch", "*"),  # Cluster.apply: server-side apply
     ("serving.kserve.io", "inferenceservices", "create", "*"),  # ...which creates a new object
     ("", "pods", "list", "*"),  # Cluster.unscheduled_pods: the scheduler's reason when a step is not Ready
+    ("gateway.networking.k8s.io", "httproutes", "get", "*"),  # Cluster.get_route (deploy.traffic)
+    ("gateway.networking.k8s.io", "httproutes", "patch", "*"),  # Cluster.apply_route: server-side apply
+    ("gateway.networking.k8s.io", "httproutes", "create", "*"),  # ...which creates the route
     ("apiextensions.k8s.io", "customresourcedefinitions", "get", CRD),  # Cluster.crd, kserve_facts
     ("apps", "deployments", "get", "kserve-controller-manager"),  # kserve_facts: the controller's image
     ("", "configmaps", "get", "inferenceservice-config"),  # kserve_facts: KServe's settings

@@ -121,3 +121,37 @@ def test_a_refusal_says_which_facts_could_not_be_read(crd):
     assert "let mlpipex read the inferenceservice-config ConfigMap (get)" in str(refused.value)
     with pytest.raises(InputError, match="could not read the InferenceService CRD or the kserve-controller"):
         check_canary_split(capabilities(None, None, None), "Standard", 10, environment="prod")
+
+
+def test_the_router_is_refused_where_kserve_writes_a_route_of_the_same_name(crd, shipped_configmap):
+    """deploy.traffic: KServe v0.20.0 with Gateway API on and ingress creation on writes HTTPRoute {isvc}
+    itself (httproute_reconciler.go), unweighted, and would undo mlpipex's weights."""
+    from mlpipex.kserve.capabilities import check_router
+
+    v020 = "kserve/kserve-controller:v0.20.0"
+    competing = capabilities(crd, v020, _with(shipped_configmap, "ingress", enableGatewayApi=True))
+    assert competing.own_http_route and not competing.standard_canary_split
+    with pytest.raises(InputError, match=r"v0\.20\.0 writes its own HTTPRoute bc") as refused:
+        check_router(competing, environment="prod", route="bc")
+    assert "disableIngressCreation: true" in (refused.value.fix or "")
+    # Ingress creation off (the tests' install), or Gateway API off (the shipped default): mlpipex routes.
+    off = capabilities(crd, v020, _with(shipped_configmap, "ingress", enableGatewayApi=True, disableIngressCreation=True))
+    assert not off.own_http_route and check_router(off, environment="prod", route="bc")
+    assert check_router(capabilities(crd, v020, shipped_configmap), environment="prod", route="bc")
+    # With the router a Standard canary is allowed on v0.20.0; without it, refused as before.
+    check_canary_split(off, "Standard", 10, environment="prod", router=True)
+    with pytest.raises(InputError, match="would get no traffic"):
+        check_canary_split(off, "Standard", 10, environment="prod")
+
+
+def test_a_kserve_that_weights_canaries_itself_keeps_the_routing(crd, shipped_configmap):
+    from mlpipex.kserve.capabilities import check_router
+
+    newer = "kserve/kserve-controller:v0.21.0"
+    weighting = capabilities(crd, newer, _with(shipped_configmap, "ingress", enableGatewayApi=True))
+    assert weighting.standard_canary_split and check_router(weighting, environment="prod", route="bc") is False
+    # ...but not with ingress creation off: KServe then writes no route, so no weights (mlpipex may route).
+    silent = capabilities(crd, newer, _with(shipped_configmap, "ingress", enableGatewayApi=True, disableIngressCreation=True))
+    assert not silent.standard_canary_split and check_router(silent, environment="prod", route="bc")
+    with pytest.raises(InputError, match="disableIngressCreation true"):
+        check_canary_split(silent, "Standard", 10, environment="prod")
