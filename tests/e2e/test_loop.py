@@ -1,10 +1,21 @@
-"""The loop end to end, on one machine: PR gates → package in a real registry → merge deploys
-(the App, the fake GitHub and Kubernetes APIs) → real `mlpipex serve` pods, one per revision,
-traffic split by the canary's percentages and logged to the monitor → the canary analysis
-(on the monitor's samples) takes it to 100% → shifted inputs → the monitor alerts the App →
-retraining PR → /rollback refused for a reader, done for a writer.
+"""The loop end to end, on one machine: PR gates → package in a real registry → merge deploys →
+real `mlpipex serve` pods → traffic logged to the monitor → shifted inputs → the monitor alerts
+the App → retraining PR → /rollback refused for a reader, done for a writer.
 
-Each step is asserted and told in `.mlpipex/test-results/e2e-story.md`.
+Which part runs where:
+
+- ``test_the_loop_on_the_real_control_plane``: the cluster half on the real kube-apiserver,
+  scheduler and KWOK nodes with KServe v0.20.0's own controller and webhooks (tests/cluster's
+  session fixtures). The App's merge and ChatOps apply into it; KServe makes the predictor
+  Deployments, Services and (KWOK's) pods; each pod's modelcar image leads, through the
+  registry, to the artifact a real `mlpipex serve` serves (tests/e2e/pods.py), and requests go
+  where the live objects route them (tests/e2e/live.py, router.py). Production cuts over in
+  full: KServe v0.20.0 weights no Standard-mode canary, and mlpipex refuses one there.
+- ``test_the_canary_loop_on_the_fake_api_server``: the canary part, on the fake Kubernetes
+  API (tests/kserve/cluster_fake), which splits traffic by the canary's percentages: the
+  analysis on the monitor's samples takes it 10 → 50 → 100.
+
+Each step is asserted and told in `.mlpipex/test-results/e2e-story.md`, one section per test.
 """
 
 from __future__ import annotations
@@ -16,6 +27,7 @@ import subprocess
 import time
 import urllib.request
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 import yaml
@@ -27,7 +39,7 @@ from mlpipex.cli import main
 from mlpipex.kserve.rollout import state_of
 
 from .pods import Pods
-from .router import Router
+from .router import LiveRouter, Router
 
 ROOT = Path(__file__).resolve().parents[2]
 STORY = ROOT / ".mlpipex" / "test-results" / "e2e-story.md"
@@ -35,14 +47,22 @@ EXCLUDE = {"diagnosis", "training_prediction", "training_score"}  # the label an
 
 
 class Story:
-    def __init__(self) -> None:
+    """One test's steps as a section of the story file; the file holds every section of this run."""
+
+    sections: ClassVar[list[Story]] = []
+
+    def __init__(self, where: str) -> None:
         STORY.parent.mkdir(parents=True, exist_ok=True)
-        self.lines = ["# mlpipex end to end", ""]
+        self.where, self.lines = where, []
         self.started = time.monotonic()
+        Story.sections.append(self)
 
     def step(self, text: str) -> None:
         self.lines.append(f"- [{time.monotonic() - self.started:6.1f} s] {text}")
-        STORY.write_text("\n".join(self.lines) + "\n")
+        out = ["# mlpipex end to end", ""]
+        for section in Story.sections:
+            out += [f"## Against {section.where}", "", *section.lines, ""]
+        STORY.write_text("\n".join(out))
 
 
 def cli(*args: str) -> int:
@@ -105,8 +125,150 @@ def release(quickstart: Path, world: World, number: int, version: str, registry:
     return artifact
 
 
-def test_the_loop(world, quickstart, tmp_path, monkeypatch):
-    story = Story()
+def digest(reference: str) -> str:
+    return reference.rsplit("@", 1)[1]
+
+
+def git_repository(quickstart: Path) -> None:
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed (apt-get install git)")
+    git(quickstart, "init", "-q", "-b", "main")
+    git(quickstart, "add", ".")
+    git(quickstart, "commit", "-q", "-m", "the quickstart model repository")
+
+
+def with_modelcar_base(quickstart: Path, registry: str, tmp_path: Path) -> None:
+    """`mlpipex package` also builds the modelcar image KServe v0.20.0 runs for a bare oci://: its base
+    (a busybox shell, pushed to the test registry) pinned in package.modelcar.base."""
+    from oci.modelcar_base import busybox_binary, busybox_layer, push_image
+
+    from mlpipex.oci import RegistryClient
+
+    base = push_image(RegistryClient(registry), "base/busybox", "1.35", [busybox_layer(busybox_binary(tmp_path / "busybox"))])
+    config = quickstart / "mlpipex.yaml"
+    data = yaml.safe_load(config.read_text())
+    data.setdefault("package", {})["modelcar"] = {"base": base}
+    config.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+@pytest.mark.timeout(900)
+def test_the_loop_on_the_real_control_plane(live_world, quickstart, tmp_path, monkeypatch):
+    """The loop with its cluster half on the real kube-apiserver and KServe v0.20.0's controller."""
+    from mlpipex.kserve.manifests import predictor_name
+
+    world = live_world
+    staging, production = world.namespaces["staging"], world.namespaces["production"]
+    story = Story("real control plane: kube-apiserver v1.34.4 + KServe v0.20.0's controller, KWOK nodes")
+    registry = start_registry(tmp_path / "registry")
+    git_repository(quickstart)
+    with_modelcar_base(quickstart, registry.address, tmp_path)  # committed with the first release
+    pods = Pods(quickstart)
+    servers: list[RunningMonitor] = []
+    try:
+        # 1-2. A pull request: gates reported on GitHub, the package (and its modelcar image) pushed.
+        first = release(quickstart, world, 5, "1.1.0", registry.address, monkeypatch, tmp_path)
+        [run] = [r for r in world.github.check_runs.values() if r["name"] == "mlpipex / breast-cancer"]
+        assert run["conclusion"] == "success" and run["external_id"] == first
+        story.step(f"PR #5: gates passed (check run + sticky comment); pushed `{first}` with its modelcar image")
+
+        # 3. The merge webhook reaches the App, which deploys the gated digest into the real control plane.
+        world.merge(5)
+        assert world.serving(staging) == (first, 100), world.last_reply(5) if world.github.replies(5) else "no deploy"
+        live = world.live(staging)
+        deployment = f"breast-cancer-{predictor_name(first)}-predictor"
+        assert deployment in live.predictor_deployments(), live.predictor_deployments()
+        [backend] = live.backends()  # status.address.url: the predictor Service KServe made
+        [pod] = live.pods_of(backend.service)
+        assert pod.deployment == deployment and digest(pods.artifact_of(pod.modelcar)) == digest(first)
+        rows = list(csv.DictReader((quickstart / "data" / "holdout.csv").open()))
+        features = [[float(v) for k, v in r.items() if k not in EXCLUDE] for r in rows]
+        answer = LiveRouter(pods, live).predict(features[0])
+        story.step(f"merge of #5: the App applied it to `{staging}`; KServe's controller made Deployment `{deployment}` "
+                   f"and Service `{backend.service}` (status.address.url), the scheduler placed pod `{pod.name}` on a KWOK node; "
+                   f"its modelcar image `{pod.modelcar}` is the artifact's, served by a real `mlpipex serve`: {answer!r}")
+
+        # 4. Into production; a second version through staging.
+        world.comment(5, "lead", "/promote production")
+        assert world.serving(production) == (first, 100), world.last_reply(5)
+        second = release(quickstart, world, 6, "1.2.0", registry.address, monkeypatch, tmp_path,
+                         model=train_next_version(quickstart, "1.2.0", c=2.0))  # fmt: skip
+        assert second.split("@")[1] != first.split("@")[1]
+        world.merge(6)
+        assert world.serving(staging) == (second, 100), world.last_reply(6)
+        app_server = RunningMonitor(world.client.app)  # the App on a real port, for the monitor's alerts
+        servers.append(app_server)
+        monkeypatch.setenv("MLPIPEX_ALERT_TOKEN", "alert-token")
+        config = quickstart / "mlpipex.yaml"
+        data = yaml.safe_load(config.read_text())
+        data["monitoring"] = {"repository": REPO, "schedule": "1h", "min_samples": 100,
+                              "alerts": {"url": f"{app_server.url}/alerts/drift", "fire_after": 1}}  # fmt: skip
+        config.write_text(yaml.safe_dump(data, sort_keys=False))
+        from mlpipex.monitor import create_monitor_app, settings_from_configs
+
+        monitor = RunningMonitor(create_monitor_app(settings_from_configs([str(config)], state_dir=tmp_path / "monitor")))
+        servers.append(monitor)
+        repo = yaml.safe_load(world.github.files[world.github.branches["main"]]["mlpipex.yaml"])
+        repo["deploy"]["monitor"] = {"url": monitor.url}
+        repo["deploy"]["logger"] = {"url": monitor.url, "mode": "all"}  # KServe's agent in each predictor pod logs here
+        world.github.commit("main", {"mlpipex.yaml": yaml.safe_dump(repo, sort_keys=False)})
+        story.step(f"#5 promoted to `{production}`; #6 `{second}` in staging; the monitor listens at {monitor.url}, "
+                   "production's predictors log to it (deploy.logger)")
+
+        world.comment(6, "lead", "/promote production")
+        assert world.serving(production) == (second, 100), world.last_reply(6)
+        live = world.live(production)
+        router = LiveRouter(pods, live)
+        for i in range(40):
+            router.predict(features[i % len(features)])
+        [backend] = live.backends()
+        [pod] = live.pods_of(backend.service)
+        assert pod.logger["log-url"] == monitor.url and pod.logger["inference-service"] == "breast-cancer"
+        assert digest(pods.artifact_of(pod.modelcar)) == digest(second) and router.by_service == {backend.service: 40}
+        story.step(f"/promote production of #6: KServe moved `{production}` to Deployment `{pod.deployment}`; 40 requests "
+                   f"through its pod, logged by the flags of the `agent` KServe injected (--log-url {monitor.url})")
+
+        # 5. The inputs shift; the monitor's drift check alerts the App, which opens the retraining PR.
+        shifted = [[v * 3.0 for v in row] for row in features]
+        for i in range(300):
+            router.predict(shifted[i % len(shifted)])
+        monitor.monitor.scheduler.check()
+        retrain: list[tuple[int, dict]] = []
+        deadline = time.monotonic() + 30
+        while not retrain:
+            assert time.monotonic() < deadline, "no retraining pull request"
+            time.sleep(0.3)
+            world.work()
+            retrain = [(n, p) for n, p in world.github.pulls.items() if p["head_ref"] == "mlpipex/retrain/breast-cancer"]
+        [(number, pull)] = retrain
+        assert "drift" in pull["body"].lower()
+        story.step(f"the inputs shifted; the monitor detected drift and alerted the App, which opened retraining PR #{number}")
+
+        # 6. /rollback: refused for a reader, done for a writer; visible in the API server and in the routing.
+        world.comment(6, "reader", "/rollback --env production")
+        refusal = world.last_reply(6)
+        assert "needs `write`" in refusal and world.serving(production) == (second, 100)
+        story.step(f"/rollback from `reader` (read permission): refused, production unchanged; the reply: {refusal.splitlines()[0]!r}")
+        world.comment(6, "dev", "/rollback --env production")
+        assert world.serving(production) == (first, 100), world.last_reply(6)
+        obj = live.inference_service()
+        assert state_of(obj).history[-1]["action"] == "rollback"
+        assert obj["spec"]["predictor"]["name"] == predictor_name(first)
+        [backend] = live.backends()
+        assert backend.service == f"breast-cancer-{predictor_name(first)}-predictor"
+        router.predict(features[0])
+        assert router.by_service[backend.service] == 1
+        story.step(f"/rollback from `dev` (write): the API server's object back on `{first}`, traffic on Service "
+                   f"`{backend.service}`; the reply: {world.last_reply(6).splitlines()[0]!r}")
+    finally:
+        for server in servers:
+            server.stop()
+        pods.stop()
+        registry.stop()
+
+
+def test_the_canary_loop_on_the_fake_api_server(world, quickstart, tmp_path, monkeypatch):
+    """The whole loop on the fake Kubernetes API (tests/kserve/cluster_fake), canary included."""
+    story = Story("fake-api")
     if shutil.which("git") is None:
         pytest.skip("git is not installed (apt-get install git)")
     git(quickstart, "init", "-q", "-b", "main")
