@@ -39,6 +39,7 @@ from mlpipex.cli import main
 from mlpipex.kserve.rollout import state_of
 
 from .pods import Pods
+from .live import Backend
 from .router import LiveRouter, Router
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -210,22 +211,49 @@ def test_the_loop_on_the_real_control_plane(live_world, quickstart, tmp_path, mo
         repo = yaml.safe_load(world.github.files[world.github.branches["main"]]["mlpipex.yaml"])
         repo["deploy"]["monitor"] = {"url": monitor.url}
         repo["deploy"]["logger"] = {"url": monitor.url, "mode": "all"}  # KServe's agent in each predictor pod logs here
+        # Production's canary: KServe v0.20.0 weights none, so mlpipex's HTTPRoute does (no gateway controller runs
+        # here to report on it: accepted_within 0s reads its status once instead of waiting for a report).
+        repo["deploy"]["environments"][1]["canary"] = {"steps": [10, 50, 100], "interval": "1s", "min_samples": 20,
+                                                       "metrics": [{"name": "latency_p95", "margin": 5.0}]}  # fmt: skip
+        repo["deploy"]["environments"][1]["traffic"] = {"gateway": {"name": "edge", "namespace": "gateways"},
+                                                        "hostnames": ["breast-cancer.models.example.com"],
+                                                        "accepted_within": "0s"}  # fmt: skip
         world.github.commit("main", {"mlpipex.yaml": yaml.safe_dump(repo, sort_keys=False)})
         story.step(f"#5 promoted to `{production}`; #6 `{second}` in staging; the monitor listens at {monitor.url}, "
-                   "production's predictors log to it (deploy.logger)")
+                   "production's predictors log to it (deploy.logger) and its canaries are judged on it")
 
+        # 4b. The canary: KServe's controller makes its Deployment and Service, mlpipex's HTTPRoute weights it,
+        #     the router splits by the live route as a Gateway would, the analysis judges the monitor's samples.
         world.comment(6, "lead", "/promote production")
-        assert world.serving(production) == (second, 100), world.last_reply(6)
+        assert world.serving(production) == (second, 10), world.last_reply(6)
         live = world.live(production)
+        stable_service, canary_service = (f"breast-cancer-{predictor_name(a)}-predictor" for a in (first, second))
+        assert canary_service in live.predictor_deployments(), live.predictor_deployments()
+        assert [(b.service, b.weight) for b in live.backends()] == [(stable_service, 90), (canary_service, 10)]
         router = LiveRouter(pods, live)
-        for i in range(40):
-            router.predict(features[i % len(features)])
-        [backend] = live.backends()
-        [pod] = live.pods_of(backend.service)
+        weights = [[(b.service, b.weight) for b in live.backends()]]
+        deadline = time.monotonic() + 180
+        while world.serving(production) != (second, 100):
+            assert time.monotonic() < deadline, f"the canary did not reach 100%: {weights}"
+            for i in range(80):
+                router.predict(features[i % len(features)])
+            time.sleep(1.0)  # the next canary.step job is due an interval after the last
+            world.work()
+            now = [(b.service, b.weight) for b in live.backends()]
+            if now != weights[-1]:
+                weights.append(now)
+            assert world.serving(production)[0] == second, f"the canary was rolled back: {world.last_reply(6)}"
+        assert [(canary_service, 50)] == [w for w in weights[1] if w[0] == canary_service], weights
+        assert live.backends() == [Backend(canary_service, 100)], live.route()
+        obj = live.inference_service()
+        assert obj["spec"]["predictor"]["name"] == predictor_name(second) and not obj["spec"].get("canary")
+        assert router.sent.get("canary", 0) > 0 and router.sent.get("default", 0) > router.sent["canary"]
+        [pod] = live.pods_of(canary_service)
         assert pod.logger["log-url"] == monitor.url and pod.logger["inference-service"] == "breast-cancer"
-        assert digest(pods.artifact_of(pod.modelcar)) == digest(second) and router.by_service == {backend.service: 40}
-        story.step(f"/promote production of #6: KServe moved `{production}` to Deployment `{pod.deployment}`; 40 requests "
-                   f"through its pod, logged by the flags of the `agent` KServe injected (--log-url {monitor.url})")
+        assert digest(pods.artifact_of(pod.modelcar)) == digest(second)
+        story.step(f"/promote production of #6: a canary. KServe made Deployment `{pod.deployment}` beside the stable's; "
+                   f"the analysis on the monitor's samples moved mlpipex's HTTPRoute {' → '.join(str(w) for w in weights)}; "
+                   f"requests by the live route's weights {router.sent}, logged by the flags of the `agent` KServe injected")
 
         # 5. The inputs shift; the monitor's drift check alerts the App, which opens the retraining PR.
         shifted = [[v * 3.0 for v in row] for row in features]
