@@ -50,6 +50,7 @@ def run_rollback(args: argparse.Namespace) -> int:
 
 
 def run_status(args: argparse.Namespace) -> int:
+    from mlpipex.kserve.httproute import route_line, weights_of
     from mlpipex.rollouts import traffic_line
 
     config, env = _config_and_env(args)
@@ -58,7 +59,8 @@ def run_status(args: argparse.Namespace) -> int:
     if args.json:
         say(json.dumps({"environment": env.name, "name": name, "artifact": state.artifact, "stable": state.stable,
                         "traffic": state.traffic, "ready": status.ready,
-                        "history": list(state.history), "status": (current or {}).get("status")}, indent=2))  # fmt: skip
+                        "history": list(state.history), "status": (current or {}).get("status"),
+                        **({"route": dict(weights_of(status.route))} if status.route is not None else {})}, indent=2))  # fmt: skip
         return EXIT_OK
     if current is None:
         say(f"{env.name}: {name} is not deployed in namespace {env.namespace}")
@@ -66,7 +68,7 @@ def run_status(args: argparse.Namespace) -> int:
     lines = [f"{env.name}: {env.namespace}/{name} — {'Ready' if status.ready else 'NOT Ready: ' + status.blockers}",
              f"  serving   {state.artifact} at {state.traffic}%",
              f"  stable    {state.stable or '—'}",
-             f"  traffic   {traffic_line(current)}",
+             f"  traffic   {route_line(status.route) if config.deploy.traffic_for(env) else traffic_line(current)}",
              f"  url       {(current.get('status') or {}).get('url', '—')}",
              "  history"]  # fmt: skip
     for entry in reversed(state.history[-10:]):

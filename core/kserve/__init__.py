@@ -5,6 +5,8 @@ module that talks to Kubernetes.
 - rollout, promotion: the next object for deploy / promote / canary / rollback, and the
   rules between environments (pure; state lives in the object's annotations);
 - analysis: the canary's metrics sources and its judgement, recorded on the object;
+- httproute: the Gateway API HTTPRoute that weights a Standard-mode canary (deploy.traffic), and
+  the gateway's report on it (pure);
 - crd: validation against KServe's own CRD schema;
 - cluster: the one module that talks to Kubernetes (server-side apply, waiting for Ready).
 
@@ -19,9 +21,20 @@ from mlpipex.kserve.analysis import (
     analyse,
     canary_record,
 )
-from mlpipex.kserve.capabilities import Capabilities, capabilities, check_canary_split
+from mlpipex.kserve.capabilities import Capabilities, capabilities, check_canary_split, check_router
 from mlpipex.kserve.cluster import FIELD_MANAGER, Cluster, blockers, ready
 from mlpipex.kserve.crd import CrdSchema, load_crd
+from mlpipex.kserve.httproute import (
+    ROUTE_API_VERSION,
+    ROUTE_KIND,
+    GatewayReport,
+    build_http_route,
+    gateway_report,
+    predictor_service,
+    route_line,
+    route_weights,
+    weights_of,
+)
 from mlpipex.kserve.manifests import (
     ANNOTATION,
     API_VERSION,
@@ -49,21 +62,27 @@ __all__ = [
     "CANARY_ANNOTATION",
     "FIELD_MANAGER",
     "KIND",
+    "ROUTE_API_VERSION",
+    "ROUTE_KIND",
     "Capabilities",
     "Cluster",
     "CrdSchema",
     "FileSource",
+    "GatewayReport",
     "MetricsSource",
     "PrometheusSource",
     "Rollout",
     "State",
     "analyse",
     "blockers",
+    "build_http_route",
     "build_inference_service",
     "canary_predictor_spec",
     "canary_record",
     "capabilities",
     "check_canary_split",
+    "check_router",
+    "gateway_report",
     "load_crd",
     "plan_canary",
     "plan_deploy",
@@ -71,9 +90,13 @@ __all__ = [
     "plan_promote_into",
     "plan_rollback",
     "predictor_name",
+    "predictor_service",
     "predictor_spec",
     "ready",
+    "route_line",
+    "route_weights",
     "service_name",
     "state_of",
     "unmet_rules",
+    "weights_of",
 ]

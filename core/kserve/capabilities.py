@@ -31,6 +31,7 @@ __all__ = [
     "Capabilities",
     "capabilities",
     "check_canary_split",
+    "check_router",
     "parse_version",
 ]
 
@@ -50,6 +51,12 @@ class Capabilities:
     default_mode: str  # Knative or Standard (or ModelMesh): for objects without the annotation
     oci_mode: str | None  # what a bare oci:// means: modelcar, fetch, native, or None (OCI off)
     unread: tuple[str, ...] = ()  # the reads that failed (no RBAC, not there): their facts are guesses
+    ingress_creation: bool = True  # not ingress.disableIngressCreation: KServe writes its own Ingress/HTTPRoute
+
+    @property
+    def own_http_route(self) -> bool:
+        """KServe writes an HTTPRoute named after each InferenceService (Gateway API on, ingress creation on)."""
+        return self.gateway_api and self.ingress_creation
 
     @property
     def version_text(self) -> str:
@@ -57,8 +64,8 @@ class Capabilities:
 
     @property
     def standard_canary_split(self) -> bool:
-        """Standard mode sends spec.canary[] its share only after v0.20 and with Gateway API on."""
-        if not (self.has_canary_field and self.gateway_api):
+        """Standard mode sends spec.canary[] its share only after v0.20, from the HTTPRoute KServe writes."""
+        if not (self.has_canary_field and self.own_http_route):
             return False
         return self.version is None or self.version >= FIRST_AFTER_0_20
 
@@ -107,10 +114,12 @@ def capabilities(crd: dict[str, Any] | None, controller_image: str | None, confi
     if oci_mode is None and (_truthy(storage.get("enableModelcar")) or _truthy(storage.get("enableOciModelSupport"))):
         oci_mode = "modelcar"
     mode = _section(configmap, "deploy").get("defaultDeploymentMode", "Serverless")
+    ingress = _section(configmap, "ingress")
     return Capabilities(
         version=parse_version(controller_image),
         has_canary_field=has_canary,
-        gateway_api=_truthy(_section(configmap, "ingress").get("enableGatewayApi")),
+        gateway_api=_truthy(ingress.get("enableGatewayApi")),
+        ingress_creation=not _truthy(ingress.get("disableIngressCreation")),
         default_mode=_MODES.get(str(mode), "Knative"),
         oci_mode=str(oci_mode) if oci_mode else None,
         unread=tuple(what for what, fact in (("the InferenceService CRD", crd),
@@ -119,8 +128,33 @@ def capabilities(crd: dict[str, Any] | None, controller_image: str | None, confi
     )  # fmt: skip
 
 
-def check_canary_split(caps: Capabilities, mode: str, percent: int | None, *, environment: str) -> None:
-    """Refuse a canary step the cluster cannot split; a 100% step (or none) needs no split."""
+def check_router(caps: Capabilities, *, environment: str, route: str) -> bool:
+    """With ``deploy.traffic`` set: should mlpipex write the HTTPRoute ``route``?
+
+    False where KServe weights Standard-mode canaries itself (its own HTTPRoute, after v0.20):
+    its route is the one that counts, and a second writer of the same object would fight it.
+    Refused where KServe writes a route of that name without weights (v0.20.0 with
+    ``enableGatewayApi``): each reconcile would undo mlpipex's weights.
+    """
+    if caps.standard_canary_split:
+        return False
+    if caps.own_http_route:
+        raise InputError(
+            f"environment {environment}: KServe {caps.version_text} writes its own HTTPRoute {route} "
+            "(ingress.enableGatewayApi is true and ingress creation is on in the inferenceservice-config ConfigMap), "
+            "without canary weights, and would undo the weights deploy.traffic sets on it",
+            fix="set ingress.disableIngressCreation: true in KServe's inferenceservice-config ConfigMap (mlpipex then "
+                "owns the route), or drop deploy.traffic and use a KServe newer than v0.20, which weights canaries itself",
+        )
+    return True
+
+
+def check_canary_split(caps: Capabilities, mode: str, percent: int | None, *, environment: str,
+                       router: bool = False) -> None:  # fmt: skip
+    """Refuse a canary step the cluster cannot split; a 100% step (or none) needs no split.
+
+    ``router``: mlpipex weights the split itself (deploy.traffic), so only spec.canary is needed.
+    """
     if percent is None or percent >= 100 or mode != "Standard":
         return
     unread = (f" (mlpipex could not read {' or '.join(caps.unread)} in KServe's namespace, so this is what it "
@@ -132,14 +166,16 @@ def check_canary_split(caps: Capabilities, mode: str, percent: int | None, *, en
             f"came in v0.20.0), so a {percent}% canary cannot be rolled out there{unread}",
             fix="use mode: Knative for this environment (revision traffic split), or upgrade KServe" + grant,
         )
-    if caps.standard_canary_split:
+    if caps.standard_canary_split or router:
         return
-    why = ("ingress.enableGatewayApi is false in the inferenceservice-config ConfigMap"
+    why = ("KServe writes no HTTPRoute to weight it (ingress.enableGatewayApi is false, or disableIngressCreation true, in "
+           "the inferenceservice-config ConfigMap)"
            if caps.version is None or caps.version >= FIRST_AFTER_0_20
            else f"KServe {caps.version_text} creates the canary's Deployment but weights no traffic to it "
                 "(HTTPRoute weighting is newer than v0.20)")  # fmt: skip
     raise InputError(
         f"environment {environment}: a {percent}% Standard-mode canary would get no traffic: {why}{unread}",
-        fix="use mode: Knative for this environment (it splits by revision), or a KServe newer than v0.20 "
-            "with ingress.enableGatewayApi: true; a canary without steps (100%) needs no split" + grant,
+        fix="let mlpipex weight it through a Gateway API HTTPRoute (deploy.traffic, docs/deploy.md), use mode: "
+            "Knative for this environment (it splits by revision), or a KServe newer than v0.20 with "
+            "ingress.enableGatewayApi: true; a canary without steps (100%) needs no split" + grant,
     )

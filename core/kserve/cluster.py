@@ -23,6 +23,7 @@ __all__ = ["FIELD_MANAGER", "Cluster"]
 GROUP, VERSION, PLURAL = "serving.kserve.io", "v1beta1", "inferenceservices"
 FIELD_MANAGER = "mlpipex"
 CRD_NAME = f"{PLURAL}.{GROUP}"
+ROUTE = ("gateway.networking.k8s.io", "v1")  # the HTTPRoutes of deploy.traffic (mlpipex.kserve.httproute)
 
 
 class Cluster:
@@ -95,12 +96,18 @@ class Cluster:
             return InputError(f"KServe refused the InferenceService ({what}): {message}",
                               fix="change the deploy section of mlpipex.yaml; docs/deploy.md lists what each "
                                   "KServe version and mode admits")  # fmt: skip
+        route = "HTTPRoute" in what  # deploy.traffic's route: its own resource in the messages
         if exc.status in (401, 403):
+            resource = "httproutes.gateway.networking.k8s.io" if route else "inferenceservices.serving.kserve.io"
             return ExternalError(f"{self.name} refused {what}: {message}",
-                                 fix="the service account needs get/list/create/patch on inferenceservices.serving.kserve.io")  # fmt: skip
+                                 fix=f"the service account needs get/list/create/patch on {resource}")  # fmt: skip
+        if exc.status == 404 and route:
+            return ExternalError(f"{self.name} has no Gateway API HTTPRoutes ({what}): {message}",
+                                 fix="install the Gateway API CRDs (standard channel) and a gateway controller, "
+                                     "or drop deploy.traffic")  # fmt: skip
         if exc.status == 422:
             causes = [f"{c.get('field')}: {c.get('message')}" for c in body.get("details", {}).get("causes", [])]
-            return InputError(f"the API server rejected the InferenceService: {message}"
+            return InputError(f"the API server rejected the {'HTTPRoute' if route else 'InferenceService'}: {message}"
                               + ("\n  " + "\n  ".join(causes[:10]) if causes else ""))  # fmt: skip
         return ExternalError(f"{self.name} failed {what}: HTTP {exc.status} {message}")
 
@@ -166,6 +173,32 @@ class Cluster:
         )  # fmt: skip
         # Raw body: the generated client deserializes only HTTP 200, so the 201 of an apply that
         # creates the object came back as None (seen against the real API server, tests/cluster).
+        result: dict[str, Any] = json.loads(response.data)
+        return result
+
+    def get_route(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """The HTTPRoute ``name`` (gateway.networking.k8s.io/v1), or None (not there, or no Gateway API CRDs)."""
+        from kubernetes.client.exceptions import ApiException
+
+        def read() -> dict[str, Any] | None:
+            try:
+                obj: dict[str, Any] = self._custom.get_namespaced_custom_object(*ROUTE, namespace, "httproutes", name)
+                return obj
+            except ApiException as exc:
+                if exc.status == 404:
+                    return None
+                raise
+
+        result: dict[str, Any] | None = self._call(f"reading HTTPRoute {namespace}/{name}", read)
+        return result
+
+    def apply_route(self, route: dict[str, Any]) -> dict[str, Any]:
+        """Server-side apply of an HTTPRoute (field manager mlpipex), as ``apply`` does the InferenceService."""
+        meta = route["metadata"]
+        what = f"applying HTTPRoute {meta['namespace']}/{meta['name']}"
+        response = self._call(what, self._custom.patch_namespaced_custom_object, *ROUTE, meta["namespace"], "httproutes",
+                              meta["name"], route, field_manager=FIELD_MANAGER, force=True,
+                              _content_type="application/apply-patch+yaml", _preload_content=False)  # fmt: skip
         result: dict[str, Any] = json.loads(response.data)
         return result
 

@@ -20,6 +20,7 @@ from mlpipex.events import DeployEvent
 from mlpipex.kserve.manifests import service_name
 from mlpipex.kserve.rollout import State, state_of
 from mlpipex.rollouts._environments import environment
+from mlpipex.rollouts._routing import Routed
 from mlpipex.rollouts._sources import metrics_source
 from mlpipex.rollouts._steps import (
     CanaryStep,
@@ -71,6 +72,7 @@ class Status:
     name: str
     obj: dict[str, Any] | None
     state: State
+    route: dict[str, Any] | None = None  # the HTTPRoute mlpipex writes there (deploy.traffic), as the cluster has it
 
     @property
     def ready(self) -> bool:
@@ -136,7 +138,10 @@ class Rollouts:
 
     def status(self, config: Config, env: EnvironmentConfig) -> Status:
         obj = self.current(config, env)
-        return Status(env, service_name(config), obj, state_of(obj))
+        route = None
+        if config.deploy.traffic_for(env) is not None:
+            route = self.cluster(env).get_route(env.namespace, service_name(config))
+        return Status(env, service_name(config), obj, state_of(obj), route)
 
     # -- actions ------------------------------------------------------------------
 
@@ -217,12 +222,13 @@ class Rollouts:
         from mlpipex.stats.canary import Action
 
         action = step.decision.action
+        split = step.routed.line if step.routed else traffic_line(step.result)
         line = (f"{env.name}: {action.value} at {step.traffic_before}% → {step.traffic_after}%: "
-                f"{step.decision.reason} ({traffic_line(step.result)})")  # fmt: skip
+                f"{step.decision.reason} ({split})")  # fmt: skip
         after = state_of(step.service)
         event = event_of(f"canary {action.value}", model, env, name, action is not Action.ROLLBACK, step.service, line)
         return Outcome(event, from_digest=state.artifact, to_digest=after.artifact, in_canary=after.in_canary, step=step,
-                       warnings=self._tagged(config, env, after))  # fmt: skip
+                       warnings=self._tagged(config, env, after, step.routed))  # fmt: skip
 
     # -- the one place that applies ---------------------------------------------------
 
@@ -242,21 +248,22 @@ class Rollouts:
                 # this job already took this step before it was interrupted: report it, do not repeat it
                 return Outcome(event_of(action, model, env, name, True, current or {}, "already done"),
                                to_digest=before.artifact, in_canary=before.in_canary, repeated=True)  # fmt: skip
-            service, result = apply_step(kube, self.schema(kube), current, plan, timeout=self.timeout,
-                                         uri_for=self.uri_for(config), environment=env.name)  # fmt: skip
+            sent = apply_step(kube, self.schema(kube), current, plan, timeout=self.timeout, uri_for=self.uri_for(config),
+                              environment=env.name, traffic=config.deploy.traffic_for(env))  # fmt: skip
         except MlpipexError as exc:
             # One line with the fix: the App's reply, check runs and commit statuses show only this.
             fix = f" (fix: {' '.join(exc.fix.split())})" if exc.fix else ""
             event = DeployEvent(action, model, env.name, name, ok=False, message=str(exc).splitlines()[0] + fix, by=by)
             return Outcome(event, error=exc)
-        after = state_of(service)
-        event = event_of(action, model, env, name, True, service, outcome(env, service, result))
+        after = state_of(sent.service)
+        event = event_of(action, model, env, name, True, sent.service, outcome(env, sent.service, sent.result, sent.routed))
         return Outcome(event, from_digest=before.artifact, to_digest=after.artifact, in_canary=after.in_canary,
-                       warnings=self._tagged(config, env, after))  # fmt: skip
+                       warnings=self._tagged(config, env, after, sent.routed))  # fmt: skip
 
-    def _tagged(self, config: Config, env: EnvironmentConfig, after: State) -> tuple[str, ...]:
-        warning = move_environment_tag(config, env, after)
-        return (warning,) if warning else ()
+    def _tagged(self, config: Config, env: EnvironmentConfig, after: State, routed: Routed | None = None) -> tuple[str, ...]:
+        warnings = [routed.warning] if routed is not None and routed.warning else []
+        tagged = move_environment_tag(config, env, after)
+        return tuple(warnings + ([tagged] if tagged else []))
 
 
 def event_of(action: str, model: str, env: EnvironmentConfig, name: str, ok: bool, obj: dict[str, Any],

@@ -13,55 +13,87 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mlpipex.kserve.analysis import MetricsSource, analyse, canary_record, with_decision
-from mlpipex.kserve.capabilities import capabilities, check_canary_split
+from mlpipex.kserve.capabilities import capabilities, check_canary_split, check_router
 from mlpipex.kserve.manifests import service_name, with_storage_uris
 from mlpipex.kserve.rollout import plan_promote, plan_rollback, plan_same, state_of
+from mlpipex.rollouts._routing import Routed, route_first, write_route
 from mlpipex.stats.canary import Action, Decision
 
 if TYPE_CHECKING:
     from mlpipex.config import Config
-    from mlpipex.config.model import EnvironmentConfig
+    from mlpipex.config.model import EnvironmentConfig, TrafficConfig
     from mlpipex.kserve.cluster import Cluster
     from mlpipex.kserve.crd import CrdSchema
 
-__all__ = ["CanaryStep", "UriFor", "apply_step", "canary_step", "check_split", "outcome", "prepared", "traffic_line"]
+__all__ = ["CanaryStep", "Sent", "UriFor", "apply_step", "canary_step", "check_split", "outcome", "prepared", "send",
+           "traffic_line"]
 
 Plan = Callable[[dict[str, Any] | None], dict[str, Any]]
 UriFor = Callable[[str], str]  # an artifact -> the storageUri KServe loads it from (a StorageLocator's, for one config)
 
 
-def check_split(kube: Cluster, service: dict[str, Any], *, environment: str) -> None:
-    """Refuse a Standard-mode ``spec.canary[]`` the cluster's KServe would give no traffic.
+def check_split(kube: Cluster, service: dict[str, Any], *, environment: str,
+                traffic: TrafficConfig | None = None) -> bool:  # fmt: skip
+    """Refuse a Standard-mode ``spec.canary[]`` the cluster's KServe would give no traffic; with
+    ``traffic`` (deploy.traffic), say whether mlpipex writes the HTTPRoute (True) or KServe
+    weights the canary itself (False), and refuse a KServe that would write a competing route.
 
-    Only an object that splits (a canary entry below 100%) needs the cluster's facts, read
-    once here; a first rollout, a full cutover and a rollback to 100% carry no canary entry.
-    Knative canaries (``canaryTrafficPercent``) split by revision on every KServe.
+    Only an object that splits (a canary entry below 100%) needs the cluster's facts without a
+    router, read once here; a first rollout, a full cutover and a rollback to 100% carry no
+    canary entry. Knative canaries (``canaryTrafficPercent``) split by revision on every KServe.
     """
     canary = (service.get("spec") or {}).get("canary") or []
-    if not canary:
-        return
-    mode = service["metadata"]["annotations"].get("serving.kserve.io/deploymentMode", "Standard")
-    check_canary_split(capabilities(*kube.kserve_facts()), mode, int(canary[0]["trafficPercent"]), environment=environment)
+    if not canary and traffic is None:
+        return False
+    caps = capabilities(*kube.kserve_facts())
+    routed = traffic is not None and check_router(caps, environment=environment, route=service["metadata"]["name"])
+    if canary:
+        mode = service["metadata"]["annotations"].get("serving.kserve.io/deploymentMode", "Standard")
+        check_canary_split(caps, mode, int(canary[0]["trafficPercent"]), environment=environment, router=routed)
+    return routed
 
 
 def prepared(kube: Cluster, crd: CrdSchema, service: dict[str, Any], uri_for: UriFor, *,
-             environment: str) -> dict[str, Any]:  # fmt: skip
-    """What is sent for a planned object: models located, the split checked, the CRD checked."""
+             environment: str, traffic: TrafficConfig | None = None) -> tuple[dict[str, Any], TrafficConfig | None]:  # fmt: skip
+    """What is sent for a planned object: models located, the split checked, the CRD checked; and
+    the router settings when mlpipex writes the route for it (None: KServe routes)."""
     service = with_storage_uris(service, uri_for)
-    check_split(kube, service, environment=environment)
+    routed = check_split(kube, service, environment=environment, traffic=traffic)
     crd.check(service)
-    return service
+    return service, traffic if routed else None
+
+
+@dataclass(frozen=True)
+class Sent:
+    service: dict[str, Any]  # what was applied
+    result: dict[str, Any]  # the InferenceService as the cluster reports it, Ready
+    routed: Routed | None = None  # the HTTPRoute mlpipex wrote (deploy.traffic), None: KServe routes
+
+
+def send(kube: Cluster, service: dict[str, Any], current: dict[str, Any] | None, traffic: TrafficConfig | None,
+         *, timeout: float, environment: str) -> Sent:  # fmt: skip
+    """Apply the InferenceService, wait for Ready, and move the route (if mlpipex owns it) in the
+    order that keeps traffic off predictors that do not serve (see mlpipex.rollouts._routing)."""
+    meta = service["metadata"]
+    routed = None
+    first = traffic is not None and route_first(current, service)
+    if traffic is not None and first:
+        routed = write_route(kube, service, traffic, owner_uid=(current or {}).get("metadata", {}).get("uid"),
+                             environment=environment)  # fmt: skip
+    applied = kube.apply(service)
+    result = kube.wait_ready(meta["namespace"], meta["name"], timeout=timeout)
+    if traffic is not None and not first:
+        uid = (result.get("metadata") or {}).get("uid") or (applied.get("metadata") or {}).get("uid")
+        routed = write_route(kube, service, traffic, owner_uid=uid, environment=environment)
+    return Sent(service, result, routed)
 
 
 def apply_step(kube: Cluster, crd: CrdSchema, current: dict[str, Any] | None, plan: Plan,
-               *, timeout: float, uri_for: UriFor, environment: str) -> tuple[dict[str, Any], dict[str, Any]]:  # fmt: skip
+               *, timeout: float, uri_for: UriFor, environment: str, traffic: TrafficConfig | None = None) -> Sent:  # fmt: skip
     """Plan the object's next state from ``current`` (as just read), locate its models, check
-    the cluster can split it, validate it, apply it, wait for Ready. Returns (what was
-    applied, what the cluster reports)."""
-    service = prepared(kube, crd, plan(current), uri_for, environment=environment)
-    kube.apply(service)
-    meta = service["metadata"]
-    return service, kube.wait_ready(meta["namespace"], meta["name"], timeout=timeout)
+    the cluster can split it, validate it, apply it, wait for Ready, route it (deploy.traffic)."""
+    service, routing = prepared(kube, crd, plan(current), uri_for, environment=environment, traffic=traffic)
+    return send(kube, service, current, routing, timeout=timeout, environment=environment)
 
 
 @dataclass(frozen=True)
@@ -71,6 +103,7 @@ class CanaryStep:
     traffic_after: int
     service: dict[str, Any]
     result: dict[str, Any]
+    routed: Routed | None = None  # the HTTPRoute mlpipex wrote (deploy.traffic)
 
     @property
     def finished(self) -> bool:
@@ -100,17 +133,16 @@ def canary_step(kube: Cluster, crd: CrdSchema, config: Config, env: EnvironmentC
         service = plan_same(config, env, current)
     traffic = int(service["metadata"]["annotations"]["mlpipex.dev/traffic"])
     with_decision(service, record, decision, traffic=traffic, now=now)
-    service = prepared(kube, crd, service, uri_for, environment=env.name)
-    kube.apply(service)
-    result = kube.wait_ready(env.namespace, name, timeout=timeout)
-    return CanaryStep(decision, state.traffic, traffic, service, result)
+    service, routing = prepared(kube, crd, service, uri_for, environment=env.name, traffic=config.deploy.traffic_for(env))
+    sent = send(kube, service, current, routing, timeout=timeout, environment=env.name)
+    return CanaryStep(decision, state.traffic, traffic, sent.service, sent.result, sent.routed)
 
 
-def outcome(env: EnvironmentConfig, service: dict[str, Any], result: dict[str, Any]) -> str:
-    """One line: what serves where at what share, and the split the cluster reports."""
+def outcome(env: EnvironmentConfig, service: dict[str, Any], result: dict[str, Any], routed: Routed | None = None) -> str:
+    """One line: what serves where at what share, and the split the cluster (or mlpipex's route) reports."""
     notes = service["metadata"]["annotations"]
     return (f"{env.name}: {service['metadata']['name']} serves {notes['mlpipex.dev/artifact']} at "
-            f"{notes['mlpipex.dev/traffic']}% ({traffic_line(result)})")  # fmt: skip
+            f"{notes['mlpipex.dev/traffic']}% ({routed.line if routed else traffic_line(result)})")  # fmt: skip
 
 
 def traffic_line(obj: dict[str, Any]) -> str:

@@ -7,7 +7,7 @@ import signal
 import sys
 import threading
 
-from .build import COMPONENTS, BuildError, build_all
+from .build import COMPONENTS, BuildError, build_all, gateway_api_crds
 from .controlplane import ControlPlane, ControlPlaneError
 
 
@@ -35,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
             for built in build_all(args.components or None, log=_log).values():
                 state = "cached" if built.cached else f"built in {built.seconds:.0f} s"
                 print(f"{built.component}@{built.version}: {state} ({built.folder})")
+            if not args.components:
+                print(f"Gateway API CRDs: {gateway_api_crds(log=_log)}")
             return 0
         names = ["etcd", "kubernetes", "kwok"] + (["kserve-manager"] if args.kserve else [])
         binaries = build_all(names, log=_log)

@@ -24,6 +24,8 @@ ROOT = Path(__file__).resolve().parents[2]
 GO_DIR = Path(__file__).resolve().parent / "go"
 CACHE = ROOT / ".cache-go"
 
+GATEWAY_API_MODULE = "sigs.k8s.io/gateway-api"
+GATEWAY_API_VERSION = "v1.5.1"  # what KServe v0.20.0's go.mod requires; its standard channel has HTTPRoute v1 with CEL rules
 KUBERNETES_VERSION = "v1.34.4"  # the minor KServe v0.20.0 pins (its go.mod replaces k8s.io/* with v0.34.x)
 
 
@@ -174,3 +176,31 @@ def build(name: str, *, log: Callable[[str], None] = lambda line: None) -> Built
 def build_all(names: list[str] | None = None, *, log: Callable[[str], None] = lambda line: None) -> dict[str, Built]:
     """Build the components one at a time (the machine's cores are shared)."""
     return {name: build(name, log=log) for name in (names or list(COMPONENTS))}
+
+
+def gateway_api_crds(*, log: Callable[[str], None] = lambda line: None) -> Path:
+    """The Gateway API's standard-channel CRDs (GatewayClass, Gateway, HTTPRoute, ...), from its Go module.
+
+    Downloaded once through the module proxy (``go mod download -json``, checked against
+    go.sum's checksum database) and copied into ``.cache-go/gateway-api@<version>/``; the
+    control plane installs every CRD there, so the real API server validates HTTPRoutes with
+    the upstream OpenAPI schema and CEL rules."""
+    folder = CACHE / f"gateway-api@{GATEWAY_API_VERSION}"
+    if (folder / ".complete").is_file():
+        return folder
+    log(f"==> downloading {GATEWAY_API_MODULE}@{GATEWAY_API_VERSION} (its CRDs) into {folder}")
+    result = _go(["mod", "download", "-json", f"{GATEWAY_API_MODULE}@{GATEWAY_API_VERSION}"], GO_DIR / "kserve", timeout=600)
+    if result.returncode != 0:
+        raise BuildError(f"go mod download {GATEWAY_API_MODULE}@{GATEWAY_API_VERSION} failed:\n"
+                         f"{result.stdout[-2000:]}{result.stderr[-2000:]}")  # fmt: skip
+    import json
+
+    source = Path(json.loads(result.stdout)["Dir"]) / "config" / "crd" / "standard"
+    files = sorted(source.glob("gateway.networking.k8s.io_*.yaml"))
+    if not any(f.name.endswith("_httproutes.yaml") for f in files):
+        raise BuildError(f"{source} has no HTTPRoute CRD: the Gateway API module's layout changed; update tests/cluster/build.py")
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in files:
+        shutil.copyfile(path, folder / path.name)
+    (folder / ".complete").write_text(f"{GATEWAY_API_MODULE}@{GATEWAY_API_VERSION}\n")
+    return folder

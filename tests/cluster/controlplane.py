@@ -138,6 +138,7 @@ class ControlPlane:
         self.port = free_port()
         self.server = f"https://127.0.0.1:{self.port}"
         self.kubeconfig = self.dir / "admin.kubeconfig"
+        self.gateway_api: str | None = None  # the Gateway API CRDs installed, e.g. gateway-api@v1.5.1
 
     # ---- identities -------------------------------------------------------------------------
     def kubeconfig_for(self, user: str, groups: tuple[str, ...] = (), namespace: str = "default") -> Path:
@@ -225,6 +226,7 @@ class ControlPlane:
             self._start_kwok()
             self._create_nodes()
             self._wait_cluster_ready()
+            self._install_gateway_api()
         except BaseException:
             self.stop()
             raise
@@ -354,6 +356,42 @@ class ControlPlane:
             time.sleep(0.3)
         raise ControlPlaneError(f"nodes not Ready or no default ServiceAccount after {timeout:.0f} s\n"
                                 f"kwok:\n{self.processes[-1].tail()}")  # fmt: skip
+
+    def _install_gateway_api(self, timeout: float = 60) -> None:
+        """The Gateway API's standard-channel CRDs (HTTPRoute, Gateway, ...), as a cluster with a gateway has them.
+
+        No gateway controller runs: nothing writes a route's status unless a test does (through
+        the status subresource, as a controller would)."""
+        from kubernetes import client
+        from kubernetes.dynamic import DynamicClient
+
+        from .build import BuildError, gateway_api_crds
+
+        started = time.monotonic()
+        try:
+            folder = gateway_api_crds(log=self._log)
+        except BuildError as error:
+            raise ControlPlaneError(str(error)) from None
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        definitions = [d for path in sorted(folder.glob("*.yaml"))
+                       for d in yaml.load_all(path.read_text(encoding="utf-8"), Loader=loader)
+                       if d and d.get("kind") == "CustomResourceDefinition"]  # fmt: skip
+        api = self.api_client()
+        crds = DynamicClient(api).resources.get(api_version="apiextensions.k8s.io/v1", kind="CustomResourceDefinition")
+        for definition in definitions:
+            crds.server_side_apply(definition, field_manager="mlpipex-test-gateway-api", force_conflicts=True)
+        extensions = client.ApiextensionsV1Api(api)
+        names = [d["metadata"]["name"] for d in definitions]
+        deadline = time.monotonic() + timeout
+        while names and time.monotonic() < deadline:
+            names = [n for n in names if not any(c.type == "Established" and c.status == "True"
+                                                 for c in (extensions.read_custom_resource_definition(n).status.conditions or []))]  # fmt: skip
+            if names:
+                time.sleep(0.2)
+        if names:
+            raise ControlPlaneError(f"Gateway API CRDs not Established after {timeout:.0f} s: {names}")
+        self.gateway_api = folder.name  # e.g. gateway-api@v1.5.1
+        self.timings["gateway-api"] = round(time.monotonic() - started, 2)
 
     def process(self, name: str) -> Process:
         return next(p for p in self.processes if p.name == name)

@@ -24,6 +24,8 @@ from mlpipex.config.model.deploy import (
     PrometheusConfig,
     PromotionRules,
     ReplicasConfig,
+    TrafficConfig,
+    TrafficGatewayRef,
 )
 from mlpipex.config.model.file import API_VERSION, Config
 from mlpipex.config.model.gates import (
@@ -99,5 +101,7 @@ __all__ = [
     "SmokeConfig",
     "TensorSpec",
     "Thresholds",
+    "TrafficConfig",
+    "TrafficGatewayRef",
     "UnitConfig",
 ]

@@ -19,7 +19,13 @@ __all__ = [
     "PrometheusConfig",
     "PromotionRules",
     "ReplicasConfig",
+    "TrafficConfig",
+    "TrafficGatewayRef",
 ]
+
+_DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+# Gateway API's own pattern for HTTPRoute.spec.hostnames (an optional leading "*." wildcard label).
+_HOSTNAME = r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 
 class CanaryMetric(_Strict):
     name: str = Field(description="Metric the metrics source offers, e.g. latency_p95, error_rate, confidence_mean.")
@@ -54,6 +60,42 @@ class CanaryConfig(_Strict):
         return value
 
 
+class TrafficGatewayRef(_Strict):
+    name: str = Field(pattern=_DNS_LABEL, description="The Gateway the route attaches to (its parentRef).")
+    namespace: str | None = Field(
+        None, pattern=_DNS_LABEL,
+        description="The Gateway's namespace; none means the environment's namespace (another one must allow the "
+                    "route's namespace in its listeners' allowedRoutes).",
+    )  # fmt: skip
+    section_name: str | None = Field(None, pattern=_DNS_LABEL, description="The Gateway listener's name, to attach to one only.")
+
+
+class TrafficConfig(_Strict):
+    """Standard-mode canary traffic through a Gateway API HTTPRoute that mlpipex writes (KServe v0.20.0 weights none)."""
+
+    router: Literal["gateway-api"] = Field(
+        "gateway-api",
+        description=(
+            "Who weights canary traffic: `gateway-api` = mlpipex server-side applies the HTTPRoute {isvc} "
+            "(gateway.networking.k8s.io/v1) in the environment's namespace, one rule whose backendRefs are KServe's "
+            "predictor Services with the stable's and the canary's shares."
+        ),
+    )
+    gateway: TrafficGatewayRef = Field(description="The Gateway that serves the route.")
+    hostnames: list[Annotated[str, Field(pattern=_HOSTNAME, max_length=253)]] = Field(
+        default_factory=list, max_length=16,
+        description="Host names the route answers (HTTPRoute spec.hostnames); none: every host the listener accepts.",
+    )  # fmt: skip
+    accepted_within: str = Field(
+        "10s", pattern=_DURATION,
+        description=(
+            "How long each step waits for the gateway controller to report on the route (Accepted, ResolvedRefs). "
+            "A refusal fails the step with the gateway's message; no report within this time is not a failure "
+            "(the outcome says no gateway controller reported). 0s reads the status once."
+        ),
+    )  # fmt: skip
+
+
 class PromotionRules(_Strict):
     after: str | None = Field(None, description="Environment that must run the same digest first.")
     healthy_for: str = Field("0s", pattern=_DURATION, description="How long it must have run there, Ready.")
@@ -68,6 +110,7 @@ class EnvironmentConfig(_Strict):
     canary: CanaryConfig | None = Field(None, description="Roll out in canary steps; none means 100% at once.")
     rules: PromotionRules = Field(default_factory=PromotionRules)
     mode: Literal["Standard", "Knative"] | None = Field(None, description="Overrides deploy.mode here.")
+    traffic: TrafficConfig | None = Field(None, description="Overrides deploy.traffic here (another gateway or host names).")
 
 
 class GpuConfig(_Strict):
@@ -137,12 +180,36 @@ class DeployConfig(_Strict):
     monitor: MonitorSourceConfig | None = Field(
         None, description="Metrics source of the canary analysis: the mlpipex monitor's per-revision samples (instead of prometheus)."
     )
+    traffic: TrafficConfig | None = Field(
+        None,
+        description=(
+            "Standard-mode canary traffic weighted by an HTTPRoute mlpipex writes (KServe v0.20.0 creates the "
+            "canary's Deployment but weights no traffic); none: KServe's own routing, and a Standard-mode canary "
+            "needs a KServe that weights it."
+        ),
+    )
     environments: list[EnvironmentConfig] = Field(default_factory=list)
+
+    def traffic_for(self, env: EnvironmentConfig) -> TrafficConfig | None:
+        """The router settings of ``env``: its own, else deploy.traffic."""
+        return env.traffic or self.traffic
 
     @model_validator(mode="after")
     def _one_metrics_source(self) -> DeployConfig:
         if self.prometheus is not None and self.monitor is not None:
             raise ValueError("set deploy.prometheus or deploy.monitor as the canary's metrics source, not both")
+        return self
+
+    @model_validator(mode="after")
+    def _router_in_standard_mode(self) -> DeployConfig:
+        # Knative splits by revision itself (canaryTrafficPercent); a second router would fight it.
+        for env in self.environments or []:
+            if self.traffic_for(env) is not None and (env.mode or self.mode) == "Knative":
+                raise ValueError(f"environment {env.name} runs mode Knative, which splits traffic by revision itself: "
+                                 "deploy.traffic (the HTTPRoute router) is for mode Standard; drop it there "
+                                 "(environments[].traffic) or use mode: Standard")  # fmt: skip
+        if not self.environments and self.traffic is not None and self.mode == "Knative":
+            raise ValueError("deploy.traffic (the HTTPRoute router) is for mode Standard; Knative splits by revision itself")
         return self
 
     @field_validator("environments")
