@@ -1,6 +1,5 @@
-"""The e2e loop's worlds: the App (in-process) with the fake GitHub API, and either the fake
-Kubernetes API (``world``, from the handler tests) or the real control plane with KServe
-v0.20.0's controller (``live_world``, the session fixtures of tests/cluster)."""
+"""The e2e loop's world: the App (in-process) with the fake GitHub API and the real control plane
+with KServe v0.20.0's controller (``live_world``, on the session fixtures of tests/cluster)."""
 
 from __future__ import annotations
 
@@ -11,7 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
-from app.handlers.conftest import OUR_APP_ID, REPO, SECRET, World, world  # noqa: F401
+from app.handlers.conftest import OUR_APP_ID, REPO, SECRET, World
 from cluster.conftest import control_plane, kserve  # noqa: F401  (one control plane per session)
 from cluster.controlplane import ControlPlane
 

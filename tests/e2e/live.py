@@ -35,6 +35,7 @@ class Pod:
 
     name: str
     deployment: str  # the predictor Deployment the pod's ReplicaSet belongs to
+    node: str  # where the scheduler placed it (a KWOK node)
     modelcar: str  # the modelcar container's image: REGISTRY/REPO@sha256:<image digest>
     logger: dict[str, str]  # the agent's --flags (log-url, inference-service, namespace, endpoint, component...)
 
@@ -93,7 +94,7 @@ class LiveCluster:
             owner = next((o.name for o in pod.metadata.owner_references or [] if o.kind == "ReplicaSet"), pod.metadata.name)
             deployment = owner.rsplit("-", 1)[0]  # {deployment}-{pod-template-hash}
             agent = containers.get("agent")
-            out.append(Pod(pod.metadata.name, deployment, containers["modelcar"].image, _flags(agent.args or []) if agent else {}))
+            out.append(Pod(pod.metadata.name, deployment, pod.spec.node_name or "", containers["modelcar"].image, _flags(agent.args or []) if agent else {}))
         return out
 
     def predictor_deployments(self) -> dict[str, dict[str, Any]]:

@@ -14,8 +14,6 @@ carry ``ce-source: http://localhost:9081/`` and no endpoint, and the monitor cou
 tell the canary's samples from the stable's. Here ``ce-source`` is the pod's name and
 ``ce-endpoint`` is ``canary`` for a backend other than ``status.address.url``'s (the
 stable predictor's Service).
-
-``Router`` (the fake API server) splits by the InferenceService's spec instead.
 """
 
 from __future__ import annotations
@@ -25,7 +23,7 @@ import random
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from .live import Backend, LiveCluster
@@ -103,35 +101,4 @@ class LiveRouter:
                          request=request, response=response, started=started, ended=ended)  # fmt: skip
         self.sent[endpoint] = self.sent.get(endpoint, 0) + 1
         self.by_service[backend.service] = self.by_service.get(backend.service, 0) + 1
-        return json.loads(response)["predictions"][0]
-
-
-class Router:
-    """The fake API server's split: the canary or the stable pod by the InferenceService's traffic percentages."""
-
-    def __init__(self, pods: Pods, service: Callable[[], dict[str, Any]], monitor_url: str, namespace: str,
-                 seed: int = 0) -> None:  # fmt: skip
-        self.pods, self.service, self.monitor, self.namespace = pods, service, monitor_url, namespace
-        self.rng = random.Random(seed)
-        self.sent: dict[str, int] = {}
-
-    def _split(self) -> list[tuple[str, str, int]]:
-        """(artifact, endpoint, percent) from the object's spec, as KServe's ingress would route."""
-        spec = self.service()["spec"]
-        stable = spec["predictor"]["model"]["storageUri"].split("://", 1)[1]
-        if spec.get("canary"):
-            canary = spec["canary"][0]
-            uri = canary["predictor"]["model"]["storageUri"].split("://", 1)[1]
-            return [(uri, "canary", canary["trafficPercent"]), (stable, "default", 100 - canary["trafficPercent"])]
-        return [(stable, "default", 100)]
-
-    def predict(self, row: list[float]) -> Any:
-        split = self._split()
-        artifact, endpoint, _ = split[_pick(self.rng, [percent for _, _, percent in split])]
-        base, revision = self.pods.url_for(artifact)
-        request, response, started, ended = _predict(base, row)
-        log_payloads(self.monitor, source=f"breast-cancer-predictor-{revision:05d}-deployment-5d8f7c9b4-x7k2p",
-                     service="breast-cancer", namespace=self.namespace, component="predictor", endpoint=endpoint,
-                     request=request, response=response, started=started, ended=ended)  # fmt: skip
-        self.sent[endpoint] = self.sent.get(endpoint, 0) + 1
         return json.loads(response)["predictions"][0]
