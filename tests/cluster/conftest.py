@@ -32,8 +32,18 @@ def _log(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+# One control plane and one KServe controller per run, also when another package's conftest
+# re-exports these fixtures (tests/e2e does): pytest would otherwise set up one per conftest.
+# The first to start one tears it down; LIFO teardown finalizes the later users first.
+_PLANE = pytest.StashKey[ControlPlane]()
+_KSERVE = pytest.StashKey[object]()
+
+
 @pytest.fixture(scope="session")
-def control_plane() -> Iterator[ControlPlane]:
+def control_plane(request: pytest.FixtureRequest) -> Iterator[ControlPlane]:
+    if _PLANE in request.config.stash:
+        yield request.config.stash[_PLANE]
+        return
     if go_binary() is None:
         _unavailable("go is not installed: the control plane (etcd, kube-apiserver, KWOK...) is built from Go modules")
     try:
@@ -45,16 +55,22 @@ def control_plane() -> Iterator[ControlPlane]:
         plane.start()
     except ControlPlaneError as error:
         _unavailable(f"the control plane did not start: {error}")
+    request.config.stash[_PLANE] = plane
     try:
         yield plane
     finally:
+        del request.config.stash[_PLANE]
         plane.stop()
 
 
 @pytest.fixture(scope="session")
-def kserve(control_plane: ControlPlane) -> Iterator[object]:
+def kserve(request: pytest.FixtureRequest, control_plane: ControlPlane) -> Iterator[object]:
     """KServe v0.20.0's controller manager and webhooks, installed into the control plane."""
     from .kserve import KServeController
+
+    if _KSERVE in request.config.stash:
+        yield request.config.stash[_KSERVE]
+        return
 
     try:
         manager = build_all(["kserve-manager"], log=_log)["kserve-manager"]
@@ -64,7 +80,11 @@ def kserve(control_plane: ControlPlane) -> Iterator[object]:
         controller = KServeController(control_plane, manager).start()
     except ControlPlaneError as error:
         _unavailable(f"KServe's controller did not start: {error}")
-    yield controller
+    request.config.stash[_KSERVE] = controller
+    try:
+        yield controller
+    finally:
+        del request.config.stash[_KSERVE]
 
 
 @pytest.fixture(scope="session")

@@ -1,10 +1,19 @@
 """Stand-ins for what the cluster does around the model servers, with real `mlpipex serve` pods.
 
-``Pods`` starts one `mlpipex serve REF@DIGEST` process per revision (pulled from the
-real registry). ``Router`` sends each request to the canary or the stable pod by
-the InferenceService's traffic percentages (as KServe's ingress does) and, like
-KServe's payload logger, posts the request and the response as CloudEvents in
-binary mode to the monitor.
+``LiveRouter`` (the real control plane) sends each request where the cluster routes it,
+read from the live objects (tests/e2e/live.py): mlpipex's HTTPRoute's backends by
+weight, as a Gateway would, else the Service ``status.address.url`` names; then to a
+Running pod of that Service, whose `mlpipex serve` stand-in answers. Like the ``agent``
+container KServe injected into that pod, it posts the request and the response as
+CloudEvents in binary mode to the agent's ``--log-url``, with the agent's
+``--inference-service``, ``--namespace`` and ``--component``.
+
+Two headers differ from what KServe v0.20.0's agent really sends, and say so: the agent
+gets ``--source-uri ''`` and ``--endpoint ''`` in Standard mode, so every pod's events
+carry ``ce-source: http://localhost:9081/`` and no endpoint, and the monitor could not
+tell the canary's samples from the stable's. Here ``ce-source`` is the pod's name and
+``ce-endpoint`` is ``canary`` for a backend other than ``status.address.url``'s (the
+stable predictor's Service).
 """
 
 from __future__ import annotations
@@ -14,9 +23,10 @@ import random
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Sequence
 from typing import Any
 
+from .live import Backend, LiveCluster
 from .pods import Pods
 
 REQUEST, RESPONSE = "org.kubeflow.serving.inference.request", "org.kubeflow.serving.inference.response"
@@ -26,48 +36,69 @@ def _rfc3339(seconds: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{int(seconds % 1 * 1e9):09d}Z"
 
 
-class Router:
-    def __init__(self, pods: Pods, service: Callable[[], dict[str, Any]], monitor_url: str, namespace: str,
-                 seed: int = 0) -> None:  # fmt: skip
-        self.pods, self.service, self.monitor, self.namespace = pods, service, monitor_url, namespace
-        self.rng = random.Random(seed)
-        self.sent: dict[str, int] = {}
+def _pick(rng: random.Random, weights: Sequence[int]) -> int:
+    """The index a weighted split sends one request to."""
+    pick, total = rng.uniform(0, sum(weights)), 0
+    for index, weight in enumerate(weights):
+        total += weight
+        if pick < total:
+            return index
+    return len(weights) - 1
 
-    def _split(self) -> list[tuple[str, str, int]]:
-        """(artifact, endpoint, percent) from the object's spec, as KServe's ingress would route."""
-        spec = self.service()["spec"]
-        stable = spec["predictor"]["model"]["storageUri"].split("://", 1)[1]
-        if spec.get("canary"):
-            canary = spec["canary"][0]
-            uri = canary["predictor"]["model"]["storageUri"].split("://", 1)[1]
-            return [(uri, "canary", canary["trafficPercent"]), (stable, "default", 100 - canary["trafficPercent"])]
-        return [(stable, "default", 100)]
+
+def _predict(base: str, row: list[float]) -> tuple[bytes, bytes, float, float]:
+    body = json.dumps({"instances": [row]}).encode()
+    started = time.time()
+    request = urllib.request.Request(f"{base}/v1/models/breast-cancer:predict", data=body, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        answer = response.read()
+    return body, answer, started, time.time()
+
+
+def log_payloads(url: str, *, source: str, service: str, namespace: str, component: str, endpoint: str,
+                 request: bytes, response: bytes, started: float, ended: float) -> None:  # fmt: skip
+    """The request and the response as KServe's payload logger posts them: binary-mode CloudEvents, one id."""
+    event = str(uuid.uuid4())
+    for kind, payload, when in ((REQUEST, request, started), (RESPONSE, response, ended)):
+        headers = {"content-type": "application/json", "ce-specversion": "1.0", "ce-id": event, "ce-type": kind,
+                   "ce-source": source, "ce-time": _rfc3339(when), "ce-inferenceservicename": service,
+                   "ce-namespace": namespace, "ce-component": component, "ce-endpoint": endpoint}  # fmt: skip
+        urllib.request.urlopen(urllib.request.Request(url, data=payload, headers=headers), timeout=10).read()
+
+
+class LiveRouter:
+    """Requests to where the real cluster routes them, logged as each pod's KServe agent is told to."""
+
+    def __init__(self, pods: Pods, cluster: LiveCluster, seed: int = 0) -> None:
+        self.pods, self.cluster = pods, cluster
+        self.rng = random.Random(seed)
+        self.sent: dict[str, int] = {}  # endpoint -> requests
+        self.by_service: dict[str, int] = {}  # Service -> requests
+        self._routes: tuple[float, list[Backend], str] | None = None
+
+    def _snapshot(self) -> tuple[list[Backend], str]:
+        """The backends and the stable Service, re-read every half second (not on every request)."""
+        if self._routes is None or time.monotonic() - self._routes[0] > 0.5:
+            obj = self.cluster.inference_service() or {}
+            url = (obj.get("status") or {}).get("address", {}).get("url", "")
+            stable = url.split("://", 1)[-1].split(".", 1)[0]
+            self._routes = (time.monotonic(), self.cluster.backends(), stable)
+        return self._routes[1], self._routes[2]
 
     def predict(self, row: list[float]) -> Any:
-        split = self._split()
-        pick = self.rng.uniform(0, 100)
-        artifact, endpoint, _ = next((s for s, acc in zip(split, _cumulative(split)) if pick < acc), split[-1])
-        base, revision = self.pods.url_for(artifact)
-        body = json.dumps({"instances": [row]}).encode()
-        started = time.time()
-        with urllib.request.urlopen(urllib.request.Request(f"{base}/v1/models/breast-cancer:predict", data=body,
-                                                           headers={"Content-Type": "application/json"}), timeout=10) as r:  # fmt: skip
-            answer = r.read()
-        ended = time.time()
-        event = str(uuid.uuid4())
-        pod = f"breast-cancer-predictor-{revision:05d}-deployment-5d8f7c9b4-x7k2p"
-        for kind, payload, when in ((REQUEST, body, started), (RESPONSE, answer, ended)):
-            headers = {"content-type": "application/json", "ce-specversion": "1.0", "ce-id": event, "ce-type": kind,
-                       "ce-source": pod, "ce-time": _rfc3339(when), "ce-inferenceservicename": "breast-cancer",
-                       "ce-namespace": self.namespace, "ce-component": "predictor", "ce-endpoint": endpoint}  # fmt: skip
-            urllib.request.urlopen(urllib.request.Request(self.monitor, data=payload, headers=headers), timeout=10).read()
+        backends, stable = self._snapshot()
+        assert backends, f"the cluster routes {self.cluster.service} nowhere (no status.address.url, no HTTPRoute)"
+        backend = backends[_pick(self.rng, [b.weight for b in backends])]
+        pods = self.cluster.pods_of(backend.service)
+        assert pods, f"Service {backend.service} has no Running predictor pod"
+        pod = pods[0]
+        request, response, started, ended = _predict(self.pods.url_for_modelcar(pod.modelcar), row)
+        endpoint = pod.logger.get("endpoint") or ("default" if backend.service == stable else "canary")
+        if pod.logger.get("log-url"):
+            log_payloads(pod.logger["log-url"], source=pod.name, service=pod.logger.get("inference-service", self.cluster.service),
+                         namespace=pod.logger.get("namespace", self.cluster.namespace),
+                         component=pod.logger.get("component", "predictor"), endpoint=endpoint,
+                         request=request, response=response, started=started, ended=ended)  # fmt: skip
         self.sent[endpoint] = self.sent.get(endpoint, 0) + 1
-        return json.loads(answer)["predictions"][0]
-
-
-def _cumulative(split: list[tuple[str, str, int]]) -> list[int]:
-    total, out = 0, []
-    for _, _, percent in split:
-        total += percent
-        out.append(total)
-    return out
+        self.by_service[backend.service] = self.by_service.get(backend.service, 0) + 1
+        return json.loads(response)["predictions"][0]

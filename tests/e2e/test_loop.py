@@ -1,8 +1,19 @@
-"""The loop end to end, on one machine: PR gates → package in a real registry → merge deploys
-(the App, the fake GitHub and Kubernetes APIs) → real `mlpipex serve` pods, one per revision,
-traffic split by the canary's percentages and logged to the monitor → the canary analysis
-(on the monitor's samples) takes it to 100% → shifted inputs → the monitor alerts the App →
-retraining PR → /rollback refused for a reader, done for a writer.
+"""The loop end to end, on one machine, its cluster half on a real control plane: PR gates →
+package (and modelcar image) in a real registry → the App's merge deploys → real `mlpipex serve`
+pods → a canary weighted by mlpipex's HTTPRoute, judged on the monitor's samples, 10 → 50 → 100
+→ shifted inputs → the monitor alerts the App → retraining PR → /rollback refused for a reader,
+done for a writer.
+
+What runs where: GitHub is the fake GitHub API (validated against GitHub's OpenAPI); the App
+runs in-process; the registry is Debian's docker-registry; the cluster is the real kube-apiserver,
+scheduler and KWOK nodes with KServe v0.20.0's own controller and webhooks and the Gateway API
+CRDs (tests/cluster's session fixtures: under CI=true a missing control plane fails the test,
+without Go it skips). The App's merge and ChatOps apply into it; KServe makes the predictor
+Deployments, Services and (KWOK's) pods; mlpipex writes the HTTPRoute. KWOK's pods run nothing,
+so each pod's modelcar image leads, through the registry, to the artifact a real `mlpipex
+serve` serves (tests/e2e/pods.py), and requests go where the live objects route them, logged as
+the pod's injected KServe agent is told to (tests/e2e/live.py, router.py). No gateway controller
+runs: the router reads the route's weights as a Gateway would.
 
 Each step is asserted and told in `.mlpipex/test-results/e2e-story.md`.
 """
@@ -14,7 +25,6 @@ import json
 import shutil
 import subprocess
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -26,8 +36,9 @@ from oci.conftest import start_registry
 from mlpipex.cli import main
 from mlpipex.kserve.rollout import state_of
 
+from .live import Backend
 from .pods import Pods
-from .router import Router
+from .router import LiveRouter
 
 ROOT = Path(__file__).resolve().parents[2]
 STORY = ROOT / ".mlpipex" / "test-results" / "e2e-story.md"
@@ -35,13 +46,16 @@ EXCLUDE = {"diagnosis", "training_prediction", "training_score"}  # the label an
 
 
 class Story:
-    def __init__(self) -> None:
+    """The steps, each told with the time it was done and whether the real control plane took part."""
+
+    def __init__(self, setting: str) -> None:
         STORY.parent.mkdir(parents=True, exist_ok=True)
-        self.lines = ["# mlpipex end to end", ""]
+        self.lines = ["# mlpipex end to end", "", setting, ""]
         self.started = time.monotonic()
 
-    def step(self, text: str) -> None:
-        self.lines.append(f"- [{time.monotonic() - self.started:6.1f} s] {text}")
+    def step(self, text: str, *, cluster: bool = False) -> None:
+        where = "**real control plane** · " if cluster else ""
+        self.lines.append(f"- [{time.monotonic() - self.started:6.1f} s] {where}{text}")
         STORY.write_text("\n".join(self.lines) + "\n")
 
 
@@ -105,48 +119,80 @@ def release(quickstart: Path, world: World, number: int, version: str, registry:
     return artifact
 
 
-def test_the_loop(world, quickstart, tmp_path, monkeypatch):
-    story = Story()
+def digest(reference: str) -> str:
+    return reference.rsplit("@", 1)[1]
+
+
+def git_repository(quickstart: Path) -> None:
     if shutil.which("git") is None:
         pytest.skip("git is not installed (apt-get install git)")
     git(quickstart, "init", "-q", "-b", "main")
     git(quickstart, "add", ".")
     git(quickstart, "commit", "-q", "-m", "the quickstart model repository")
+
+
+def with_modelcar_base(quickstart: Path, registry: str, tmp_path: Path) -> None:
+    """`mlpipex package` also builds the modelcar image KServe v0.20.0 runs for a bare oci://: its base
+    (a busybox shell, pushed to the test registry) pinned in package.modelcar.base."""
+    from oci.modelcar_base import busybox_binary, busybox_layer, push_image
+
+    from mlpipex.oci import RegistryClient
+
+    base = push_image(RegistryClient(registry), "base/busybox", "1.35", [busybox_layer(busybox_binary(tmp_path / "busybox"))])
+    config = quickstart / "mlpipex.yaml"
+    data = yaml.safe_load(config.read_text())
+    data.setdefault("package", {})["modelcar"] = {"base": base}
+    config.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+@pytest.mark.timeout(900)
+def test_the_loop_on_the_real_control_plane(live_world, quickstart, tmp_path, monkeypatch):
+    """The loop with its cluster half on the real kube-apiserver and KServe v0.20.0's controller."""
+    from mlpipex.kserve.manifests import predictor_name
+
+    world = live_world
+    staging, production = world.namespaces["staging"], world.namespaces["production"]
+    story = Story("Cluster: the real kube-apiserver v1.34.4, kube-scheduler and KWOK nodes with KServe v0.20.0's own "
+                  "controller and webhooks and the Gateway API CRDs (steps marked **real control plane** ran there). "
+                  "GitHub: the fake GitHub API. Registry: docker-registry. Pods: real `mlpipex serve` processes.")
     registry = start_registry(tmp_path / "registry")
+    git_repository(quickstart)
+    with_modelcar_base(quickstart, registry.address, tmp_path)  # committed with the first release
     pods = Pods(quickstart)
     servers: list[RunningMonitor] = []
     try:
-        # 1-2. A pull request: gates reported on GitHub, the package pushed to the registry.
+        # 1-2. A pull request: gates reported on GitHub, the package (and its modelcar image) pushed.
         first = release(quickstart, world, 5, "1.1.0", registry.address, monkeypatch, tmp_path)
         [run] = [r for r in world.github.check_runs.values() if r["name"] == "mlpipex / breast-cancer"]
         assert run["conclusion"] == "success" and run["external_id"] == first
         assert any(c["body"].startswith("<!-- mlpipex") for c in world.github.comments[5])
-        story.step(f"PR #5: gates passed (check run + sticky comment); pushed `{first}`")
+        story.step(f"PR #5: gates passed (check run + sticky comment); pushed `{first}` with its modelcar image")
 
-        # 3. The merge webhook reaches the App, which deploys the gated digest to staging.
+        # 3. The merge webhook reaches the App, which deploys the gated digest into the real control plane.
         world.merge(5)
-        assert world.serving("ml-staging") == (first, 100)
-        story.step("merge of #5: the App deployed it to staging at 100%")
-        uri = world.kube.objects[("ml-staging", "breast-cancer")]["spec"]["predictor"]["model"]["storageUri"]
-        base, _ = pods.url_for(uri.split("://", 1)[1])
+        assert world.serving(staging) == (first, 100), world.last_reply(5) if world.github.replies(5) else "no deploy"
+        live = world.live(staging)
+        deployment = f"breast-cancer-{predictor_name(first)}-predictor"
+        assert deployment in live.predictor_deployments(), live.predictor_deployments()
+        [backend] = live.backends()  # status.address.url: the predictor Service KServe made
+        [pod] = live.pods_of(backend.service)
+        assert pod.deployment == deployment and digest(pods.artifact_of(pod.modelcar)) == digest(first)
+        assert pod.node.startswith("kwok-"), pod
         rows = list(csv.DictReader((quickstart / "data" / "holdout.csv").open()))
-        row = [float(v) for k, v in rows[0].items() if k not in EXCLUDE]
-        request = urllib.request.Request(f"{base}/v1/models/breast-cancer:predict", data=json.dumps({"instances": [row]}).encode(),
-                                         headers={"Content-Type": "application/json"})  # fmt: skip
-        with urllib.request.urlopen(request, timeout=10) as response:
-            predictions = json.loads(response.read())["predictions"]
-        assert len(predictions) == 1
-        story.step(f"staging's revision runs as a real `mlpipex serve` pulled from the registry; it answered {predictions[0]!r}")
+        features = [[float(v) for k, v in r.items() if k not in EXCLUDE] for r in rows]
+        answer = LiveRouter(pods, live).predict(features[0])
+        story.step(f"merge of #5: the App applied it to `{staging}`; KServe's controller made Deployment `{deployment}` "
+                   f"and Service `{backend.service}` (status.address.url), the scheduler placed pod `{pod.name}` on `{pod.node}`; "
+                   f"its modelcar image `{pod.modelcar}` is the artifact's, served by a real `mlpipex serve`: {answer!r}", cluster=True)
 
-        # 4. A second version; /promote production starts a canary the analysis takes to 100%,
-        #    judged on the monitor's samples of real traffic through real pods.
+        # 4. Into production; a second version through staging.
         world.comment(5, "lead", "/promote production")
-        assert world.serving("ml-prod") == (first, 100)
+        assert world.serving(production) == (first, 100), world.last_reply(5)
         second = release(quickstart, world, 6, "1.2.0", registry.address, monkeypatch, tmp_path,
-                         model=train_next_version(quickstart, "1.2.0", c=2.0))
+                         model=train_next_version(quickstart, "1.2.0", c=2.0))  # fmt: skip
         assert second.split("@")[1] != first.split("@")[1]
         world.merge(6)
-        assert world.serving("ml-staging") == (second, 100)
+        assert world.serving(staging) == (second, 100), world.last_reply(6)
         app_server = RunningMonitor(world.client.app)  # the App on a real port, for the monitor's alerts
         servers.append(app_server)
         monkeypatch.setenv("MLPIPEX_ALERT_TOKEN", "alert-token")
@@ -161,29 +207,50 @@ def test_the_loop(world, quickstart, tmp_path, monkeypatch):
         servers.append(monitor)
         repo = yaml.safe_load(world.github.files[world.github.branches["main"]]["mlpipex.yaml"])
         repo["deploy"]["monitor"] = {"url": monitor.url}
+        repo["deploy"]["logger"] = {"url": monitor.url, "mode": "all"}  # KServe's agent in each predictor pod logs here
+        # Production's canary: KServe v0.20.0 weights none, so mlpipex's HTTPRoute does (no gateway controller runs
+        # here to report on it: accepted_within 0s reads its status once instead of waiting for a report).
         repo["deploy"]["environments"][1]["canary"] = {"steps": [10, 50, 100], "interval": "1s", "min_samples": 20,
                                                        "metrics": [{"name": "latency_p95", "margin": 5.0}]}  # fmt: skip
+        repo["deploy"]["environments"][1]["traffic"] = {"gateway": {"name": "edge", "namespace": "gateways"},
+                                                        "hostnames": ["breast-cancer.models.example.com"],
+                                                        "accepted_within": "0s"}  # fmt: skip
         world.github.commit("main", {"mlpipex.yaml": yaml.safe_dump(repo, sort_keys=False)})
-        story.step(f"#6 `{second}` in staging; the monitor listens at {monitor.url}; production judges canaries on it")
+        story.step(f"#5 promoted to `{production}`; #6 `{second}` in staging; the monitor listens at {monitor.url}, "
+                   "production's predictors log to it (deploy.logger) and its canaries are judged on it", cluster=True)
 
+        # 4b. The canary: KServe's controller makes its Deployment and Service, mlpipex's HTTPRoute weights it,
+        #     the router splits by the live route as a Gateway would, the analysis judges the monitor's samples.
         world.comment(6, "lead", "/promote production")
-        assert world.serving("ml-prod") == (second, 10)
-        router = Router(pods, lambda: world.kube.objects[("ml-prod", "breast-cancer")], monitor.url, "ml-prod")
-        features = [[float(v) for k, v in r.items() if k not in EXCLUDE] for r in rows]
-        seen = [world.serving("ml-prod")[1]]
-        deadline = time.monotonic() + 120
-        while world.serving("ml-prod") != (second, 100):
-            assert time.monotonic() < deadline, f"the canary did not reach 100%: {seen}"
+        assert world.serving(production) == (second, 10), world.last_reply(6)
+        live = world.live(production)
+        stable_service, canary_service = (f"breast-cancer-{predictor_name(a)}-predictor" for a in (first, second))
+        assert canary_service in live.predictor_deployments(), live.predictor_deployments()
+        assert [(b.service, b.weight) for b in live.backends()] == [(stable_service, 90), (canary_service, 10)]
+        router = LiveRouter(pods, live)
+        weights = [[(b.service, b.weight) for b in live.backends()]]
+        deadline = time.monotonic() + 180
+        while world.serving(production) != (second, 100):
+            assert time.monotonic() < deadline, f"the canary did not reach 100%: {weights}"
             for i in range(80):
                 router.predict(features[i % len(features)])
             time.sleep(1.0)  # the next canary.step job is due an interval after the last
             world.work()
-            if world.serving("ml-prod")[1] != seen[-1]:
-                seen.append(world.serving("ml-prod")[1])
-            assert world.serving("ml-prod")[0] == second, "the canary was rolled back"
-        assert seen[0] == 10 and seen[-1] == 100 and router.sent.get("canary", 0) > 0
-        story.step(f"traffic through real pods by the split ({router.sent}); payload logs in the monitor; "
-                   f"the analysis moved the canary {seen}")
+            now = [(b.service, b.weight) for b in live.backends()]
+            if now != weights[-1]:
+                weights.append(now)
+            assert world.serving(production)[0] == second, f"the canary was rolled back: {world.last_reply(6)}"
+        assert [(canary_service, 50)] == [w for w in weights[1] if w[0] == canary_service], weights
+        assert live.backends() == [Backend(canary_service, 100)], live.route()
+        obj = live.inference_service()
+        assert obj["spec"]["predictor"]["name"] == predictor_name(second) and not obj["spec"].get("canary")
+        assert router.sent.get("canary", 0) > 0 and router.sent.get("default", 0) > router.sent["canary"]
+        [pod] = live.pods_of(canary_service)
+        assert pod.logger["log-url"] == monitor.url and pod.logger["inference-service"] == "breast-cancer"
+        assert digest(pods.artifact_of(pod.modelcar)) == digest(second)
+        story.step(f"/promote production of #6: a canary. KServe made Deployment `{pod.deployment}` beside the stable's; "
+                   f"the analysis on the monitor's samples moved mlpipex's HTTPRoute {' → '.join(str(w) for w in weights)}; "
+                   f"requests by the live route's weights {router.sent}, logged by the flags of the `agent` KServe injected", cluster=True)
 
         # 5. The inputs shift; the monitor's drift check alerts the App, which opens the retraining PR.
         shifted = [[v * 3.0 for v in row] for row in features]
@@ -199,18 +266,26 @@ def test_the_loop(world, quickstart, tmp_path, monkeypatch):
             retrain = [(n, p) for n, p in world.github.pulls.items() if p["head_ref"] == "mlpipex/retrain/breast-cancer"]
         [(number, pull)] = retrain
         assert "drift" in pull["body"].lower()
-        story.step(f"the inputs shifted; the monitor detected drift and alerted the App, which opened retraining PR #{number} (branch `mlpipex/retrain/breast-cancer`)")
+        story.step(f"the inputs shifted; the monitor detected drift and alerted the App, which opened retraining PR #{number}", cluster=True)
 
-        # 6. /rollback: refused for a reader, done for a writer.
+        # 6. /rollback: refused for a reader, done for a writer; visible in the API server and in the routing.
         world.comment(6, "reader", "/rollback --env production")
         refusal = world.last_reply(6)
-        assert "needs `write`" in refusal and world.serving("ml-prod") == (second, 100)
-        story.step(f"/rollback from `reader` (read permission): refused, production unchanged; the reply: {refusal.splitlines()[0]!r}")
+        assert "needs `write`" in refusal and world.serving(production) == (second, 100)
+        story.step(f"/rollback from `reader` (read permission): refused, production unchanged; the reply: {refusal.splitlines()[0]!r}", cluster=True)
         world.comment(6, "dev", "/rollback --env production")
-        assert world.serving("ml-prod") == (first, 100)
-        history = [h["action"] for h in state_of(world.kube.objects[("ml-prod", "breast-cancer")]).history]
-        assert history[-1] == "rollback"
-        story.step(f"/rollback from `dev` (write): production back to `{first}` at 100%; the reply: {world.last_reply(6).splitlines()[0]!r}")
+        assert world.serving(production) == (first, 100), world.last_reply(6)
+        obj = live.inference_service()
+        assert state_of(obj).history[-1]["action"] == "rollback"
+        assert obj["spec"]["predictor"]["name"] == predictor_name(first)
+        [backend] = live.backends()
+        assert backend.service == f"breast-cancer-{predictor_name(first)}-predictor"
+        before = dict(router.by_service)
+        for i in range(20):
+            router.predict(features[i])
+        assert {k: v - before.get(k, 0) for k, v in router.by_service.items() if v != before.get(k, 0)} == {backend.service: 20}
+        story.step(f"/rollback from `dev` (write): the API server's object back on `{first}`, traffic on Service "
+                   f"`{backend.service}`; the reply: {world.last_reply(6).splitlines()[0]!r}", cluster=True)
     finally:
         for server in servers:
             server.stop()
