@@ -15,6 +15,7 @@ there: the reports say "unknown".
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -199,6 +200,14 @@ def _live(config: Config, env: EnvironmentConfig, serving: str) -> _Found | _Not
     """The model serving in ``env``'s InferenceService (the stable one, or the canary when asked),
     or why the cluster could not say."""
     where = f"context {env.context}" if env.context else "the current kubeconfig context"
+    if importlib.util.find_spec("kubernetes") is None:
+        if os.environ.get("KUBECONFIG"):
+            # Cluster access was given to this job on purpose: reading the tag instead would hide the missing extra.
+            raise InputError(f"baseline.environment {env.name}: KUBECONFIG is set, but the live InferenceService "
+                             "cannot be read without the `kserve` extra",
+                             fix="pip install 'mlpipex[kserve]' (or leave KUBECONFIG unset to read the registry tag)",
+                             location=Location(str(config.source)))  # fmt: skip
+        return _NotLive("cluster not used: the `kserve` extra is not installed")
     try:
         from mlpipex.kserve.cluster import Cluster
         from mlpipex.kserve.manifests import service_name

@@ -338,3 +338,31 @@ def test_no_cluster_and_no_tags_is_exit_3_not_a_skip(packaged, registry, capsys,
     assert code == 3, out + err
     assert "cannot read what serves there" in out + err and "no usable kubeconfig" in out + err
     assert "deploy.environment_tags" in out + err and "context prod" in out + err  # the fix names both ways
+
+
+def _without_kubernetes(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """As if the `kserve` extra (the kubernetes client) were not installed."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "kubernetes" else real(name, *a))  # fmt: skip
+
+
+def test_a_kubeconfig_without_the_kserve_extra_is_exit_2_not_a_quiet_fallback(packaged, registry, capsys, tmp_path,
+                                                                              monkeypatch):  # fmt: skip
+    target = f"{registry.address}/{TARGET}"
+    push_a(capsys, target)
+    deployable(packaged, registry.address, tmp_path)
+    candidate_b(packaged, {"environment": "production"})
+    _without_kubernetes(monkeypatch)
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "kubeconfig"))
+    code, out, err = gate_compare(capsys, tmp_path)
+    assert code == 2, out + err
+    assert "KUBECONFIG is set" in out + err and "pip install 'mlpipex[kserve]'" in out + err
+
+    # No KUBECONFIG: the job was given no cluster, so the registry tag is read, and the note says why.
+    monkeypatch.delenv("KUBECONFIG")
+    code, out, err = gate_compare(capsys, tmp_path)
+    assert code != 2, out + err
+    assert "the `kserve` extra is not installed" in out + err
