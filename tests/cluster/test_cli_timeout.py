@@ -8,6 +8,7 @@ timeout a `mlpipex status` against it waited for ever.
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -103,3 +104,31 @@ def test_the_default_and_a_bad_setting() -> None:
         with pytest.raises(InputError) as caught:
             request_timeout({"MLPIPEX_KUBE_TIMEOUT": bad})
         assert caught.value.exit_code == 2 and "MLPIPEX_KUBE_TIMEOUT" in str(caught.value)
+
+
+def test_a_gate_whose_production_cluster_is_silent_is_not_held(silent_cluster, shipped) -> None:
+    """baseline.environment: the live object cannot be read within the bound, so the gate falls back
+    to the environment's registry tag at once (as a CI without cluster access does) and says why."""
+    from mlpipex.oci import RegistryClient, parse_reference, tag
+
+    kubeconfig, server = silent_cluster
+    ref = parse_reference(shipped.a)
+    tag(RegistryClient(shipped.registry), ref, "production", force=True)  # what deploy.environment_tags moved
+    path = shipped.configure([{"name": "production", "namespace": "ml-prod"}])
+    data = yaml.safe_load(path.read_text())
+    data["baseline"] = {"environment": "production"}
+    data["gates"]["compare"]["latency"]["iterations"] = 50
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    started = time.monotonic()
+    gated = mlpipex(shipped.project, "gate", "--only", "compare", "--provider", "local", kubeconfig=kubeconfig,
+                    env={"MLPIPEX_KUBE_TIMEOUT": str(BOUND)}, timeout=90)  # fmt: skip
+    waited = time.monotonic() - started
+    assert gated.code == 1, gated.said  # B compared with A and failed: not held, not a silent pass
+    assert f"compared with {shipped.target}:production (registry tag; cluster not used: the Kubernetes API server" in gated.out
+    assert f"= {shipped.target}@{ref.digest}" in gated.out, gated.out
+    report = json.loads((shipped.project / ".mlpipex/report/report.json").read_text())
+    assert report["baseline"]["artifact"] == f"{shipped.target}@{ref.digest}"
+    assert report["baseline"]["requested"] == (
+        f"{shipped.target}:production (registry tag; cluster not used: the Kubernetes API server of the current "
+        f"kubeconfig context at {server} did not answer reading ml-prod/breast-cancer within {BOUND:g} s)")  # fmt: skip
+    assert waited < BOUND + 30, waited  # the gate's own work (two models, 50 latency rounds) plus one timed-out read
