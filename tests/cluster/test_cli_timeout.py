@@ -90,7 +90,7 @@ def test_the_cli_exits_3_within_the_bound_instead_of_hanging(silent_cluster, qui
         ran = mlpipex(quickstart, *command, "--provider", "local", kubeconfig=kubeconfig, env=env, timeout=60)
         waited = time.monotonic() - started
         assert ran.code == 3, ran.said
-        assert waited < BOUND + 8, (command, waited)  # the process start, one timed-out read, nothing more
+        assert waited < BOUND + 15, (command, waited)  # the process start (slow on a loaded machine), one timed-out read
         assert f"at {server} did not answer" in ran.said and f"within {BOUND:g} s" in ran.said, ran.said
         assert "MLPIPEX_KUBE_TIMEOUT" in ran.said
         assert "not-a-secret-but-never-printed" not in ran.said
