@@ -5,6 +5,10 @@ turns every API failure into a plain sentence: unreachable and forbidden are
 outside-system errors (exit 3); an object the API server calls invalid is bad
 input (exit 2) listing the fields. Writes are server-side apply with field manager
 ``mlpipex``; conflicts and 5xx are retried with backoff.
+
+Every request has a timeout (connect, read): a cluster that accepts the connection and
+never answers must not hold a gate or a rollout for ever. ``MLPIPEX_KUBE_TIMEOUT``
+(seconds to wait for an answer) changes the default.
 """
 
 from __future__ import annotations
@@ -18,21 +22,44 @@ from mlpipex.errors import ExternalError, InputError
 from mlpipex.kserve.crd import CrdSchema
 from mlpipex.retry import backoff
 
-__all__ = ["FIELD_MANAGER", "Cluster"]
+__all__ = ["DEFAULT_REQUEST_TIMEOUT", "FIELD_MANAGER", "Cluster", "request_timeout"]
 
 GROUP, VERSION, PLURAL = "serving.kserve.io", "v1beta1", "inferenceservices"
 FIELD_MANAGER = "mlpipex"
 CRD_NAME = f"{PLURAL}.{GROUP}"
 ROUTE = ("gateway.networking.k8s.io", "v1")  # the HTTPRoutes of deploy.traffic (mlpipex.kserve.httproute)
+# (connect, read) seconds. A read is one API call; the long waits (Ready) are polls of short calls.
+DEFAULT_REQUEST_TIMEOUT = (10.0, 30.0)
+TIMEOUT_VARIABLE = "MLPIPEX_KUBE_TIMEOUT"
+
+
+def request_timeout(environ: dict[str, str] | None = None) -> tuple[float, float]:
+    """(connect, read) seconds: ``MLPIPEX_KUBE_TIMEOUT`` sets the read timeout (and caps the connect one)."""
+    text = (os.environ if environ is None else environ).get(TIMEOUT_VARIABLE, "").strip()
+    if not text:
+        return DEFAULT_REQUEST_TIMEOUT
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < 3600:
+        raise InputError(f"{TIMEOUT_VARIABLE}={text!r} is not a number of seconds between 0 and 3600",
+                         fix=f"set {TIMEOUT_VARIABLE} to e.g. 30, or unset it for the default "
+                             f"({DEFAULT_REQUEST_TIMEOUT[1]:g} s)")  # fmt: skip
+    return (min(DEFAULT_REQUEST_TIMEOUT[0], seconds), seconds)
 
 
 class Cluster:
-    def __init__(self, api_client: Any, *, name: str = "the cluster", retries: int = 5) -> None:
+    def __init__(self, api_client: Any, *, name: str = "the cluster", retries: int = 5,
+                 timeout: tuple[float, float] | None = None) -> None:  # fmt: skip
         from kubernetes import client
 
         self.api_client = api_client
         self.name = name
         self.retries = retries
+        self.timeout = timeout if timeout is not None else request_timeout()
+        # Named in every "cannot reach" message: which API server, not only which context.
+        self.server = str(getattr(getattr(api_client, "configuration", None), "host", "") or "")
         self._custom = client.CustomObjectsApi(api_client)
         self._extensions = client.ApiextensionsV1Api(api_client)
 
@@ -67,6 +94,8 @@ class Cluster:
         from kubernetes.client.exceptions import ApiException
         from urllib3.exceptions import HTTPError
 
+        raw_errors = kwargs.pop("_raw_errors", False)  # the caller explains API errors itself (a 404 that means something)
+        kwargs["_request_timeout"] = self.timeout  # every request: connect and read bounded
         for attempt in range(self.retries + 1):
             try:
                 return fn(*args, **kwargs)
@@ -75,14 +104,30 @@ class Cluster:
                 if retryable and attempt < self.retries:
                     time.sleep(backoff(attempt, base=0.2, cap=3))
                     continue
+                if raw_errors:
+                    raise
                 raise self._explain(what, exc) from None
             except HTTPError as exc:
-                if attempt < min(self.retries, 2):
+                # A connection that failed is tried again; a server that took the request and did not
+                # answer in time is not: each try would hold the gate or rollout for the whole timeout.
+                if attempt < min(self.retries, 2) and not _timed_out(exc, read_only=True):
                     time.sleep(backoff(attempt, base=0.2, cap=3))
                     continue
-                raise ExternalError(f"cannot reach the Kubernetes API server of {self.name} ({what}): {exc}",
-                                    fix="check the kubeconfig context and that the cluster is up") from None  # fmt: skip
+                raise self._unreachable(what, exc) from None
         raise AssertionError("unreachable")
+
+    def _unreachable(self, what: str, exc: Exception) -> ExternalError:
+        at = f" at {self.server}" if self.server else ""
+        if _timed_out(exc):
+            connect, read = self.timeout
+            waited = f"{read:g} s" if _timed_out(exc, read_only=True) else f"{connect:g} s (connecting)"
+            return ExternalError(
+                f"the Kubernetes API server of {self.name}{at} did not answer {what} within {waited}",
+                fix=f"check that the cluster is up and that {self.server or 'its server'} is the API server "
+                    f"(kubeconfig context, VPN, proxy); on a slow cluster raise {TIMEOUT_VARIABLE} (seconds)",
+            )  # fmt: skip
+        return ExternalError(f"cannot reach the Kubernetes API server of {self.name}{at} ({what}): {exc}",
+                             fix="check the kubeconfig context and that the cluster is up")  # fmt: skip
 
     def _explain(self, what: str, exc: Any) -> Exception:
         try:
@@ -115,7 +160,8 @@ class Cluster:
         from kubernetes.client.exceptions import ApiException
 
         try:
-            response = self._extensions.read_custom_resource_definition(CRD_NAME, _preload_content=False)
+            response = self._call("reading the InferenceService CRD", self._extensions.read_custom_resource_definition,
+                                  CRD_NAME, _preload_content=False, _raw_errors=True)  # fmt: skip
         except ApiException as exc:
             if exc.status == 404:
                 raise ExternalError(f"KServe is not installed in {self.name}: no {CRD_NAME} CRD",
@@ -150,9 +196,10 @@ class Cluster:
     def get(self, namespace: str, name: str) -> dict[str, Any] | None:
         from kubernetes.client.exceptions import ApiException
 
-        def read() -> dict[str, Any] | None:
+        def read(**options: Any) -> dict[str, Any] | None:
             try:
-                obj: dict[str, Any] = self._custom.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
+                obj: dict[str, Any] = self._custom.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name,
+                                                                                **options)  # fmt: skip
                 return obj
             except ApiException as exc:
                 if exc.status == 404:
@@ -227,13 +274,26 @@ class Cluster:
         """
         from kubernetes import client
         from kubernetes.client.exceptions import ApiException
+        from urllib3.exceptions import HTTPError
 
         try:
             pods = client.CoreV1Api(self.api_client).list_namespaced_pod(
-                namespace, label_selector=f"serving.kserve.io/inferenceservice={name}").items
-        except (ApiException, OSError):  # a read for the message only: never the reason a step fails
+                namespace, label_selector=f"serving.kserve.io/inferenceservice={name}", _request_timeout=self.timeout).items
+        except (ApiException, OSError, HTTPError):  # a read for the message only: never the reason a step fails
             return ""
         return unscheduled(pods)
+
+
+def _timed_out(exc: BaseException, *, read_only: bool = False) -> bool:
+    """A timeout of ours (read, or with ``read_only`` False also connect), raised bare or wrapped by urllib3's retry."""
+    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
+
+    kinds: tuple[type[BaseException], ...] = (ReadTimeoutError,) if read_only else (ReadTimeoutError, ConnectTimeoutError)
+    for error in (exc, getattr(exc, "reason", None)):
+        # urllib3 2 makes a refused connection (NewConnectionError) a ConnectTimeoutError too: it is not one
+        if isinstance(error, kinds) and not isinstance(error, NewConnectionError):
+            return True
+    return False
 
 
 def unscheduled(pods: list[Any]) -> str:

@@ -117,3 +117,41 @@ def namespace(request: pytest.FixtureRequest, control_plane: ControlPlane, kserv
     create_namespace(control_plane.api_client(), name)
     yield name
     client.CoreV1Api(control_plane.api_client()).delete_namespace(name)
+
+
+@pytest.fixture
+def more_namespaces(request: pytest.FixtureRequest, control_plane: ControlPlane, kserve: object) -> Iterator[Callable[[], str]]:
+    """Further namespaces (a staging beside production), named and deleted like ``namespace``'s."""
+    from kubernetes import client
+
+    from .objects import create_namespace
+
+    made: list[str] = []
+    prefix = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_").split("_")[0]
+
+    def make() -> str:
+        name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+        create_namespace(control_plane.api_client(), name)
+        made.append(name)
+        return name
+
+    yield make
+    for name in made:
+        client.CoreV1Api(control_plane.api_client()).delete_namespace(name)
+
+
+@pytest.fixture
+def shipped(quickstart: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+            capsys: pytest.CaptureFixture[str]) -> Iterator[object]:  # fmt: skip
+    """Models A and B packaged (with modelcar images) and pushed to a real registry; the cwd is the project."""
+    from tests.oci.conftest import start_registry
+
+    from .packages import ship
+
+    registry = start_registry(tmp_path / "registry")
+    monkeypatch.chdir(quickstart)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1764000000")
+    try:
+        yield ship(quickstart, registry.address, capsys)
+    finally:
+        registry.stop()

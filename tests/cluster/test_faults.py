@@ -52,6 +52,7 @@ def test_the_api_server_killed_mid_rollout_then_back_the_rollout_completes(
         control_plane.restart("kube-apiserver")
     assert unreachable.value.exit_code == 3
     assert str(unreachable.value).startswith(
-        f"cannot reach the Kubernetes API server of the current kubeconfig context (reading {namespace}/{name})")
+        f"cannot reach the Kubernetes API server of the current kubeconfig context at {control_plane.server} "
+        f"(reading {namespace}/{name})")  # fmt: skip
     # etcd kept everything; KServe's controller, the scheduler and KWOK reconnect by themselves.
     assert ready(cluster.wait_ready(namespace, name, timeout=90, poll=0.3))
