@@ -227,9 +227,10 @@ class Cluster:
         """The HTTPRoute ``name`` (gateway.networking.k8s.io/v1), or None (not there, or no Gateway API CRDs)."""
         from kubernetes.client.exceptions import ApiException
 
-        def read() -> dict[str, Any] | None:
+        def read(**kwargs: Any) -> dict[str, Any] | None:  # _call passes the request timeout
             try:
-                obj: dict[str, Any] = self._custom.get_namespaced_custom_object(*ROUTE, namespace, "httproutes", name)
+                obj: dict[str, Any] = self._custom.get_namespaced_custom_object(*ROUTE, namespace, "httproutes", name,
+                                                                                **kwargs)  # fmt: skip
                 return obj
             except ApiException as exc:
                 if exc.status == 404:
