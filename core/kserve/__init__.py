@@ -22,7 +22,7 @@ from mlpipex.kserve.analysis import (
     canary_record,
 )
 from mlpipex.kserve.capabilities import Capabilities, capabilities, check_canary_split, check_router
-from mlpipex.kserve.cluster import FIELD_MANAGER, Cluster, blockers, ready
+from mlpipex.kserve.cluster import FIELD_MANAGER, Cluster, NotReady, blockers, ready
 from mlpipex.kserve.crd import CrdSchema, load_crd
 from mlpipex.kserve.httproute import (
     ROUTE_API_VERSION,
@@ -70,6 +70,7 @@ __all__ = [
     "FileSource",
     "GatewayReport",
     "MetricsSource",
+    "NotReady",
     "PrometheusSource",
     "Rollout",
     "State",

@@ -22,7 +22,7 @@ from mlpipex.errors import ExternalError, InputError
 from mlpipex.kserve.crd import CrdSchema
 from mlpipex.retry import backoff
 
-__all__ = ["DEFAULT_REQUEST_TIMEOUT", "FIELD_MANAGER", "Cluster", "request_timeout"]
+__all__ = ["DEFAULT_REQUEST_TIMEOUT", "FIELD_MANAGER", "Cluster", "NotReady", "request_timeout"]
 
 GROUP, VERSION, PLURAL = "serving.kserve.io", "v1beta1", "inferenceservices"
 FIELD_MANAGER = "mlpipex"
@@ -261,7 +261,7 @@ class Cluster:
             if time.monotonic() >= deadline:
                 unplaced = self.unscheduled_pods(namespace, name)
                 placement = f"; {unplaced}" if unplaced else ""
-                raise ExternalError(f"{namespace}/{name} is not Ready after {timeout:g} s: {blockers(obj)}{placement}",
+                raise NotReady(f"{namespace}/{name} is not Ready after {timeout:g} s: {blockers(obj)}{placement}",
                                     fix=("give the model a toleration and resources some node has (deploy.tolerations, "
                                          "deploy.gpu), or add such a node; " if unplaced else "kubectl describe inferenceservice; ")
                                     + "`mlpipex rollback` returns to the previous model")  # fmt: skip
@@ -283,6 +283,10 @@ class Cluster:
         except (ApiException, OSError, HTTPError):  # a read for the message only: never the reason a step fails
             return ""
         return unscheduled(pods)
+
+
+class NotReady(ExternalError):
+    """A step the cluster took but did not make Ready in time (what deploy.on_not_ready acts on)."""
 
 
 def _timed_out(exc: BaseException, *, read_only: bool = False) -> bool:

@@ -11,6 +11,7 @@ App after a restart) picks up where the last one stopped:
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 from dataclasses import dataclass, replace
@@ -21,7 +22,7 @@ from mlpipex.config.model import EnvironmentConfig
 from mlpipex.errors import InputError
 from mlpipex.kserve.manifests import ANNOTATION, Rollout, build_inference_service
 
-__all__ = ["State", "plan_canary", "plan_deploy", "plan_promote", "plan_rollback", "state_of"]
+__all__ = ["State", "plan_canary", "plan_deploy", "plan_promote", "plan_restore", "plan_rollback", "state_of"]
 
 HISTORY_LIMIT = 20
 
@@ -133,6 +134,32 @@ def plan_rollback(config: Config, env: EnvironmentConfig, current: dict[str, Any
     rollout = Rollout(target, 100, deployed_by=by)
     service = build_inference_service(config, env, rollout)
     return _record(service, state, "rollback", rollout, 100, now or _now())
+
+
+def plan_restore(previous: dict[str, Any], current: dict[str, Any] | None, *, by: str | None = None,
+                 now: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """``previous`` (the object as the cluster had it before a step) to apply again, as it was:
+    its spec and mlpipex's annotations — not rebuilt from today's config, whose placement may be
+    what failed — with the step and this rollback kept in the history (deploy.on_not_ready)."""
+    meta = previous.get("metadata") or {}
+    notes = dict(meta.get("annotations") or {})
+    notes.pop("kubectl.kubernetes.io/last-applied-configuration", None)
+    service: dict[str, Any] = {
+        "apiVersion": previous["apiVersion"], "kind": previous["kind"],
+        "metadata": {"name": meta["name"], "namespace": meta["namespace"], "labels": dict(meta.get("labels") or {}),
+                     "annotations": notes},
+        "spec": copy.deepcopy(previous["spec"]),
+    }  # fmt: skip
+    before, after = state_of(previous), state_of(current)
+    if before.artifact is None:
+        raise InputError("nothing was deployed before this step: there is nothing to restore")
+    history = after.history or before.history
+    rollout = Rollout(before.artifact, deployed_by=by)  # the history entry: what serves again, and who
+    _record(service, State(before.artifact, before.stable, before.traffic, history), "rollback", rollout,
+            before.traffic, now or _now())  # fmt: skip
+    if before.stable:
+        notes[f"{ANNOTATION}stable-artifact"] = before.stable  # a canary restored keeps its stable model
+    return service
 
 
 def plan_same(config: Config, env: EnvironmentConfig, current: dict[str, Any]) -> dict[str, Any]:

@@ -27,8 +27,10 @@ from mlpipex.rollouts._steps import (
     UriFor,
     apply_step,
     canary_step,
+    check_split,
     outcome,
     resync_route,
+    send,
     traffic_line,
 )
 from mlpipex.rollouts._storage import RegistryLocator, StorageLocator
@@ -242,6 +244,8 @@ class Rollouts:
         return last.get("by") == by and (action is None or last.get("action") == action)
 
     def _step(self, action: str, config: Config, env: EnvironmentConfig, by: str | None, plan: Plan) -> Outcome:
+        from mlpipex.kserve.cluster import NotReady
+
         name, model = service_name(config), config.model.name
         try:
             kube = self.cluster(env)
@@ -254,8 +258,14 @@ class Rollouts:
                 return Outcome(event_of(action, model, env, name, True, current or {}, "already done"),
                                to_digest=before.artifact, in_canary=before.in_canary, repeated=True,
                                warnings=(routed.warning,) if routed and routed.warning else ())  # fmt: skip
-            sent = apply_step(kube, self.schema(kube), current, plan, timeout=self.timeout, uri_for=self.uri_for(config),
-                              environment=env.name, traffic=config.deploy.traffic_for(env))  # fmt: skip
+            try:
+                sent = apply_step(kube, self.schema(kube), current, plan, timeout=self.timeout,
+                                  uri_for=self.uri_for(config), environment=env.name,
+                                  traffic=config.deploy.traffic_for(env))  # fmt: skip
+            except NotReady as exc:
+                if config.deploy.on_not_ready != "rollback" or action == "rollback" or current is None:
+                    raise
+                return self._restored(kube, config, env, action, by, current, exc)
         except MlpipexError as exc:
             # One line with the fix: the App's reply, check runs and commit statuses show only this.
             fix = f" (fix: {' '.join(exc.fix.split())})" if exc.fix else ""
@@ -265,6 +275,36 @@ class Rollouts:
         event = event_of(action, model, env, name, True, sent.service, outcome(env, sent.service, sent.result, sent.routed))
         return Outcome(event, from_digest=before.artifact, to_digest=after.artifact, in_canary=after.in_canary,
                        warnings=self._tagged(config, env, after, sent.routed))  # fmt: skip
+
+    def _restored(self, kube: Cluster, config: Config, env: EnvironmentConfig, action: str, by: str | None,
+                  previous: dict[str, Any], exc: MlpipexError) -> Outcome:  # fmt: skip
+        """deploy.on_not_ready: rollback — the step did not become Ready: apply the object as it was
+        before the step again (its own spec, not today's config: the placement may be what failed).
+
+        Always a failed outcome (the step did not happen), saying why and what serves now."""
+        from mlpipex.kserve.cluster import NotReady
+        from mlpipex.kserve.rollout import plan_restore
+
+        name, model = service_name(config), config.model.name
+        said = exc.message.rstrip(". ")
+        try:
+            after = kube.get(env.namespace, name)
+            restored = plan_restore(previous, after, by=by or "mlpipex")
+            traffic = config.deploy.traffic_for(env)
+            routing = traffic if check_split(kube, restored, environment=env.name, traffic=traffic) else None
+            sent = send(kube, restored, after, routing, timeout=self.timeout, environment=env.name)
+        except MlpipexError as again:
+            error = NotReady(f"{said}; the rollback (deploy.on_not_ready: rollback) failed too: {again.message}",
+                             fix=exc.fix)  # fmt: skip
+            event = DeployEvent(action, model, env.name, name, ok=False, message=error.message, by=by)
+            return Outcome(event, error=error)
+        back = outcome(env, sent.service, sent.result, sent.routed)
+        error = NotReady(f"{said}; rolled back (deploy.on_not_ready: rollback): {back}", fix=exc.fix)
+        restored_state = state_of(sent.service)
+        fix = f" (fix: {' '.join(exc.fix.split())})" if exc.fix else ""
+        event = event_of(action, model, env, name, False, sent.service, error.message + fix)
+        return Outcome(event, error=error, to_digest=restored_state.artifact, in_canary=restored_state.in_canary,
+                       warnings=self._tagged(config, env, restored_state, sent.routed))  # fmt: skip
 
     def _tagged(self, config: Config, env: EnvironmentConfig, after: State, routed: Routed | None = None) -> tuple[str, ...]:
         warnings = [routed.warning] if routed is not None and routed.warning else []

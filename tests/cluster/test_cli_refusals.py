@@ -97,7 +97,7 @@ def test_a_model_no_node_can_place_quotes_the_scheduler_and_holds(control_plane:
     assert too_big.code == 3, too_big.said
     assert "Insufficient nvidia.com/gpu" in too_big.err and "deploy.gpu" in too_big.err, too_big.err
 
-    # mlpipex holds (it has no setting to roll back by itself): B stays applied, not Ready, and says so.
+    # mlpipex holds (deploy.on_not_ready's default): B stays applied, not Ready, and says so.
     held = isvc(control_plane, namespace)
     assert held["spec"]["predictor"]["name"] == predictor_name(shipped.b)
     status = mlpipex(project, "status", *CLI, kubeconfig=kubeconfig)
@@ -109,6 +109,26 @@ def test_a_model_no_node_can_place_quotes_the_scheduler_and_holds(control_plane:
     assert back.code == 0, back.said
     assert f"production: {NAME} serves {shipped.a} at 100%" in back.out
     assert isvc(control_plane, namespace)["spec"]["predictor"]["name"] == predictor_name(shipped.a)
+
+
+def test_on_not_ready_rollback_puts_the_model_that_served_back_at_once(control_plane: ControlPlane, shipped: Shipped,
+                                                                       namespace: str) -> None:  # fmt: skip
+    environments = [{"name": "production", "namespace": namespace}]
+    shipped.configure(environments, on_not_ready="rollback")
+    kubeconfig, project = control_plane.kubeconfig, shipped.project
+    assert mlpipex(project, "deploy", "--artifact", shipped.a, "--timeout", "90", *CLI, kubeconfig=kubeconfig).code == 0
+
+    # B cannot be placed (no toleration for the GPU taint): the step fails, and A is put back by itself.
+    shipped.configure(environments, tolerations=[], on_not_ready="rollback")
+    failed = mlpipex(project, "deploy", "--artifact", shipped.b, "--timeout", "8", *CLI, kubeconfig=kubeconfig)
+    assert failed.code == 3, failed.said
+    assert "1 node(s) had untolerated taint(s)" in failed.err, failed.err  # why, in the scheduler's words
+    assert "rolled back (deploy.on_not_ready: rollback)" in failed.err, failed.err
+    obj = isvc(control_plane, namespace)
+    assert obj["spec"]["predictor"]["name"] == predictor_name(shipped.a)
+    assert json.loads(obj["metadata"]["annotations"]["mlpipex.dev/history"])[-1]["action"] == "rollback"
+    status = mlpipex(project, "status", *CLI, kubeconfig=kubeconfig)
+    assert status.code == 0 and f"production: {namespace}/{NAME} — Ready" in status.out, status.said
 
 
 def test_an_object_kserves_webhook_refuses_is_exit_2_with_kserves_message(control_plane: ControlPlane, shipped: Shipped,

@@ -9,6 +9,7 @@ controller records in status) after that.
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import yaml
 
 from mlpipex.config import load_config
 from mlpipex.kserve import Rollout, build_inference_service
-from mlpipex.kserve.rollout import plan_canary, plan_deploy, plan_promote, plan_rollback
+from mlpipex.kserve.rollout import plan_canary, plan_deploy, plan_promote, plan_restore, plan_rollback
 from tests.kserve.cluster_fake.kserve_admission import assert_admitted, shared
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,6 +104,27 @@ def test_every_rollout_step_is_admitted(quickstart, kserve_admission, mode, repl
     else:
         assert canary["spec"]["predictor"]["canaryTrafficPercent"] == 10 and "canary" not in canary["spec"]
         assert "canaryTrafficPercent" not in full["spec"]["predictor"]
+
+
+@pytest.mark.parametrize("mode", ["Standard", "Knative"])
+def test_a_step_that_never_became_ready_is_undone_by_restoring_the_object_as_it_was(quickstart, kserve_admission, mode):
+    """deploy.on_not_ready: rollback applies the object from before the step again — its own spec
+    (placement included), as KServe's webhook defaulted it — not one rebuilt from today's config."""
+    config = _config(quickstart, mode, {"min": 1, "max": 2})
+    env = config.deploy.environments[0]
+    cluster = Cluster(mode)
+    first = cluster.send(plan_deploy(config, env, None, Rollout(A)))
+    full = cluster.send(plan_promote(config, env, cluster.send(plan_deploy(config, env, first, Rollout(B))), 100))
+    stuck = cluster.send(plan_deploy(config, env, full, Rollout(C)))  # say C's pods are never placed
+    restored = cluster.send(plan_restore(full, stuck, by="mlpipex"))  # KServe's own admission, an update
+    assert restored["spec"] == full["spec"]  # B, exactly as it served (placement, names, defaults)
+    notes = restored["metadata"]["annotations"]
+    assert notes["mlpipex.dev/artifact"] == B and notes["mlpipex.dev/traffic"] == "100"
+    history = json.loads(notes["mlpipex.dev/history"])
+    assert [h["action"] for h in history[-2:]] == ["deploy", "rollback"]  # the failed step stays on record
+    assert history[-1]["artifact"] == B and history[-1]["by"] == "mlpipex"
+    for server_field in ("resourceVersion", "uid", "generation", "managedFields", "creationTimestamp"):
+        assert server_field not in plan_restore(full | {"metadata": {**full["metadata"], server_field: "x"}}, stuck)["metadata"]
 
 
 @pytest.mark.parametrize("mode", ["Standard", "Knative"])

@@ -161,6 +161,15 @@ class DeployConfig(_Strict):
             "(when it began to serve) to the model; a failed move is a warning. false: leave the registry alone."
         ),
     )
+    on_not_ready: Literal["hold", "rollback"] = Field(
+        "hold",
+        description=(
+            "A step whose InferenceService is not Ready within the rollout timeout (a model its placement keeps "
+            "Pending, a crash-looping server): `hold` leaves it as it is for a person to look at (the step fails, "
+            "`mlpipex rollback` returns); `rollback` puts the model that served before it back at once. A first "
+            "rollout has nothing to go back to and always holds."
+        ),
+    )
     gpu: GpuConfig | None = Field(None, description="GPU resources; none for CPU-only serving.")
     cpu: str | None = Field(None, description="CPU request and limit, e.g. '2'.")
     memory: str | None = Field(None, description="Memory request and limit, e.g. 4Gi.")
