@@ -92,6 +92,13 @@ def resolve_baseline(
     client = client_for(ref)
     try:
         digest = ref.digest or client.resolve(ref)
+        if digest is None and found.cluster_failed is not None:
+            # The cluster was asked and failed, and no tag says otherwise: that is not "nothing deployed".
+            failed = found.cluster_failed
+            fix = " ".join(failed.fix.split()) + "; " if failed.fix else ""
+            raise ExternalError(f"cannot tell what serves in {settings.environment}: the cluster failed "
+                                f"({failed.message}) and {requested} does not exist",
+                                fix=f"{fix}or let a deploy move the tag (deploy.environment_tags)")  # fmt: skip
         if digest is None:
             why = f" ({found.fallback})" if found.fallback else ""
             return Missing(f"{requested} does not exist in {ref.registry} yet (nothing deployed?){why}; "
@@ -150,6 +157,7 @@ class _Found:
     service: tuple[str, str] | None = None
     notes: tuple[str, ...] = ()
     fallback: str | None = None  # why the registry tag is read instead of the cluster
+    cluster_failed: ExternalError | None = None  # the cluster was reached for and failed (not merely not configured)
 
 
 def _requested(config: Config) -> _Found | None:
@@ -184,8 +192,9 @@ def _requested(config: Config) -> _Found | None:
     if settings.serving == "canary":
         notes = (f"baseline.serving is canary, but the cluster did not say ({live.why}); the registry tag {tag} "
                  "names the stable model, compared with instead",)  # fmt: skip
+    failed = live.error if isinstance(live.error, ExternalError) else None
     return _Found(tag, "baseline.environment", f"{tag} (registry tag; {live.why})", serving="stable",
-                  service=service, notes=notes, fallback=live.why)  # fmt: skip
+                  service=service, notes=notes, fallback=live.why, cluster_failed=failed)  # fmt: skip
 
 
 @dataclass(frozen=True)

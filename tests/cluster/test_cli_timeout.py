@@ -132,3 +132,14 @@ def test_a_gate_whose_production_cluster_is_silent_is_not_held(silent_cluster, s
         f"{shipped.target}:production (registry tag; cluster not used: the Kubernetes API server of the current "
         f"kubeconfig context at {server} did not answer reading ml-prod/breast-cancer within {BOUND:g} s)")  # fmt: skip
     assert waited < BOUND + 30, waited  # the gate's own work (two models, 50 latency rounds) plus one timed-out read
+
+    # No tag either (staging was never deployed by a mlpipex that moves tags): the cluster was asked and
+    # failed, so "nothing deployed" cannot be told from "could not look": exit 3, not a skip.
+    path = shipped.configure([{"name": "production", "namespace": "ml-prod"}, {"name": "staging", "namespace": "ml-stg"}])
+    data = yaml.safe_load(path.read_text())
+    data["baseline"] = {"environment": "staging"}
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    blind = mlpipex(shipped.project, "gate", "--only", "compare", "--provider", "local", kubeconfig=kubeconfig,
+                    env={"MLPIPEX_KUBE_TIMEOUT": str(BOUND)}, timeout=90)  # fmt: skip
+    assert blind.code == 3, blind.said
+    assert "cannot tell what serves in staging: the cluster failed" in blind.said and server in blind.said, blind.said

@@ -18,7 +18,13 @@ import yaml
 
 from mlpipex.config import load_config
 from mlpipex.kserve import Rollout, build_inference_service
-from mlpipex.kserve.rollout import plan_canary, plan_deploy, plan_promote, plan_restore, plan_rollback
+from mlpipex.kserve.rollout import (
+    plan_canary,
+    plan_deploy,
+    plan_promote,
+    plan_restore,
+    plan_rollback,
+)
 from tests.kserve.cluster_fake.kserve_admission import assert_admitted, shared
 
 ROOT = Path(__file__).resolve().parents[2]
