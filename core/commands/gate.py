@@ -7,11 +7,14 @@ import difflib
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlpipex.commands import config_option, provider_options
 from mlpipex.errors import MlpipexError
 from mlpipex.version import __version__
+
+if TYPE_CHECKING:
+    from mlpipex.config.model import MonitorSourceConfig
 
 DEFAULT_REPORT_DIR = ".mlpipex/report"
 
@@ -69,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
         on_start=console.gate_started,
         on_result=console.gate_result,
         fail_on=Status(args.fail_on),
+        read_monitor_windows=_monitor_windows,
     ))
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     paths = write_reports(report, Path(args.report_dir), step_summary=Path(summary) if summary else None)
@@ -85,3 +89,10 @@ def run(args: argparse.Namespace) -> int:
     provider.write_outputs({"verdict": report.verdict.value, "report-path": str(paths.markdown),
                             "exit-code": str(report.exit_code)})  # fmt: skip
     return report.exit_code
+
+
+def _monitor_windows(monitor: MonitorSourceConfig) -> list[dict[str, Any]]:
+    """The monitor's live windows (``GET /api/v1/windows``, its read token), for the compare gate."""
+    from mlpipex.monitor import MonitorSource
+
+    return MonitorSource(monitor.url, timeout=monitor.timeout).windows()

@@ -17,6 +17,7 @@ from mlpipex.config import Config
 from mlpipex.errors import EXIT_EXTERNAL, MlpipexError
 from mlpipex.gates import compare, latency, schema, serving, skew, smoke, unit
 from mlpipex.gates._context import GateContext, Progress
+from mlpipex.gates._production import WindowsReader
 from mlpipex.gates.inputs import input_problems
 from mlpipex.gates.result import GateResult, Measurement, ModelInfo, Report, Status
 
@@ -66,10 +67,16 @@ def run_gates(
     on_start: Callable[[str], None] | None = None,
     on_result: Callable[[GateResult], None] | None = None,
     fail_on: Status = Status.FAIL,
+    read_monitor_windows: WindowsReader | None = None,
 ) -> Report:
-    """Run the gates in order and collect a report. Never raises for a gate's failure."""
+    """Run the gates in order and collect a report. Never raises for a gate's failure.
+
+    ``read_monitor_windows``: how the compare gate reads the monitor's live window of the deployed
+    model (deploy.monitor); None leaves it out, with a note."""
     names = list(names) if names is not None else select_gates(config)
-    ctx = GateContext(config, progress) if progress else GateContext(config)
+    ctx = GateContext(config, read_monitor_windows=read_monitor_windows)
+    if progress:
+        ctx.progress = progress
     started = _dt.datetime.now(_dt.timezone.utc)
     t0 = time.perf_counter()
     results: list[GateResult] = []

@@ -15,6 +15,7 @@ from typing import Any
 from mlpipex.config import Config
 from mlpipex.errors import InputError, Location
 from mlpipex.gates._baseline import Baseline, Missing, resolve_baseline
+from mlpipex.gates._production import WindowsReader
 from mlpipex.runtime import (
     GPU_PROVIDERS,
     Holdout,
@@ -38,6 +39,9 @@ def _no_progress(label: str, done: int, total: int) -> None:
 class GateContext:
     config: Config
     progress: Progress = _no_progress
+    # How the compare gate reads the monitor's live windows (deploy.monitor): given by the caller, since
+    # the monitor's client lives above the gates (mlpipex.monitor imports drift, drift the reports).
+    read_monitor_windows: WindowsReader | None = None
     _predictions: dict[str, Predictions] = field(default_factory=dict)
 
     @cached_property

@@ -29,12 +29,6 @@ _CHECK_KEYS = ("labels", "drop_p_value")
 WindowsReader = Callable[["MonitorSourceConfig"], Sequence[Mapping[str, Any]]]
 
 
-def _read_windows(monitor: MonitorSourceConfig) -> Sequence[Mapping[str, Any]]:
-    from mlpipex.monitor import MonitorSource
-
-    return MonitorSource(monitor.url, timeout=monitor.timeout).windows()
-
-
 def serving_window(windows: Sequence[Mapping[str, Any]], namespace: str, service: str,
                    role: str) -> Mapping[str, Any] | None:  # fmt: skip
     """The monitor's window of ``role`` (stable or canary) for the service, chosen as the canary analysis does.
@@ -75,7 +69,7 @@ def _live(window: Mapping[str, Any], url: str) -> dict[str, Any]:
 
 
 def production_numbers(baseline: Baseline, monitor: MonitorSourceConfig | None,
-                       read_windows: WindowsReader = _read_windows) -> dict[str, Any] | None:  # fmt: skip
+                       read_windows: WindowsReader | None) -> dict[str, Any] | None:  # fmt: skip
     """The compare gate's ``details.production``; None when the baseline is a plain file (nothing deployed is known)."""
     if baseline.artifact is None:
         return None
@@ -87,6 +81,8 @@ def production_numbers(baseline: Baseline, monitor: MonitorSourceConfig | None,
         notes.append("no live numbers: set deploy.monitor to show the monitor's window of this model")
     elif baseline.service is None:
         notes.append("no live numbers: the InferenceService of the environment is not known")
+    elif read_windows is None:
+        notes.append("no live numbers: this run of the gates was given no way to read the monitor")
     else:
         namespace, service = baseline.service
         role = baseline.serving or "stable"

@@ -152,7 +152,7 @@ def run(ctx: GateContext) -> GateResult:
         if source.notes:
             result.details["baseline_notes"] = list(source.notes)
             result.message += "; " + "; ".join(source.notes)
-        production = production_numbers(source, config.deploy.monitor)
+        production = production_numbers(source, config.deploy.monitor, ctx.read_monitor_windows)
         if production is not None:
             result.details["production"] = production
     result.details["confidence"] = config.gates.latency.confidence

@@ -78,11 +78,12 @@ def test_what_is_missing_is_a_note():
     numbers = production_numbers(baseline(), MONITOR, down)
     assert numbers["live"] is None and numbers["notes"] == [
         "no live numbers: cannot reach the monitor at http://monitor.invalid:8090: refused (fix: start it)"]
-    assert "set deploy.monitor" in production_numbers(baseline(), None)["notes"][0]
+    assert "set deploy.monitor" in production_numbers(baseline(), None, None)["notes"][0]
+    assert "no way to read the monitor" in production_numbers(baseline(), MONITOR, None)["notes"][0]
     empty = production_numbers(baseline(), MONITOR, lambda m: [])
     assert "has no window of the stable model of ml/bc" in empty["notes"][0]
     plain = Baseline("bc", "baseline", Path("m.onnx"), "onnx")
-    assert production_numbers(plain, MONITOR) is None  # a file: nothing deployed is known
+    assert production_numbers(plain, MONITOR, None) is None  # a file: nothing deployed is known
 
 
 @pytest.mark.parametrize("by", [None, "merge of #5"])
