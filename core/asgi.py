@@ -14,15 +14,27 @@ does not see hot routes.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
 
 from fastapi import FastAPI
 
 from mlpipex import fastjson
 
-__all__ = ["Disconnected", "HotRoutedFastAPI", "Receive", "Scope", "Send", "TooLarge", "headers_of",
-           "read_body", "send_json", "send_response", "server_error"]  # fmt: skip
+__all__ = [
+    "Disconnected",
+    "HotRoutedFastAPI",
+    "Receive",
+    "Scope",
+    "Send",
+    "TooLarge",
+    "body_chunks",
+    "headers_of",
+    "read_body",
+    "send_json",
+    "send_response",
+    "server_error",
+]  # fmt: skip
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -89,6 +101,19 @@ async def read_body(receive: Receive, headers: dict[str, str], limit: int) -> by
         if not message.get("more_body", False):
             break
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+async def body_chunks(receive: Receive) -> AsyncIterator[bytes]:
+    """The body's chunks as they arrive; ``Disconnected`` if the client goes away first."""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise Disconnected()
+        chunk = message.get("body", b"")
+        if chunk:
+            yield chunk
+        if not message.get("more_body", False):
+            return
 
 
 async def send_response(send: Send, status: int, body: bytes = b"", *, content_type: str | None = None,
