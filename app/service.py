@@ -80,14 +80,17 @@ def create_app(settings: Settings | None = None, *, registry: HandlerRegistry | 
                 worker.stop()
 
     from mlpipex.app import alert_routes, api, retrain_requests, webhooks
+    from mlpipex.asgi import HotRoutedFastAPI
 
-    app = FastAPI(title="mlpipex GitHub App", version=__version__, lifespan=lifespan,
+    app = HotRoutedFastAPI(title="mlpipex GitHub App", version=__version__, lifespan=lifespan,
                   description="Webhooks, alert intake and the audit log of the mlpipex GitHub App.")  # fmt: skip
     app.state.mlpipex = state
     app.include_router(webhooks.router, tags=["webhooks"])
     app.include_router(alert_routes.router, tags=["alerts"])
     app.include_router(retrain_requests.router, tags=["alerts"])
     app.include_router(api.router, tags=["operations"])
+    # The webhook route is answered ahead of FastAPI's routing (declared above for the docs).
+    app.serve_hot("POST", "/webhooks/github", webhooks.WebhookIntake(state))
     _document_raw_bodies(app)
     return app
 

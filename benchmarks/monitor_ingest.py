@@ -14,7 +14,11 @@
    from /proc at each tenth. Every request has a response except every tenth, so
    the pending join map fills to its bound too.
 
-    .venv/bin/python benchmarks/monitor_ingest.py [--seconds 10] [--rounds 2] [--events 10000000]
+0. In process, first (unless ``--in-process 0``): the same pairs sent to both ASGI applications
+   called directly (no HTTP server), CPU µs per event of each and the ratio — the steadiest
+   figure on a shared machine; the HTTP server's own cost, which both sides pay, is left out.
+
+    .venv/bin/python benchmarks/monitor_ingest.py [--seconds 10] [--rounds 2] [--events 10000000] [--in-process 10000]
 """
 
 from __future__ import annotations
@@ -31,19 +35,32 @@ import threading
 import time
 from pathlib import Path
 
+from _asgi_driver import cpu_per_request
+from fastapi import FastAPI, Request, Response
+
 from _common import machine, table
 
 FEATURES = 30
 POD = "fraud-predictor-00001-deployment-5d8f7c9b4-x7k2p"
-BARE_APP = """
-from fastapi import FastAPI, Request, Response
-import uvicorn, sys
-app = FastAPI()
-@app.post("/")
-async def receive(request: Request) -> Response:
-    await request.body()
-    return Response(status_code=200)
-uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False)
+
+
+def bare_app() -> FastAPI:
+    """The baseline: a FastAPI POST handler that reads the body and answers 200."""
+    app = FastAPI()
+
+    @app.post("/")
+    async def receive(request: Request) -> Response:
+        await request.body()
+        return Response(status_code=200)
+
+    return app
+
+
+BARE_APP = f"""
+import sys, uvicorn
+sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})
+from monitor_ingest import bare_app
+uvicorn.run(bare_app(), host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False)
 """
 
 
@@ -162,6 +179,31 @@ def http_rounds(seconds: float, rounds: int) -> tuple[list[tuple[float, float]],
     return monitor_rates, bare_rates
 
 
+def in_process(pairs: int) -> None:
+    """CPU µs per event with the ASGI apps called directly (8 pairs in flight): the monitor against the bare route."""
+    from mlpipex.monitor import MonitorSettings, create_monitor_app
+
+    def pair(i: int) -> list[tuple[str, dict[str, str], bytes]]:
+        now = time.time()
+        return [("/", event_headers(f"p{i}", "request", now), REQUEST),
+                ("/", event_headers(f"p{i}", "response", now + 0.004), RESPONSE)]  # fmt: skip
+
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_monitor_app(MonitorSettings(state_dir=Path(tmp) / "state", schedule_seconds=3600))
+        try:
+            runs = {"mlpipex monitor (ingest)": cpu_per_request(app, pair, pairs, in_flight=8),
+                    "bare FastAPI endpoint": cpu_per_request(bare_app(), pair, pairs, in_flight=8)}  # fmt: skip
+        finally:
+            app.state.monitor.close()
+    print(f"in-process: ASGI apps called directly, {2 * pairs} events x 3 runs, 8 pairs in flight (no HTTP server)")
+    print(table(["endpoint", "CPU µs/event (each run)", "statuses"],
+                [[name, ", ".join(f"{v:.1f}" for v in values), ", ".join(map(str, sorted(seen)))]
+                 for name, (values, seen) in runs.items()]))  # fmt: skip
+    monitor_us, bare_us = (min(values) for values, _ in runs.values())
+    print(f"in-process ratio (events per CPU-second, monitor / bare): {bare_us / monitor_us:.2f}; the monitor alone "
+          f"{1e6 / monitor_us:,.0f} events per CPU-second")  # fmt: skip
+
+
 def rss_mb() -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -201,8 +243,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--events", type=int, default=10_000_000, help="fed through Ingestor.ingest for memory")
     parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument("--in-process", type=int, default=10_000, metavar="PAIRS",
+                        help="request/response pairs per in-process run (0: skip)")  # fmt: skip
     args = parser.parse_args()
-    print(f"machine: {machine()}")
+    print(f"machine: {machine()}, load average {os.getloadavg()[0]:.1f} at the start")
+    if args.in_process:
+        in_process(args.in_process)
     if not args.skip_http:
         monitor_rates, bare_rates = http_rounds(args.seconds, args.rounds)
         m, b = max(r for r, _ in monitor_rates), max(r for r, _ in bare_rates)

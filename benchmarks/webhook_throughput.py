@@ -19,7 +19,13 @@ request at that rate: what one delivery costs, whatever else the machine runs.
 "client CPU" is the load generator's own CPU share: near 100% it, not the server,
 is the limit.
 
+First, unless ``--in-process 0``: the same delivery sent to both ASGI applications called
+directly (no HTTP server, 64 in flight), the process's CPU µs per delivery of each and their
+ratio — the steadiest figure on a shared machine; the HTTP server's own cost, which both
+sides pay, is left out of it.
+
     .venv/bin/python benchmarks/webhook_throughput.py [--seconds 2] [--rates 200,500,...,20000] [--p99-ms 25]
+        [--in-process 6400] [--skip-http]
 """
 
 from __future__ import annotations
@@ -37,6 +43,9 @@ import uuid
 from pathlib import Path
 
 import numpy as np
+from _asgi_driver import cpu_per_request
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from _common import ROOT, machine, table
 from mlpipex.app.auth import sign
@@ -44,16 +53,25 @@ from mlpipex.app.auth import sign
 SECRET = "benchmark-secret"
 EXAMPLES = ROOT / ".tools" / "node_modules" / "@octokit" / "webhooks-examples" / "api.github.com" / "index.json"
 
-BARE = """
+
+
+def bare_app() -> FastAPI:
+    """The baseline: a FastAPI route that reads the body and answers 202."""
+    app = FastAPI()
+
+    @app.post("/webhooks/github")
+    async def hook(request: Request) -> JSONResponse:
+        await request.body()
+        return JSONResponse({"status": "queued"}, status_code=202)
+
+    return app
+
+
+BARE = f"""
 import sys, uvicorn
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
-app = FastAPI()
-@app.post("/webhooks/github")
-async def hook(request: Request):
-    await request.body()
-    return JSONResponse({"status": "queued"}, status_code=202)
-uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False)
+sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})
+from webhook_throughput import bare_app
+uvicorn.run(bare_app(), host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False)
 """
 
 
@@ -144,6 +162,33 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def in_process(deliveries: int) -> None:
+    """CPU µs per delivery with the ASGI apps called directly (64 in flight), the App against the bare route."""
+    from mlpipex.app import create_app
+    from mlpipex.app.settings import Settings
+
+    event, body = payload()
+    signature = sign(SECRET, body)
+
+    def delivery(_: int) -> list[tuple[str, dict[str, str], bytes]]:
+        return [("/webhooks/github", {"content-type": "application/json", "x-github-event": event,
+                                      "x-github-delivery": str(uuid.uuid4()), "x-hub-signature-256": signature}, body)]  # fmt: skip
+
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app(Settings(webhook_secret=SECRET, database_url=f"sqlite:///{Path(tmp) / 'app.db'}", worker_threads=0))
+        try:
+            runs = {"app": cpu_per_request(app, delivery, deliveries), "bare": cpu_per_request(bare_app(), delivery, deliveries)}
+        finally:
+            app.state.mlpipex.store.close()
+    print(f"# in-process: ASGI apps called directly, {deliveries} deliveries x 3 runs, 64 in flight (no HTTP server)\n")
+    print(table(["endpoint", "CPU µs/delivery (each run)", "statuses"],
+                [[name, ", ".join(f"{v:.0f}" for v in values), ", ".join(map(str, sorted(seen)))]
+                 for name, (values, seen) in runs.items()]))  # fmt: skip
+    app_us, bare_us = min(runs["app"][0]), min(runs["bare"][0])
+    print(f"\nin-process ratio (deliveries per CPU-second, app / bare): {bare_us / app_us:.2f} (best runs: app {app_us:.0f} µs, "
+          f"bare {bare_us:.0f} µs)\n")  # fmt: skip
+
+
 def sustained(row: Row, p99_ms: float) -> bool:
     rate, latencies, errors, achieved, _, _ = row
     return errors == 0 and achieved >= 0.95 * rate and float(np.percentile(latencies, 99)) < p99_ms
@@ -154,7 +199,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--rates", default="200,500,1000,1500,2000,3000,4000,5000,6000,8000,10000,13000,16000,20000")
     parser.add_argument("--p99-ms", type=float, default=25.0, help="the p99 a sustained rate stays under")
+    parser.add_argument("--in-process", type=int, default=6400, metavar="N", help="deliveries per in-process run (0: skip)")
+    parser.add_argument("--skip-http", action="store_true", help="only the in-process comparison")
     args = parser.parse_args()
+    print(f"machine: {machine()}, load average {os.getloadavg()[0]:.1f} at the start\n")
+    if args.in_process:
+        in_process(args.in_process)
+    if args.skip_http:
+        return
     rates = [float(r) for r in args.rates.split(",")]
     event, body = payload()
     with tempfile.TemporaryDirectory() as tmp:

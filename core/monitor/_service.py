@@ -29,10 +29,20 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from mlpipex.errors import MlpipexError
-from mlpipex.monitor._auth import Token, presented_token
+from mlpipex.monitor._auth import Token
 from mlpipex.monitor._canary import samples_for
-from mlpipex.monitor._events import MAX_BODY, MalformedEvent, parse_event
 from mlpipex.monitor._ingest import Ingestor
+from mlpipex.monitor._intake import (
+    BUSY,
+    Answer,
+    BodyTooLarge,
+    Busy,
+    EventIntake,
+    InFlight,
+    read_chunks,
+    take_event,
+)
+from mlpipex.monitor._intake import authorise as authorise_headers
 from mlpipex.monitor._journal import EventJournal, FileJournal
 from mlpipex.monitor._metrics import MonitorCollector, encode_metrics, metrics_registry
 from mlpipex.monitor._retrain import COOKIE, MAX_FORM, SCOPE, RetrainButtons, press
@@ -42,6 +52,7 @@ from mlpipex.monitor._store import Store
 
 if TYPE_CHECKING:
     from fastapi import APIRouter, FastAPI, Request
+    from fastapi.responses import Response
 
     from mlpipex.monitor._kafka import EventProducer, GroupMember, KafkaSettings
 
@@ -50,21 +61,6 @@ __all__ = ["Monitor", "create_monitor_app", "monitor_router"]
 log = logging.getLogger("mlpipex.monitor")
 MAX_LABELS = 10_000  # per POST
 MAX_LABEL_BODY = 8 << 20
-
-
-class BodyTooLarge(Exception):
-    pass
-
-
-class Busy(Exception):
-    """The bodies being received together already hold the in-flight budget."""
-
-
-class InFlight:
-    """Bytes of request bodies being received at once (one event loop: no lock needed)."""
-
-    def __init__(self, budget: int) -> None:
-        self.budget, self.used = budget, 0
 
 
 class Monitor:
@@ -83,6 +79,7 @@ class Monitor:
             self.member = _kafka.GroupMember(settings, kafka, drift=drift)
             self.producer = _kafka.EventProducer(kafka)
         self.ingestor = Ingestor(settings.limits, settings.models)
+        self.inflight = InFlight(settings.limits.inflight_bytes)  # request bodies being received, all routes
         self.store = Store(settings.state_dir / "monitor.sqlite")
         position, joins = self.store.load_checkpoint()
         for window in self.store.load_windows():
@@ -182,27 +179,16 @@ def _truth(item: Mapping[str, Any]) -> list[float]:
 
 
 async def _read_body(request: "Request", limit: int, inflight: InFlight) -> bytes:
-    """The body, refused as soon as it passes ``limit`` (by Content-Length, else while streaming).
+    """The body within ``limit`` and the in-flight budget (mlpipex.monitor._intake.read_chunks)."""
+    return await read_chunks(request.headers.get("content-length"), request.stream(), limit, inflight)
 
-    ``Busy`` when the bodies received concurrently would pass the in-flight budget: many
-    slow senders cannot make the monitor buffer more than that, whatever each one sends.
-    """
-    declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > limit):
-        raise BodyTooLarge()
-    chunks, total = [], 0
-    try:
-        async for chunk in request.stream():
-            total += len(chunk)
-            if total > limit:
-                raise BodyTooLarge()
-            if inflight.used + len(chunk) > inflight.budget:
-                raise Busy()
-            inflight.used += len(chunk)
-            chunks.append(chunk)
-    finally:
-        inflight.used -= sum(len(c) for c in chunks)
-    return b"".join(chunks)
+
+def _response(answer: Answer) -> "Response":
+    from fastapi.responses import JSONResponse, Response
+
+    if answer.content is None:
+        return Response(status_code=answer.status, headers=answer.headers)
+    return JSONResponse(answer.content, status_code=answer.status, headers=answer.headers)
 
 
 def monitor_router(monitor: "Monitor") -> "APIRouter":
@@ -212,70 +198,21 @@ def monitor_router(monitor: "Monitor") -> "APIRouter":
 
     router = APIRouter()
     auth = monitor.settings.auth
-    inflight = InFlight(monitor.settings.limits.inflight_bytes)
-    busy = {"error": "the monitor is receiving too much at once; retry", "reason": "busy"}
+    inflight = monitor.inflight
+    busy = BUSY
     buttons = RetrainButtons(monitor.settings)
     registry = metrics_registry(MonitorCollector(monitor.ingestor, monitor.store.alert_counts,
                                                  lambda: monitor.journal.pending_bytes(monitor.checkpointed)))  # fmt: skip
 
-    def _refuse(status: int, message: str, *, basic: bool = False) -> Response:
-        with monitor.ingestor.lock:  # a logger with a missing or wrong token shows up in /metrics
-            monitor.ingestor.refused["unauthenticated" if status == 401 else "forbidden"] += 1
-        challenge = 'Basic realm="mlpipex monitor"' if basic else 'Bearer realm="mlpipex monitor"'
-        headers = {"WWW-Authenticate": challenge} if status == 401 else {}
-        # Close the connection: an unauthenticated sender's body is not read.
-        return JSONResponse({"error": message}, status_code=status, headers={**headers, "Connection": "close"})
-
     def authorise(request: Request, scope: str, *, basic: bool = False) -> "Token | Response | None":
         """The caller's token (None when authentication is off), or the 401/403 to answer."""
-        if not auth.enabled:
-            return None
-        token = auth.identify(presented_token(request.headers.get("authorization")))
-        if token is None:
-            return _refuse(401, "a valid monitor token is required (Authorization: Bearer TOKEN)", basic=basic)
-        if scope not in token.scopes:
-            return _refuse(403, f"token {token.name!r} may not {scope}")
-        return token
+        token = authorise_headers(monitor, auth, request.headers, scope, basic=basic)
+        return _response(token) if isinstance(token, Answer) else token
 
     async def receive(request: Request) -> Response:
-        token = authorise(request, "ingest")
-        if isinstance(token, Response):
-            return token
-        if token is not None and not token.may_send(request.headers.get("ce-inferenceservicename", "").strip()):
-            return _refuse(403, f"token {token.name!r} may not send events of this InferenceService")
-        try:
-            body = await _read_body(request, MAX_BODY, inflight)
-        except Busy:
-            with monitor.ingestor.lock:
-                monitor.ingestor.refused["busy"] += 1
-            return JSONResponse(busy, status_code=503, headers={"Retry-After": "1", "Connection": "close"})
-        except BodyTooLarge:
-            with monitor.ingestor.lock:
-                monitor.ingestor.malformed["size"] += 1
-            return JSONResponse({"error": f"payload larger than {MAX_BODY} bytes", "reason": "size"}, status_code=413,
-                                headers={"Connection": "close"})  # fmt: skip
-        try:
-            # The CloudEvent attributes once as a dict: parsing and journaling read them several times.
-            attributes = {k: v for k, v in request.headers.items() if k.startswith("ce-")}
-            if monitor.producer is not None:  # Kafka mode: checked here, applied by the partition's owner
-                parse_event(attributes, body)
-                if request.headers.get("content-type"):
-                    attributes["content-type"] = request.headers["content-type"]
-                await monitor.producer.send(attributes, body)
-                return Response(status_code=200)
-            _, position = monitor.ingestor.accept(attributes, body)
-            await monitor.journal.wait_async(position)
-        except MalformedEvent as exc:
-            return JSONResponse({"error": str(exc), "reason": exc.reason}, status_code=400)
-        except OSError as exc:  # the journal (or Kafka) could not take it: not acknowledged, the logger may retry
-            log.error("event not journaled: %s", exc)
-            return JSONResponse({"error": "the monitor cannot store events now"}, status_code=503)
-        except Exception as exc:  # never crash on an event: count it and say so
-            log.exception("event could not be ingested")
-            with monitor.ingestor.lock:
-                monitor.ingestor.malformed["internal"] += 1
-            return JSONResponse({"error": f"event not ingested: {type(exc).__name__}"}, status_code=400)
-        return Response(status_code=200)
+        # Served by EventIntake ahead of FastAPI (create_monitor_app); this is the same logic for the
+        # OpenAPI description and for a mount that bypasses the hot route.
+        return _response(await take_event(monitor, inflight, request.headers, request.stream()))
 
     router.add_api_route("/", receive, methods=["POST"], include_in_schema=False)
     router.add_api_route("/events", receive, methods=["POST"], summary="KServe payload-logger CloudEvents (binary mode)")
@@ -396,7 +333,7 @@ def monitor_router(monitor: "Monitor") -> "APIRouter":
 
 def create_monitor_app(settings: MonitorSettings, *, drift: DriftFunction = run_drift,
                        monitor: "Monitor | None" = None, kafka: "KafkaSettings | None" = None) -> "FastAPI":  # fmt: skip
-    from fastapi import FastAPI
+    from mlpipex.asgi import HotRoutedFastAPI
 
     own = monitor or Monitor(settings, drift=drift, kafka=kafka)
 
@@ -408,7 +345,10 @@ def create_monitor_app(settings: MonitorSettings, *, drift: DriftFunction = run_
         finally:
             own.close()
 
-    app = FastAPI(title="mlpipex monitor", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = HotRoutedFastAPI(title="mlpipex monitor", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.monitor = own
     app.include_router(monitor_router(own))
+    intake = EventIntake(own, own.inflight)  # the payload logger's POSTs, ahead of FastAPI's routing
+    for path in ("/", "/events"):
+        app.serve_hot("POST", path, intake)
     return app

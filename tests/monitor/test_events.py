@@ -99,3 +99,14 @@ def test_responses_give_predictions_and_confidences() -> None:
     assert decode_response({"error": "model failed"}).error
     with pytest.raises(MalformedEvent):
         decode_response({"something": "else"})
+
+
+@pytest.mark.parametrize("body", [
+    b'{"instances": [[NaN, 1.0], [Infinity, 2.0]]}',  # orjson refuses these; json (the monitor's answer) reads them
+    b'\xef\xbb\xbf{"instances": [[1.0, 2.0]]}',  # a byte-order mark
+    b'{"id": 123456789012345678901234567890, "instances": [[1.0, 2.0]]}',  # orjson would make it a float
+])  # fmt: skip
+def test_payloads_are_read_as_json_reads_them(body: bytes) -> None:
+    event = parse_event(headers("e", "request", when=1_800_000_000.0), body)
+    assert json.dumps(event.payload) == json.dumps(json.loads(body.decode("utf-8-sig")))
+    assert type(event.payload.get("id", 0)) is int
