@@ -109,6 +109,8 @@ def logger_url(url: str, artifact: str) -> str:
     """
     base, hash_, fragment = url.partition("#")
     base, _, query = base.partition("?")
+    if "://" in base and "/" not in base.split("://", 1)[1]:
+        base += "/"  # http://host?q is sent as `POST /?q` by Go, but is no request line for every client
     kept = [part for part in query.split("&") if part and part.partition("=")[0] != "revision"]
     return f"{base}?{'&'.join([*kept, f'revision={predictor_name(artifact)}'])}{hash_}{fragment}"
 

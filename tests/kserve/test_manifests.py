@@ -111,6 +111,7 @@ def test_logger_url_keeps_the_token_and_other_parameters():
     assert logger_url("http://m/events?tenant=a&revision=rev-0000000000&x", STABLE) == \
         "http://m/events?tenant=a&x&revision=rev-aaaaaaaaaa"  # fmt: skip
     assert logger_url("https://m/?revision=old#frag", ARTIFACT) == "https://m/?revision=rev-bbbbbbbbbb#frag"
+    assert logger_url("http://u:p@127.0.0.1:8090", ARTIFACT) == "http://u:p@127.0.0.1:8090/?revision=rev-bbbbbbbbbb"
 
 
 def test_no_logger_no_logger_url(config):
