@@ -55,3 +55,15 @@ def test_canary_run_judges_the_windows_of_the_two_predictors_by_name(project, fa
         assert code == 1 and "rollback at 10% → 100%" in out and "latency_p95" in out, out
     finally:
         monitor.stop()
+
+
+def test_prometheus_queries_may_name_the_roles_predictor():
+    from mlpipex.kserve.analysis import PrometheusSource
+
+    source = PrometheusSource("http://prometheus:9090", {"latency_p95": 'q{deployment="$service-$revision-predictor"}'},
+                              window_seconds=60)  # fmt: skip
+    names = {"canary": "rev-bbbbbbbbbb", "stable": "rev-aaaaaaaaaa"}
+    query = source.query_for(namespace="ml", service="bc", role="stable", metric="latency_p95", revisions=names)
+    assert query == 'q{deployment="bc-rev-aaaaaaaaaa-predictor"}'
+    # without the names (no deploy.logger) the placeholder stays as written, as any unknown one does
+    assert source.query_for(namespace="ml", service="bc", role="canary", metric="latency_p95").endswith('$revision-predictor"}')
