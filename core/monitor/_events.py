@@ -381,6 +381,13 @@ def decode_response(payload: Mapping[str, Any], roles: Mapping[str, str | None] 
         label = tensors.get(roles.get("value") or "") if roles.get("value") else None
     if label is None:
         label = next((a.reshape(-1) for a in tensors.values() if a.ndim == 1 or (a.ndim == 2 and a.shape[1] == 1)), None)
+    if probs is not None and probs.ndim == 2 and probs.shape[0] == 1:
+        row = probs[0].tolist()
+        if row and all(math.isfinite(v) for v in row):  # the usual response, one finite row: no array work
+            best = max(row)
+            predictions = label.reshape(-1) if label is not None and label.size == 1 \
+                else np.array([float(row.index(best))])  # fmt: skip
+            return Outputs(predictions, np.array([best]), False)
     if probs is not None and probs.ndim == 2 and probs.shape[0]:
         finite = probs if np.isfinite(probs).all() else np.where(np.isfinite(probs), probs, -np.inf)
         confidences = finite.max(axis=1)

@@ -110,3 +110,21 @@ def test_payloads_are_read_as_json_reads_them(body: bytes) -> None:
     event = parse_event(headers("e", "request", when=1_800_000_000.0), body)
     assert json.dumps(event.payload) == json.dumps(json.loads(body.decode("utf-8-sig")))
     assert type(event.payload.get("id", 0)) is int
+
+
+@pytest.mark.parametrize("probabilities", [[0.2, 0.8], [0.5, 0.5], [0.9, 0.05, 0.05], [float("nan"), 0.3],
+                                           [float("inf"), 0.1], [-1.0, -2.0], [0.0, 0.0]])  # fmt: skip
+@pytest.mark.parametrize("label", [None, [1], [7]])
+def test_a_one_row_response_reads_as_that_row_of_a_batch(probabilities: list[float], label: list[int] | None) -> None:
+    # One row (the usual response) takes a path without array work; it must agree with the batch path.
+    def payload(rows: int) -> dict[str, object]:
+        outputs = [{"name": "probabilities", "shape": [rows, len(probabilities)], "datatype": "FP64",
+                    "data": probabilities * rows}]  # fmt: skip
+        if label is not None:
+            outputs.insert(0, {"name": "label", "shape": [rows], "datatype": "INT64", "data": label * rows})
+        return {"outputs": outputs}
+
+    one, batch = decode_response(payload(1)), decode_response(payload(2))
+    np.testing.assert_array_equal(one.predictions, batch.predictions[:1])
+    np.testing.assert_array_equal(one.confidences, batch.confidences[:1])
+    assert one.predictions.dtype == batch.predictions.dtype == np.float64 and one.confidences.shape == (1,)
