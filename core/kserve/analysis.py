@@ -28,6 +28,7 @@ __all__ = [
     "FileSource",
     "MetricsSource",
     "PrometheusSource",
+    "Revisions",
     "analyse",
     "canary_record",
     "with_decision",
@@ -37,9 +38,14 @@ CANARY_ANNOTATION = f"{ANNOTATION}canary"
 KEEP = 20
 
 
+Revisions = Mapping[str, str]  # {"canary": predictor name, "stable": predictor name}
+
+
 class MetricsSource(Protocol):
-    def samples(self, *, namespace: str, service: str, role: str, metric: str) -> np.ndarray:
-        """Recent samples of ``metric`` for ``role`` ("canary" or "stable")."""
+    def samples(self, *, namespace: str, service: str, role: str, metric: str,
+                revisions: Revisions | None = None) -> np.ndarray:  # fmt: skip
+        """Recent samples of ``metric`` for ``role`` ("canary" or "stable"); ``revisions`` names the
+        two predictors (the revision each one's payload logger marks its events with), when known."""
         ...
 
 
@@ -54,7 +60,8 @@ class FileSource:
         except ValueError as exc:
             raise InputError(f"metrics file {path} is not JSON: {exc}") from None
 
-    def samples(self, *, namespace: str, service: str, role: str, metric: str) -> np.ndarray:
+    def samples(self, *, namespace: str, service: str, role: str, metric: str,
+                revisions: Revisions | None = None) -> np.ndarray:  # fmt: skip
         values = self.data.get(role, {}).get(metric, [])
         return np.asarray(values, dtype=np.float64)
 
@@ -70,20 +77,23 @@ class PrometheusSource:
         self.step = step_seconds
         self.timeout = timeout
 
-    def query_for(self, *, namespace: str, service: str, role: str, metric: str) -> str:
+    def query_for(self, *, namespace: str, service: str, role: str, metric: str,
+                  revisions: Revisions | None = None) -> str:  # fmt: skip
         template = self.queries.get(metric)
         if not template:
             raise InputError(f"canary metric `{metric}` has no PromQL query",
                              fix="set deploy.environments[].canary.metrics[].query ($namespace, $service, $role)")  # fmt: skip
-        return string.Template(template).safe_substitute(namespace=namespace, service=service, role=role)
+        names = {"revision": revisions[role]} if revisions else {}  # $revision: the role's predictor name
+        return string.Template(template).safe_substitute(namespace=namespace, service=service, role=role, **names)
 
-    def samples(self, *, namespace: str, service: str, role: str, metric: str) -> np.ndarray:
+    def samples(self, *, namespace: str, service: str, role: str, metric: str,
+                revisions: Revisions | None = None) -> np.ndarray:  # fmt: skip
         import time
         import urllib.error
         import urllib.parse
         import urllib.request
 
-        query = self.query_for(namespace=namespace, service=service, role=role, metric=metric)
+        query = self.query_for(namespace=namespace, service=service, role=role, metric=metric, revisions=revisions)
         end = time.time()
         params = urllib.parse.urlencode({"query": query, "start": f"{end - self.window:.3f}", "end": f"{end:.3f}",
                                          "step": f"{self.step:g}"})  # fmt: skip
@@ -118,12 +128,15 @@ def canary_record(obj: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def analyse(settings: CanaryConfig, source: MetricsSource, *, namespace: str, service: str,
-            failures_so_far: int) -> Decision:  # fmt: skip
+            failures_so_far: int, revisions: Revisions | None = None) -> Decision:  # fmt: skip
+    """Judge each metric on the canary's samples against the stable's. ``revisions`` (the two
+    predictors' names) is passed on only when given, so a source written before it still works."""
+    named: dict[str, Any] = {"revisions": revisions} if revisions else {}
     judgements = [
         judge_metric(
             m.name,
-            source.samples(namespace=namespace, service=service, role="canary", metric=m.name),
-            source.samples(namespace=namespace, service=service, role="stable", metric=m.name),
+            source.samples(namespace=namespace, service=service, role="canary", metric=m.name, **named),
+            source.samples(namespace=namespace, service=service, role="stable", metric=m.name, **named),
             direction=m.direction, margin=m.margin, alpha=settings.alpha, min_samples=settings.min_samples,
         )
         for m in settings.metrics

@@ -13,12 +13,20 @@ KServe has two ways to split traffic, and this module speaks both:
 A first rollout (no stable model yet) gets 100%, as KServe does.
 
 What KServe's webhooks admit (checked in the tests by KServe's own code): no
-``model.name`` on the stable predictor; a canary carries only its name and model (the
+``model.name`` on the stable predictor; a canary carries only its name, model and logger (the
 controller merges it over the stable predictor and gives it fixed replicas, so no
 maxReplicas, scaleTarget, scaleMetric or autoScaling); ``protocolVersion`` is always
 set, since ``modelFormat: onnx`` gets no default and only a v2 runtime serves it. The
 ``modelFormat`` follows ``model.format`` (``sklearn``, ``xgboost``, ``lightgbm``,
 ``pytorch`` for TorchScript), and the package lays the file out as that runtime reads it.
+
+The payload logger (``deploy.logger``): every predictor written here, the stable one and
+each canary entry, gets its own ``logger.url`` with ``?revision=<predictor_name>`` added.
+KServe v0.20.0's agent cannot tell its pods apart (it is given ``--source-uri`` before a
+ReplicaSet's pod has a name, and ``--endpoint`` from a label Standard mode never sets), so
+the URL is what tells the monitor which model an event came from. A canary would otherwise
+inherit the stable's URL through the controller's merge; the name travels with the model
+through a zero-restart promotion, and a rollback writes the rolled-back model's.
 """
 
 from __future__ import annotations
@@ -38,6 +46,8 @@ __all__ = [
     "Rollout",
     "build_inference_service",
     "canary_predictor_spec",
+    "logged_revisions",
+    "logger_url",
     "predictor_name",
     "predictor_spec",
     "service_name",
@@ -89,6 +99,33 @@ def predictor_name(artifact: str) -> str:
     """
     digest = _storage_uri(artifact).rsplit("@sha256:", 1)[1]
     return f"rev-{digest[:10]}"
+
+
+def logger_url(url: str, artifact: str) -> str:
+    """``url`` with ``revision=<predictor_name(artifact)>`` in its query, replacing one it had.
+
+    The rest is kept as written (the token in the user info, the path, other parameters), so
+    the monitor authenticates the logger as before.
+    """
+    base, hash_, fragment = url.partition("#")
+    base, _, query = base.partition("?")
+    if "://" in base and "/" not in base.split("://", 1)[1]:
+        base += "/"  # http://host?q is sent as `POST /?q` by Go, but is no request line for every client
+    kept = [part for part in query.split("&") if part and part.partition("=")[0] != "revision"]
+    return f"{base}?{'&'.join([*kept, f'revision={predictor_name(artifact)}'])}{hash_}{fragment}"
+
+
+def logged_revisions(config: Config, artifact: str | None, stable_artifact: str | None) -> dict[str, str] | None:
+    """The names the canary's and the stable's loggers mark their events with (``logger_url``);
+    None when mlpipex writes no logger (the metrics source then picks windows by its own rules)."""
+    if config.deploy.logger is None or not artifact or not stable_artifact:
+        return None
+    return {"canary": predictor_name(artifact), "stable": predictor_name(stable_artifact)}
+
+
+def _logger(config: Config, artifact: str) -> dict[str, Any]:
+    assert config.deploy.logger is not None
+    return {"mode": config.deploy.logger.mode, "url": logger_url(config.deploy.logger.url, artifact)}
 
 
 def _model(config: Config, artifact: str, storage_uri: StorageUri) -> dict[str, Any]:
@@ -143,7 +180,7 @@ def predictor_spec(config: Config, artifact: str, storage_uri: StorageUri = _sto
     if deploy.affinity:
         spec["affinity"] = copy.deepcopy(deploy.affinity)
     if deploy.logger:
-        spec["logger"] = {"mode": deploy.logger.mode, "url": deploy.logger.url}
+        spec["logger"] = _logger(config, artifact)
     if deploy.service_account:
         spec["serviceAccountName"] = deploy.service_account
     if deploy.image_pull_secrets:
@@ -152,12 +189,15 @@ def predictor_spec(config: Config, artifact: str, storage_uri: StorageUri = _sto
 
 
 def canary_predictor_spec(config: Config, artifact: str, storage_uri: StorageUri = _storage_uri) -> dict[str, Any]:
-    """A Standard-mode canary: its name and model only; KServe merges it over the stable predictor."""
+    """A Standard-mode canary: its name, model and logger only; KServe merges it over the stable predictor."""
     model = _model(config, artifact, storage_uri)
     # The CRD requires a container name inside spec.canary[] (KServe's rule against it covers
     # the stable predictor only): KServe's own name for the model container.
     model["name"] = "kserve-container"
-    return {"name": predictor_name(artifact), "model": model}
+    spec: dict[str, Any] = {"name": predictor_name(artifact), "model": model}
+    if config.deploy.logger:  # its own URL: the stable's, merged in, would mark its events as the stable's
+        spec["logger"] = _logger(config, artifact)
+    return spec
 
 
 def _models(service: dict[str, Any]) -> list[dict[str, Any]]:

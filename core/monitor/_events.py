@@ -7,9 +7,18 @@ in headers and the model's own JSON in the body:
 
 - ``ce-type``: ``org.kubeflow.serving.inference.request`` / ``.response``
 - ``ce-time``: when the agent saw the request / the finished response (RFC 3339)
-- ``ce-source``: the pod name (the agent is started with ``--source-uri <pod>``)
+- ``ce-source``: the pod name (the agent is started with ``--source-uri <pod>``), but
+  KServe v0.20.0's pod webhook runs before a ReplicaSet's pod has its generated name,
+  so the agent gets ``''`` and sends ``http://localhost:9081/`` from every pod
 - extensions ``ce-inferenceservicename``, ``ce-namespace``, ``ce-component``
-  (predictor, transformer…), ``ce-endpoint`` (default or canary), ``ce-metadata``.
+  (predictor, transformer…), ``ce-endpoint`` (default or canary: the pod's
+  ``serving.kserve.io/endpoint`` label, unset in Standard mode), ``ce-metadata``.
+
+So the revision an event belongs to comes from mlpipex's own extension attribute
+``ce-mlpipexrevision`` when it is there: the monitor sets it from the logger URL's
+``?revision=<predictor name>`` (mlpipex writes one URL per predictor, and KServe's
+logger cannot add attributes), and the ingest path, the journal and Kafka records carry
+it. Without it the revision is read from ``ce-source`` (``revision_of``).
 
 A response that never arrives is how a failed request shows up: KServe logs
 responses only for status 200.
@@ -21,6 +30,7 @@ import datetime as dt
 import functools
 import math
 import re
+import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,21 +40,29 @@ import numpy as np
 from mlpipex import fastjson
 
 __all__ = [
+    "MARKER_ATTRIBUTE",
     "REQUEST_TYPE",
     "RESPONSE_TYPE",
     "Event",
     "MalformedEvent",
     "Outputs",
+    "check_revision",
     "decode_request",
     "decode_response",
     "parse_event",
     "parse_time",
+    "revision_marker",
     "revision_of",
+    "source_revision",
 ]
 
 REQUEST_TYPE = "org.kubeflow.serving.inference.request"
 RESPONSE_TYPE = "org.kubeflow.serving.inference.response"
 MAX_BODY = 8 << 20  # a logged payload larger than this is refused, not parsed
+MARKER_ATTRIBUTE = "ce-mlpipexrevision"  # the revision the logger URL names (a CloudEvents extension)
+MARKER_PARAMETER = "revision"  # ?revision=<predictor name> in the logger URL
+# A DNS label, as KServe's predictor names are (mlpipex writes rev-<10 hex>): bounded, no separators.
+_MARKER = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 _V2_NUMERIC = {"BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64",
                "FP16", "FP32", "FP64"}  # fmt: skip
@@ -119,6 +137,36 @@ def revision_of(source: str) -> str:
     return text or "unknown"
 
 
+def check_revision(value: str) -> str:
+    """``value`` if it can name a revision (a predictor name), else ``MalformedEvent``."""
+    if not _MARKER.match(value):
+        raise MalformedEvent("revision", f"revision {value[:70]!r} is not a predictor name (a DNS label: "
+                                         "lower-case letters, digits and '-', at most 63)")  # fmt: skip
+    return value
+
+
+@functools.lru_cache(maxsize=256)  # one query per predictor: a handful of distinct ones
+def revision_marker(query: str) -> str | None:
+    """The ``revision`` parameter of a logger URL's query string (None when absent); ``MalformedEvent``
+    when it is empty, repeated or not a predictor name. Other parameters are left alone."""
+    if not query:
+        return None
+    found = [part.partition("=")[2] for part in query.split("&") if part.partition("=")[0] == MARKER_PARAMETER]
+    if not found:
+        return None
+    if len(found) > 1:
+        raise MalformedEvent("revision", "the URL names `revision` more than once")
+    return check_revision(urllib.parse.unquote(found[0]))
+
+
+def source_revision(attributes: Mapping[str, str]) -> str:
+    """The revision an event's attributes name: the URL's marker if the monitor set one, else ``ce-source``'s."""
+    marker = (attributes.get(MARKER_ATTRIBUTE) or "").strip()
+    if marker:
+        return check_revision(marker)
+    return revision_of((attributes.get("ce-source") or "").strip())
+
+
 def _header(headers: Mapping[str, str], name: str) -> str:
     return (headers.get(name) or "").strip()
 
@@ -161,7 +209,7 @@ def parse_event(headers: Mapping[str, str], body: bytes) -> Event:
         service=service,
         component=_header(headers, "ce-component") or "predictor",
         endpoint=_header(headers, "ce-endpoint") or "default",
-        revision=revision_of(_header(headers, "ce-source")),
+        revision=source_revision(headers),
         payload=payload,
     )
 

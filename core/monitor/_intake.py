@@ -2,8 +2,9 @@
 
 The order and the answers are the route's: the token (401/403, the body unread and
 the connection closed), the InferenceService the token may send, the body within
-``MAX_BODY`` (413) and the in-flight budget (503 busy), then the event checked and
-applied (400 names what is wrong) and journaled, and 200 only once the journal has it
+``MAX_BODY`` (413) and the in-flight budget (503 busy), the URL's ``?revision=`` marker
+(400 if malformed; it becomes the event's ``ce-mlpipexrevision`` attribute, see
+mlpipex.monitor._events), then the event checked and applied (400 names what is wrong) and journaled, and 200 only once the journal has it
 (503 if it cannot). ``take_event`` is that logic on plain data; ``EventIntake`` serves
 it ahead of FastAPI, which spent about half of an event's CPU in its own request
 handling; the FastAPI route (mlpipex.monitor._service) serves it too, for the docs
@@ -18,7 +19,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mlpipex.monitor._auth import MonitorAuth, Token, presented_token
-from mlpipex.monitor._events import MAX_BODY, MalformedEvent, parse_event
+from mlpipex.monitor._events import (
+    MARKER_ATTRIBUTE,
+    MAX_BODY,
+    MalformedEvent,
+    parse_event,
+    revision_marker,
+)
 
 if TYPE_CHECKING:
     from mlpipex import asgi
@@ -106,8 +113,9 @@ def authorise(monitor: Monitor, auth: MonitorAuth, headers: Mapping[str, str], s
 
 
 async def take_event(monitor: Monitor, inflight: InFlight, headers: Mapping[str, str],
-                     chunks: AsyncIterator[bytes]) -> Answer:  # fmt: skip
-    """One CloudEvent: ``headers`` by lower-case name, ``chunks`` its body as it arrives."""
+                     chunks: AsyncIterator[bytes], query: str = "") -> Answer:  # fmt: skip
+    """One CloudEvent: ``headers`` by lower-case name, ``chunks`` its body as it arrives, ``query``
+    the request URL's query string (the logger URL's, with mlpipex's revision marker)."""
     auth = monitor.settings.auth
     token = authorise(monitor, auth, headers, "ingest")
     if isinstance(token, Answer):
@@ -124,6 +132,14 @@ async def take_event(monitor: Monitor, inflight: InFlight, headers: Mapping[str,
         with monitor.ingestor.lock:
             monitor.ingestor.malformed["size"] += 1
         return Answer(413, {"error": f"payload larger than {MAX_BODY} bytes", "reason": "size"}, {"Connection": "close"})
+    try:
+        marker = revision_marker(query)
+    except MalformedEvent as exc:
+        with monitor.ingestor.lock:
+            monitor.ingestor.malformed[exc.reason] += 1
+        return Answer(400, {"error": str(exc), "reason": exc.reason})
+    if marker is not None:  # the URL names the predictor: it outranks what the attributes say
+        headers = {**headers, MARKER_ATTRIBUTE: marker}
     try:
         if monitor.producer is not None:  # Kafka mode: checked here, applied by the partition's owner
             attributes = {k: v for k, v in headers.items() if k.startswith("ce-")}
@@ -158,7 +174,8 @@ class EventIntake:
         from mlpipex import asgi
 
         try:
-            answer = await take_event(self.monitor, self.inflight, asgi.headers_of(scope), asgi.body_chunks(receive))
+            answer = await take_event(self.monitor, self.inflight, asgi.headers_of(scope), asgi.body_chunks(receive),
+                                      scope.get("query_string", b"").decode("latin-1"))  # fmt: skip
         except asgi.Disconnected:
             return  # the logger went away mid-body: nothing was taken, nobody to answer
         except Exception:

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from mlpipex.errors import InputError
+from mlpipex.monitor._events import MARKER_ATTRIBUTE
 
 __all__ = ["SYNC_POLICIES", "EventJournal", "FileJournal", "decode_record", "encode_event", "encode_labels"]
 
@@ -49,6 +50,9 @@ _MAX_RECORD = 64 << 20
 # The CloudEvent attributes the monitor reads (the ingest path parses exactly these again on replay).
 _KEPT = ("ce-specversion", "ce-id", "ce-type", "ce-source", "ce-time", "ce-inferenceservicename", "ce-namespace",
          "ce-component", "ce-endpoint")  # fmt: skip
+# An event with the logger URL's revision marker: its own record kind ("m"), so journals written
+# before the marker existed ("e", nine attributes) replay as they were.
+_MARKED = (*_KEPT, MARKER_ATTRIBUTE)
 
 
 class EventJournal(Protocol):
@@ -89,11 +93,12 @@ class EventJournal(Protocol):
 def encode_event(now: float, headers: Mapping[str, str], body: bytes) -> bytes:
     # One line per kept attribute, in _KEPT's order (an HTTP header value holds no newline; a missing
     # one is empty, which the ingest path reads the same): a few hundred ns, where JSON took 6 µs.
-    values = [headers.get(name) or "" for name in _KEPT]
+    kind, names = (b"m", _MARKED) if headers.get(MARKER_ATTRIBUTE) else (b"e", _KEPT)
+    values = [headers.get(name) or "" for name in names]
     if any("\n" in value for value in values):
         raise ValueError("a CloudEvent attribute holds a newline")
     text = "\n".join([repr(now), *values, ""])
-    return b"e" + text.encode("utf-8", "surrogateescape") + body
+    return kind + text.encode("utf-8", "surrogateescape") + body
 
 
 def encode_labels(now: float, items: list[tuple[str, list[float], float | None]]) -> bytes:
@@ -102,10 +107,11 @@ def encode_labels(now: float, items: list[tuple[str, list[float], float | None]]
 
 def decode_record(record: bytes) -> tuple[str, float, Any]:
     """("event", received, (headers, body)) or ("labels", received, [(id, labels, value)…])."""
-    if record[:1] == b"e":
-        parts = record[1:].split(b"\n", len(_KEPT) + 1)
+    if record[:1] in (b"e", b"m"):
+        names = _KEPT if record[:1] == b"e" else _MARKED
+        parts = record[1:].split(b"\n", len(names) + 1)
         values = [v.decode("utf-8", "surrogateescape") for v in parts[1:-1]]
-        return "event", float(parts[0]), ({n: v for n, v in zip(_KEPT, values) if v}, parts[-1])
+        return "event", float(parts[0]), ({n: v for n, v in zip(names, values) if v}, parts[-1])
     now, items = json.loads(record[1:])
     return "labels", float(now), [(str(i), [float(v) for v in t], None if x is None else float(x)) for i, t, x in items]
 

@@ -28,7 +28,7 @@ import binascii
 import json
 from collections.abc import Iterable, Mapping
 
-from mlpipex.monitor._events import MalformedEvent, revision_of
+from mlpipex.monitor._events import MalformedEvent, source_revision
 
 __all__ = ["STRUCTURED", "from_record", "revision_key", "to_record"]
 
@@ -86,9 +86,11 @@ def _structured(value: bytes) -> tuple[dict[str, str], bytes]:
 
 
 def revision_key(attributes: Mapping[str, str]) -> bytes:
-    """The record key: namespace/service/component/revision (one revision's events, one partition)."""
+    """The record key: namespace/service/component/revision (one revision's events, one partition);
+    the revision is the logger URL's marker when the receiver set one (``ce-mlpipexrevision``, a
+    record header ``ce_mlpipexrevision`` like any attribute), else ``ce-source``'s."""
     parts = [attributes.get(name, "").strip() for name in ("ce-namespace", "ce-inferenceservicename", "ce-component")]
-    return "/".join([*parts, revision_of(attributes.get("ce-source", "").strip())]).encode()
+    return "/".join([*parts, source_revision(attributes)]).encode()
 
 
 def to_record(attributes: Mapping[str, str], body: bytes) -> tuple[bytes, list[tuple[str, bytes]]]:

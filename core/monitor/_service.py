@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING, Any
 
 from mlpipex.errors import MlpipexError
 from mlpipex.monitor._auth import Token
-from mlpipex.monitor._canary import samples_for
+from mlpipex.monitor._canary import canary_revisions, samples_for
+from mlpipex.monitor._events import MalformedEvent
 from mlpipex.monitor._ingest import Ingestor
 from mlpipex.monitor._intake import (
     BUSY,
@@ -212,7 +213,7 @@ def monitor_router(monitor: "Monitor") -> "APIRouter":
     async def receive(request: Request) -> Response:
         # Served by EventIntake ahead of FastAPI (create_monitor_app); this is the same logic for the
         # OpenAPI description and for a mount that bypasses the hot route.
-        return _response(await take_event(monitor, inflight, request.headers, request.stream()))
+        return _response(await take_event(monitor, inflight, request.headers, request.stream(), request.url.query))
 
     router.add_api_route("/", receive, methods=["POST"], include_in_schema=False)
     router.add_api_route("/events", receive, methods=["POST"], summary="KServe payload-logger CloudEvents (binary mode)")
@@ -266,13 +267,16 @@ def monitor_router(monitor: "Monitor") -> "APIRouter":
         return {"joined": len(joined), "unknown": [i for i, _, _ in parsed if i not in done][:100]}
 
     @router.get("/api/v1/samples", summary="Per-revision samples for the canary analysis")
-    def samples(request: Request, namespace: str, service: str, role: str, metric: str) -> Any:
+    def samples(request: Request, namespace: str, service: str, role: str, metric: str,
+                canary_revision: str | None = None, stable_revision: str | None = None) -> Any:  # fmt: skip
         token = authorise(request, "read")
         if isinstance(token, Response):
             return token
         try:
-            values = samples_for(monitor.ingestor, namespace=namespace, service=service, role=role, metric=metric)
-        except MlpipexError as exc:
+            revisions = canary_revisions(canary_revision, stable_revision)
+            values = samples_for(monitor.ingestor, namespace=namespace, service=service, role=role, metric=metric,
+                                 revisions=revisions)  # fmt: skip
+        except (MlpipexError, MalformedEvent) as exc:
             raise HTTPException(400, str(exc)) from None
         return {"namespace": namespace, "service": service, "role": role, "metric": metric,
                 "samples": _finite(values)}  # fmt: skip

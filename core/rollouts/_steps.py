@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from mlpipex.kserve.analysis import MetricsSource, analyse, canary_record, with_decision
 from mlpipex.kserve.capabilities import capabilities, check_canary_split, check_router
 from mlpipex.kserve.cluster import ready
-from mlpipex.kserve.manifests import service_name, with_storage_uris
+from mlpipex.kserve.manifests import logged_revisions, service_name, with_storage_uris
 from mlpipex.kserve.rollout import plan_promote, plan_rollback, plan_same, state_of
 from mlpipex.rollouts._routing import Routed, route_first, write_route
 from mlpipex.stats.canary import Action, Decision
@@ -146,8 +146,10 @@ def canary_step(kube: Cluster, crd: CrdSchema, config: Config, env: EnvironmentC
     name = service_name(config)
     state = state_of(current)
     record = canary_record(current)
+    # Each predictor's logger marks its events with the predictor's name: judge those, not a guess by age.
     decision = analyse(env.canary, source, namespace=env.namespace, service=name,
-                       failures_so_far=int(record.get("failures", 0)))  # fmt: skip
+                       failures_so_far=int(record.get("failures", 0)),
+                       revisions=logged_revisions(config, state.artifact, state.stable))  # fmt: skip
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     if decision.action is Action.ADVANCE:
         service = plan_promote(config, env, current, None, by=by, now=now)

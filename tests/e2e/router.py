@@ -6,14 +6,14 @@ weight, as a Gateway would, else the Service ``status.address.url`` names; then 
 Running pod of that Service, whose `mlpipex serve` stand-in answers. Like the ``agent``
 container KServe injected into that pod, it posts the request and the response as
 CloudEvents in binary mode to the agent's ``--log-url``, with the agent's
-``--inference-service``, ``--namespace`` and ``--component``.
-
-Two headers differ from what KServe v0.20.0's agent really sends, and say so: the agent
-gets ``--source-uri ''`` and ``--endpoint ''`` in Standard mode, so every pod's events
-carry ``ce-source: http://localhost:9081/`` and no endpoint, and the monitor could not
-tell the canary's samples from the stable's. Here ``ce-source`` is the pod's name and
-``ce-endpoint`` is ``canary`` for a backend other than ``status.address.url``'s (the
-stable predictor's Service).
+``--inference-service``, ``--namespace``, ``--component`` and ``--endpoint``, and the
+source the agent uses: ``--source-uri``, which KServe v0.20.0's pod webhook fills in
+before a ReplicaSet's pod has its name, so it is empty and the agent falls back to
+``http://localhost:<agent port>/``; ``--endpoint`` is the pod's
+``serving.kserve.io/endpoint`` label, which Standard mode never sets. So every pod's
+events look alike but for the URL they go to: mlpipex writes each predictor its own
+``logger.url`` with ``?revision=<predictor name>``, and that marker is what tells the
+monitor the canary's samples from the stable's.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ class LiveRouter:
     def __init__(self, pods: Pods, cluster: LiveCluster, seed: int = 0) -> None:
         self.pods, self.cluster = pods, cluster
         self.rng = random.Random(seed)
-        self.sent: dict[str, int] = {}  # endpoint -> requests
+        self.sent: dict[str, int] = {}  # "default" (the stable's Service) or "canary" -> requests
         self.by_service: dict[str, int] = {}  # Service -> requests
         self._routes: tuple[float, list[Backend], str] | None = None
 
@@ -93,12 +93,15 @@ class LiveRouter:
         assert pods, f"Service {backend.service} has no Running predictor pod"
         pod = pods[0]
         request, response, started, ended = _predict(self.pods.url_for_modelcar(pod.modelcar), row)
-        endpoint = pod.logger.get("endpoint") or ("default" if backend.service == stable else "canary")
-        if pod.logger.get("log-url"):
-            log_payloads(pod.logger["log-url"], source=pod.name, service=pod.logger.get("inference-service", self.cluster.service),
-                         namespace=pod.logger.get("namespace", self.cluster.namespace),
-                         component=pod.logger.get("component", "predictor"), endpoint=endpoint,
+        flags = pod.logger
+        if flags.get("log-url"):
+            # The agent's own fallback for an empty --source-uri (cmd/agent/main.go), and its --endpoint as given.
+            source = flags.get("source-uri") or f"http://localhost:{flags.get('port', '9081')}/"
+            log_payloads(flags["log-url"], source=source, service=flags.get("inference-service", self.cluster.service),
+                         namespace=flags.get("namespace", self.cluster.namespace),
+                         component=flags.get("component", "predictor"), endpoint=flags.get("endpoint", ""),
                          request=request, response=response, started=started, ended=ended)  # fmt: skip
-        self.sent[endpoint] = self.sent.get(endpoint, 0) + 1
+        role = "default" if backend.service == stable else "canary"  # the router's own count, never logged
+        self.sent[role] = self.sent.get(role, 0) + 1
         self.by_service[backend.service] = self.by_service.get(backend.service, 0) + 1
         return json.loads(response)["predictions"][0]

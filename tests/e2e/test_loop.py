@@ -12,8 +12,10 @@ without Go it skips). The App's merge and ChatOps apply into it; KServe makes th
 Deployments, Services and (KWOK's) pods; mlpipex writes the HTTPRoute. KWOK's pods run nothing,
 so each pod's modelcar image leads, through the registry, to the artifact a real `mlpipex
 serve` serves (tests/e2e/pods.py), and requests go where the live objects route them, logged as
-the pod's injected KServe agent is told to (tests/e2e/live.py, router.py). No gateway controller
-runs: the router reads the route's weights as a Gateway would.
+the pod's injected KServe agent is told to (tests/e2e/live.py, router.py): every event says
+`ce-source: http://localhost:9081/` and no endpoint, as on a real KServe v0.20.0, and the monitor
+tells canary from stable by the `?revision=` mlpipex put in each predictor's logger URL. No gateway
+controller runs: the router reads the route's weights as a Gateway would.
 
 Each step is asserted and told in `.mlpipex/test-results/e2e-story.md`.
 """
@@ -227,6 +229,23 @@ def test_the_loop_on_the_real_control_plane(live_world, quickstart, tmp_path, mo
         stable_service, canary_service = (f"breast-cancer-{predictor_name(a)}-predictor" for a in (first, second))
         assert canary_service in live.predictor_deployments(), live.predictor_deployments()
         assert [(b.service, b.weight) for b in live.backends()] == [(stable_service, 90), (canary_service, 10)]
+        # What KServe v0.20.0's pod webhook told each agent: no pod name (generateName is resolved after admission),
+        # no endpoint (Standard mode sets no label for it), and the logger URL mlpipex wrote for that predictor.
+
+        def agents_now() -> dict[str, dict[str, str]]:
+            newest = {s: live.pods_of(s)[:1] for s in (stable_service, canary_service)}
+            return {s: found[0].logger if found else {} for s, found in newest.items()}
+
+        deadline = time.monotonic() + 60  # the stable's Deployment rolls once: its predictor has a logger now
+        agents = agents_now()
+        while not all("log-url" in a for a in agents.values()):
+            assert time.monotonic() < deadline, agents
+            time.sleep(0.5)
+            agents = agents_now()
+        assert {s: (a["source-uri"], a["endpoint"]) for s, a in agents.items()} == dict.fromkeys(agents, ("", ""))
+        assert {s: a["log-url"] for s, a in agents.items()} == {
+            stable_service: f"{monitor.url}/?revision={predictor_name(first)}",
+            canary_service: f"{monitor.url}/?revision={predictor_name(second)}"}  # fmt: skip
         router = LiveRouter(pods, live)
         weights = [[(b.service, b.weight) for b in live.backends()]]
         deadline = time.monotonic() + 180
@@ -245,12 +264,20 @@ def test_the_loop_on_the_real_control_plane(live_world, quickstart, tmp_path, mo
         obj = live.inference_service()
         assert obj["spec"]["predictor"]["name"] == predictor_name(second) and not obj["spec"].get("canary")
         assert router.sent.get("canary", 0) > 0 and router.sent.get("default", 0) > router.sent["canary"]
+        # The monitor told the two apart by the URL alone (every event said ce-source http://localhost:9081/).
+        windows = {w.key.revision: w.requests for w in monitor.monitor.ingestor.windows.values()
+                   if w.key.namespace == production}  # fmt: skip
+        assert set(windows) == {predictor_name(first), predictor_name(second)}, windows
         [pod] = live.pods_of(canary_service)
-        assert pod.logger["log-url"] == monitor.url and pod.logger["inference-service"] == "breast-cancer"
+        # promoted without a restart: the predictor took the canary's name, and its logger URL the canary's marker
+        assert pod.logger["log-url"] == f"{monitor.url}/?revision={predictor_name(second)}"
+        assert pod.logger["inference-service"] == "breast-cancer"
         assert digest(pods.artifact_of(pod.modelcar)) == digest(second)
         story.step(f"/promote production of #6: a canary. KServe made Deployment `{pod.deployment}` beside the stable's; "
                    f"the analysis on the monitor's samples moved mlpipex's HTTPRoute {' → '.join(str(w) for w in weights)}; "
-                   f"requests by the live route's weights {router.sent}, logged by the flags of the `agent` KServe injected", cluster=True)
+                   f"requests by the live route's weights {router.sent}, logged by the flags of the `agent` KServe injected "
+                   f"(no pod name, no endpoint: `ce-source: http://localhost:9081/`), told apart by the `?revision=` "
+                   f"of each predictor's logger URL: the monitor's windows (requests) {windows}", cluster=True)
 
         # 5. The inputs shift; the monitor's drift check alerts the App, which opens the retraining PR.
         shifted = [[v * 3.0 for v in row] for row in features]

@@ -87,6 +87,20 @@ class Cluster:
         return admitted
 
 
+def marked(obj: dict[str, Any]) -> list[str]:
+    """The revision each predictor's logger URL names (stable first, then the canaries), checked against
+    the predictor's own name where it has one; the URL keeps the monitor's host, path and mode."""
+    predictors = [obj["spec"]["predictor"]] + [c["predictor"] for c in obj["spec"].get("canary") or []]
+    found = []
+    for predictor in predictors:
+        logger = predictor["logger"]
+        base, _, revision = logger["url"].partition("?revision=")
+        assert base == PLACEMENT["logger"]["url"] and logger["mode"] == "request", logger
+        assert predictor.get("name", revision) == revision, predictor
+        found.append(revision)
+    return found
+
+
 @pytest.mark.parametrize(("mode", "replicas"), AUTOSCALING, ids=lambda v: str(v))
 def test_every_rollout_step_is_admitted(quickstart, kserve_admission, mode, replicas):
     config = _config(quickstart, mode, replicas)
@@ -102,6 +116,12 @@ def test_every_rollout_step_is_admitted(quickstart, kserve_admission, mode, repl
     assert after["metadata"]["annotations"]["mlpipex.dev/artifact"] == A
     assert during.send(plan_rollback(config, env, fifty))["metadata"]["annotations"]["mlpipex.dev/artifact"] == A
     again = cluster.send(plan_deploy(config, env, after, Rollout(C)))  # a third model, after the rollback
+    # Each predictor's logger URL names the model it serves, as KServe stored it, through every step:
+    # the canary's own (not the stable's, merged in), kept by the zero-restart promotion, the old one's after a rollback.
+    assert [marked(o) for o in (first, canary, dialled, fifty, full, after, again)] == [
+        ["rev-aaaaaaaaaa"], ["rev-aaaaaaaaaa", "rev-bbbbbbbbbb"], ["rev-aaaaaaaaaa", "rev-bbbbbbbbbb"],
+        ["rev-aaaaaaaaaa", "rev-bbbbbbbbbb"], ["rev-bbbbbbbbbb"], ["rev-aaaaaaaaaa"], ["rev-aaaaaaaaaa", "rev-cccccccccc"],
+    ] if mode == "Standard" else [["rev-aaaaaaaaaa"], *[["rev-bbbbbbbbbb"]] * 4, ["rev-aaaaaaaaaa"], ["rev-cccccccccc"]]  # fmt: skip
     if mode == "Standard":
         assert [c["trafficPercent"] for c in canary["spec"]["canary"]] == [10]
         # the documented zero-restart promotion: the stable predictor takes the canary's name

@@ -77,7 +77,8 @@ def test_first_rollout_standard_gets_everything(config, crd):
     assert predictor["model"]["modelFormat"] == {"name": "onnx"}
     assert predictor["model"]["resources"]["limits"]["nvidia.com/gpu"] == "1"
     assert predictor["nodeSelector"] and predictor["tolerations"][0]["key"] == "nvidia.com/gpu"
-    assert predictor["logger"] == {"mode": "all", "url": "http://mlpipex-monitor.mlpipex.svc/events"}
+    # the logger URL names the model, so the monitor tells this predictor's events from a canary's
+    assert predictor["logger"] == {"mode": "all", "url": "http://mlpipex-monitor.mlpipex.svc/events?revision=rev-bbbbbbbbbb"}
     assert (predictor["minReplicas"], predictor["maxReplicas"], predictor["scaleTarget"]) == (1, 4, 80)
     annotations = service["metadata"]["annotations"]
     assert annotations["mlpipex.dev/artifact"] == ARTIFACT and annotations["mlpipex.dev/pull-request"] == "7"
@@ -96,6 +97,32 @@ def test_standard_canary_uses_spec_canary(config, crd):
     # KServe's canary rules: named, fixed replicas (no autoscaling fields of its own)
     assert canary["predictor"]["name"] == "rev-bbbbbbbbbb"
     assert not {"maxReplicas", "minReplicas", "scaleTarget", "scaleMetric", "autoScaling"} & set(canary["predictor"])
+    # each predictor its own logger URL: without one the canary inherits the stable's through KServe's merge
+    assert service["spec"]["predictor"]["logger"]["url"].endswith("/events?revision=rev-aaaaaaaaaa")
+    assert canary["predictor"]["logger"] == {"mode": "all", "url": "http://mlpipex-monitor.mlpipex.svc/events?revision=rev-bbbbbbbbbb"}
+
+
+def test_logger_url_keeps_the_token_and_other_parameters():
+    from mlpipex.kserve.manifests import logger_url
+
+    token = "http://kserve:s3cr%2Ft-T0KEN_0123456789@mlpipex-monitor.mlpipex.svc:8090/events"
+    assert logger_url(token, ARTIFACT) == f"{token}?revision=rev-bbbbbbbbbb"
+    # a revision already in the URL (hand-written, or a plan re-applied) is replaced, not repeated
+    assert logger_url("http://m/events?tenant=a&revision=rev-0000000000&x", STABLE) == \
+        "http://m/events?tenant=a&x&revision=rev-aaaaaaaaaa"  # fmt: skip
+    assert logger_url("https://m/?revision=old#frag", ARTIFACT) == "https://m/?revision=rev-bbbbbbbbbb#frag"
+    assert logger_url("http://u:p@127.0.0.1:8090", ARTIFACT) == "http://u:p@127.0.0.1:8090/?revision=rev-bbbbbbbbbb"
+
+
+def test_no_logger_no_logger_url(config):
+    from mlpipex.kserve.manifests import logged_revisions
+
+    quiet = config.model_copy(update={"deploy": config.deploy.model_copy(update={"logger": None})})
+    service = build_inference_service(quiet, env(quiet, "production"), Rollout(ARTIFACT, 10, STABLE))
+    assert "logger" not in service["spec"]["predictor"] and "logger" not in service["spec"]["canary"][0]["predictor"]
+    assert logged_revisions(quiet, ARTIFACT, STABLE) is None
+    assert logged_revisions(config, ARTIFACT, STABLE) == {"canary": "rev-bbbbbbbbbb", "stable": "rev-aaaaaaaaaa"}
+    assert logged_revisions(config, ARTIFACT, None) is None  # a first rollout: nothing to compare
 
 
 def test_knative_canary_uses_canary_traffic_percent(config, crd):
@@ -107,6 +134,8 @@ def test_knative_canary_uses_canary_traffic_percent(config, crd):
     assert_admitted(service)
     assert "name" not in service["spec"]["predictor"]
     assert service["spec"]["predictor"]["canaryTrafficPercent"] == 25
+    # Knative: the new revision's spec carries the new model's marker, the stable revision keeps its own
+    assert service["spec"]["predictor"]["logger"]["url"].endswith("?revision=rev-bbbbbbbbbb")
     assert service["metadata"]["annotations"]["serving.kserve.io/deploymentMode"] == "Knative"
 
 

@@ -76,7 +76,7 @@ REPO = Path(__file__).resolve().parents[2]
 def kserve_logger() -> Path:
     """KServe's payload logger (pkg/logger, the version in kserve_logger/go.mod) as a program.
 
-    Built once into .cache-go/kserve-logger@VERSION/ (about 45 s on a fresh machine with
+    Built once into .cache-go/kserve-logger@VERSION/STAMP/ (about 45 s on a fresh machine with
     Go's module cache warm, a few minutes cold), keyed by the program's sources and the Go
     version; later runs reuse it.
     """
@@ -89,7 +89,8 @@ def kserve_logger() -> Path:
     go_version = subprocess.run([go, "version"], capture_output=True, text=True, check=True).stdout
     stamp = hashlib.sha256(go_version.encode() + b"".join(
         (LOGGER_MODULE / name).read_bytes() for name in ("go.mod", "go.sum", "main.go"))).hexdigest()[:16]  # fmt: skip
-    out = REPO / ".cache-go" / f"kserve-logger@{version}"
+    # Keyed by the sources too: worktrees with another main.go share .cache-go without rebuilding each other's.
+    out = REPO / ".cache-go" / f"kserve-logger@{version}" / stamp
     out.mkdir(parents=True, exist_ok=True)
     binary = out / "kserve-logger"
     with open(out / ".lock", "w") as lock:  # one build when several test processes start at once

@@ -3,11 +3,15 @@
 // monitor's tests see exactly what KServe sends, including how a URL's user info
 // becomes an Authorization header.
 //
-//	kserve-logger -url URL -n N [-service S] [-namespace NS] [-source POD] [-id-prefix P]
+//	kserve-logger -url URL -n N [-service S] [-namespace NS] [-source POD] [-endpoint E]
+//	              [-latency-ms MS] [-id-prefix P]
 //
 // Each of N requests is one request event (body {"instances": [[i, 1.5]]}) and one
-// response event (body {"predictions": [[0.25, 0.75]]}) with the same id. It prints
-// one line per event the worker reports sending: "status <code>".
+// response event (body {"predictions": [[0.25, 0.75]]}) with the same id, the response
+// -latency-ms after the request. It prints one line per event the worker reports
+// sending: "status <code>". What KServe v0.20.0's agent really passes in Standard mode
+// is -source http://localhost:9081/ (its fallback for the empty --source-uri its pod
+// webhook gives) and -endpoint "" (the pod has no serving.kserve.io/endpoint label).
 package main
 
 import (
@@ -30,6 +34,8 @@ func main() {
 	service := flag.String("service", "fraud", "InferenceService name")
 	namespace := flag.String("namespace", "ml", "namespace")
 	source := flag.String("source", "fraud-predictor-00001-deployment-5d8f7c9b4-x7k2p", "the pod (source URI)")
+	endpoint := flag.String("endpoint", "default", "the endpoint (the agent's --endpoint)")
+	latency := flag.Int("latency-ms", 0, "milliseconds between each request's and its response's time")
 	prefix := flag.String("id-prefix", "kserve", "event id prefix")
 	flag.Parse()
 	logURL, err := url.Parse(*target)
@@ -44,15 +50,18 @@ func main() {
 	for i := 0; i < *count; i++ {
 		request := []byte(fmt.Sprintf(`{"instances": [[%d, 1.5]]}`, i))
 		response := []byte(`{"predictions": [[0.25, 0.75]]}`)
+		started := time.Now()
 		for _, event := range []struct {
 			kind string
 			body *[]byte
-		}{{logger.CEInferenceRequest, &request}, {logger.CEInferenceResponse, &response}} {
+			when time.Time
+		}{{logger.CEInferenceRequest, &request, started},
+			{logger.CEInferenceResponse, &response, started.Add(time.Duration(*latency) * time.Millisecond)}} {
 			_ = logger.QueueLogRequest(logger.LogRequest{
 				Url: logURL, Bytes: event.body, ContentType: "application/json", ReqType: event.kind,
 				Id: fmt.Sprintf("%s-%d", *prefix, i), SourceUri: sourceURI, InferenceService: *service,
-				Namespace: *namespace, Component: "predictor", Endpoint: "default",
-				Metadata: map[string][]string{"Content-Type": {"application/json"}}, OccurrenceTime: time.Now(),
+				Namespace: *namespace, Component: "predictor", Endpoint: *endpoint,
+				Metadata: map[string][]string{"Content-Type": {"application/json"}}, OccurrenceTime: event.when,
 			})
 		}
 	}
