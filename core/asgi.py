@@ -88,6 +88,8 @@ async def read_body(receive: Receive, headers: dict[str, str], limit: int) -> by
         raise TooLarge()
     chunks: list[bytes] = []
     size = 0
+    # The loop of body_chunks, inline: this runs for every webhook and payload-log request, and an
+    # async generator's frame and StopAsyncIteration cost about a microsecond each time.
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":

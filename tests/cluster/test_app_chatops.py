@@ -20,18 +20,15 @@ import yaml
 
 pytest.importorskip("fastapi", reason="the App's tests need the app extra (pip install -e '.[test]')")
 
-from app.handlers.conftest import OUR_APP_ID, REPO, SECRET, World
+from app.handlers.conftest import World
 from fastapi.testclient import TestClient
-from github import Auth, Github
 from kubernetes import client
-from providers.fake_github import SPEC_PATH
 from providers.fake_github_app import FakeGitHubApp
 
-from mlpipex.app import create_app
-from mlpipex.app.settings import Settings
 from mlpipex.kserve.manifests import predictor_name
 from mlpipex.kserve.rollout import state_of
 
+from .app_world import app_on_cluster
 from .controlplane import ControlPlane
 from .objects import GROUP, PLURAL, VERSION, wait_for
 from .packages import GPU_DEPLOY, REPOSITORY, Shipped
@@ -87,19 +84,9 @@ def repo_config(shipped: Shipped, staging: str, production: str) -> str:
 @pytest.fixture
 def real_world(control_plane: ControlPlane, shipped: Shipped, more_namespaces: Any,
                tmp_path: Path) -> Iterator[tuple[RealWorld, str, str]]:  # fmt: skip
-    if not SPEC_PATH.exists():
-        pytest.skip("npm @octokit/openapi is not installed (`make test` installs it into .tools/)")
     staging, production = more_namespaces(), more_namespaces()
-    with FakeGitHubApp(REPO) as github:
-        github.commit("main", {"mlpipex.yaml": repo_config(shipped, staging, production)})
-        settings = Settings(webhook_secret=SECRET, database_url=f"sqlite:///{tmp_path / 'app.db'}", worker_threads=0,
-                            app_id=OUR_APP_ID, kubeconfig=control_plane.kubeconfig, rollout_timeout=90,
-                            alert_token="alert-token")  # fmt: skip
-        gh = Github(auth=Auth.Token("ghs_installation"), base_url=github.url, retry=None,
-                    seconds_between_requests=0, seconds_between_writes=0)  # fmt: skip
-        app = create_app(settings, github_for=lambda installation_id: gh)
-        with TestClient(app) as test_client:
-            yield RealWorld(github, control_plane, test_client), staging, production
+    with app_on_cluster(control_plane, repo_config(shipped, staging, production), tmp_path / "app.db") as (github, test_client):
+        yield RealWorld(github, control_plane, test_client), staging, production
 
 
 def test_merge_deploys_and_chatops_promote_rollback_status_on_the_real_cluster(real_world, shipped: Shipped) -> None:

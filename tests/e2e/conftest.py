@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
-from app.handlers.conftest import OUR_APP_ID, REPO, SECRET, World
+from app.handlers.conftest import World
 from cluster.conftest import control_plane, kserve  # noqa: F401  (one control plane per session)
 from cluster.controlplane import ControlPlane
 
@@ -52,18 +52,9 @@ class LiveWorld(World):
 
 @pytest.fixture
 def live_world(quickstart: Path, tmp_path: Path, control_plane: ControlPlane, kserve: object) -> Iterator[LiveWorld]:  # noqa: F811
+    from cluster.app_world import app_on_cluster
     from cluster.objects import create_namespace
-    from fastapi.testclient import TestClient
-    from github import Auth, Github
     from kubernetes import client as kube
-    from providers.fake_github import SPEC_PATH
-    from providers.fake_github_app import FakeGitHubApp
-
-    from mlpipex.app import create_app
-    from mlpipex.app.settings import Settings
-
-    if not SPEC_PATH.exists():
-        pytest.skip("npm @octokit/openapi is not installed (`make test` installs it into .tools/)")
     # Short names: KServe puts {isvc}-{predictor}-predictor-{namespace} into one 63-character DNS label.
     suffix = uuid.uuid4().hex[:6]
     namespaces = {"staging": f"e2e-stg-{suffix}", "production": f"e2e-prod-{suffix}"}
@@ -71,17 +62,9 @@ def live_world(quickstart: Path, tmp_path: Path, control_plane: ControlPlane, ks
     for name in namespaces.values():
         create_namespace(api, name)
     try:
-        with FakeGitHubApp(REPO) as github:
-            github.commit("main", {"mlpipex.yaml": live_repo_config(quickstart, namespaces["staging"], namespaces["production"])})
-            # The App waits for KServe's Ready as in a cluster: the controller and KWOK take seconds, not the fake's instant.
-            settings = Settings(webhook_secret=SECRET, database_url=f"sqlite:///{tmp_path / 'app.db'}", worker_threads=0,
-                                app_id=OUR_APP_ID, kubeconfig=control_plane.kubeconfig, rollout_timeout=90,
-                                alert_token="alert-token")  # fmt: skip
-            client = Github(auth=Auth.Token("ghs_installation"), base_url=github.url, retry=None,
-                            seconds_between_requests=0, seconds_between_writes=0)  # fmt: skip
-            app = create_app(settings, github_for=lambda installation_id: client)
-            with TestClient(app) as test_client:
-                yield LiveWorld(github, test_client, control_plane, namespaces)
+        config = live_repo_config(quickstart, namespaces["staging"], namespaces["production"])
+        with app_on_cluster(control_plane, config, tmp_path / "app.db") as (github, test_client):
+            yield LiveWorld(github, test_client, control_plane, namespaces)
     finally:
         for name in namespaces.values():
             kube.CoreV1Api(api).delete_namespace(name)
