@@ -10,18 +10,27 @@
 #   MLPIPEX_PYTHON       the interpreter setup-python installed
 #   RUNNER_TEMP          the venv lives here, outside the workspace a pull request controls
 #   GITHUB_PATH          the venv's bin/ is appended, so the run step finds `mlpipex`
-# Dependencies come from requirements/ci.lock, pinned and hash-checked (--require-hashes),
-# and mlpipex itself with --no-deps; an extra the lock does not cover (kserve) is then
-# resolved by pip on top of the locked set.
+# Dependencies come from a lock, pinned and hash-checked (--require-hashes --no-deps), and
+# mlpipex itself with --no-deps: requirements/ci.lock when every wanted extra is in it (the
+# gate-only jobs, lighter), requirements/deploy.lock when kserve is wanted (the jobs holding
+# cluster credentials: deploy, promote, rollback, canary). A venv made from ci.lock that a later
+# step extends with kserve gets deploy.lock's pins installed over it, never a resolution. Only an
+# extra neither lock covers is resolved by pip on top of the locked set, and the log says so.
 set -euo pipefail
 action=${MLPIPEX_ACTION_PATH:?MLPIPEX_ACTION_PATH is not set}
 python=${MLPIPEX_PYTHON:-python3}
-lock="$action/requirements/ci.lock"
+ci_lock="$action/requirements/ci.lock"
+deploy_lock="$action/requirements/deploy.lock"
 
-# The venv is keyed by what it was made from: the interpreter, the action's own files.
-key=$({ "$python" -c 'import sys; print(sys.version)'; cat "$lock" "$action/pyproject.toml"; } | sha256sum | cut -c1-16)
+# covered LOCK: the extras a lock holds, from its first line "# mlpipex[a,b,c] dependencies, ..."
+covered() { sed -n '1s/^# mlpipex\[\([a-z0-9,-]*\)\] dependencies.*/\1/p' "$1" | tr , '\n' | sort -u; }
+
+# The venv is keyed by what it can be made from: the interpreter, both locks, the action's
+# pyproject; which lock it was made from is recorded in it (.mlpipex-lock).
+key=$({ "$python" -c 'import sys; print(sys.version)'; cat "$ci_lock" "$deploy_lock" "$action/pyproject.toml"; } | sha256sum | cut -c1-16)
 venv="${RUNNER_TEMP:?RUNNER_TEMP is not set}/mlpipex-venv-$key"
 have_file="$venv/.mlpipex-extras"
+lock_file="$venv/.mlpipex-lock"
 
 IFS=', ' read -r -a asked <<< "${MLPIPEX_EXTRAS:-}"
 for extra in "${asked[@]}"; do
@@ -33,25 +42,42 @@ for extra in "${asked[@]}"; do
 done
 wanted=$(printf '%s\n' github "${asked[@]}" | sed '/^$/d' | sort -u)
 have=""
+have_lock=""
 if [ -x "$venv/bin/mlpipex" ] && [ -f "$have_file" ]; then
   have=$(sort -u "$have_file")
+  have_lock=$(cat "$lock_file" 2>/dev/null || true)
 fi
 missing=$(comm -23 <(printf '%s\n' "$wanted") <(printf '%s\n' "$have" | sed '/^$/d'))
+all=$(printf '%s\n' "$have" "$wanted" | sed '/^$/d' | sort -u)
+
+# the lighter lock when it covers every extra the venv will hold, else deploy.lock (kserve)
+lock_name=ci.lock
+if [ "$have_lock" = deploy.lock ] || [ -n "$(comm -23 <(printf '%s\n' "$all") <(covered "$ci_lock"))" ]; then
+  lock_name=deploy.lock
+fi
+lock="$action/requirements/$lock_name"
+unlocked=$(comm -23 <(printf '%s\n' "$all") <(covered "$lock"))
 
 pip=("$venv/bin/python" -m pip install --quiet --disable-pip-version-check)
 if [ -z "$have" ]; then
-  echo "mlpipex: installing into $venv (extras: $(echo $wanted | tr ' ' ,))"
+  echo "mlpipex: installing into $venv from requirements/$lock_name (extras: $(echo $wanted | tr ' ' ,))"
   rm -rf "$venv"
   "$python" -m venv "$venv"
   "${pip[@]}" --require-hashes --no-deps -r "$lock"
   "${pip[@]}" --no-deps "$action"
-fi
-if [ -n "$missing" ]; then
-  all=$(printf '%s\n' "$have" "$wanted" | sed '/^$/d' | sort -u | paste -sd, -)
-  [ -z "$have" ] || echo "mlpipex: adding extras $(echo $missing | tr ' ' ,) to $venv"
-  "${pip[@]}" "$action[$all]"
-  printf '%s\n' "$have" "$wanted" | sed '/^$/d' | sort -u > "$have_file"
+elif [ "$have_lock" != "$lock_name" ]; then
+  echo "mlpipex: adding extras $(echo $missing | tr ' ' ,) to $venv from requirements/$lock_name"
+  "${pip[@]}" --require-hashes --no-deps -r "$lock"
+elif [ -n "$missing" ]; then
+  echo "mlpipex: adding extras $(echo $missing | tr ' ' ,) to $venv"
 else
   echo "mlpipex: reusing $venv (extras: $(echo $have | tr ' ' ,))"
 fi
+if [ -n "$missing" ] && [ -n "$unlocked" ]; then
+  # an extra neither lock covers (app, monitor, ...): pip resolves its dependencies, unpinned
+  echo "mlpipex: extras $(echo $unlocked | tr ' ' ,) are not in requirements/$lock_name: pip resolves their dependencies from the index, unpinned and unhashed"
+  "${pip[@]}" "$action[$(echo $all | tr ' ' ,)]"
+fi
+printf '%s\n' "$all" > "$have_file"
+echo "$lock_name" > "$lock_file"
 echo "$venv/bin" >> "${GITHUB_PATH:?GITHUB_PATH is not set}"

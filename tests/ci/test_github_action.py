@@ -113,7 +113,8 @@ def cache_key(tmp_path: Path, action: Path, workspace: Path) -> dict[str, str]:
 def test_the_cache_key_follows_what_the_action_installs(tmp_path):
     action = tmp_path / "action"
     (action / "requirements").mkdir(parents=True)
-    shutil.copy(ROOT / "requirements" / "ci.lock", action / "requirements" / "ci.lock")
+    for lock in ("ci.lock", "deploy.lock"):
+        shutil.copy(ROOT / "requirements" / lock, action / "requirements" / lock)
     shutil.copy(ROOT / "pyproject.toml", action / "pyproject.toml")
     workspace = tmp_path / "models"  # a model repository without requirements.txt or pyproject.toml
     workspace.mkdir()
@@ -122,7 +123,10 @@ def test_the_cache_key_follows_what_the_action_installs(tmp_path):
     (workspace / "requirements.txt").write_text("pandas\n")  # the user's file does not move the key
     assert cache_key(tmp_path, action, workspace)["key"] == first["key"]
     (action / "requirements" / "ci.lock").write_text("# another lock\n")  # the action's lock does
-    assert cache_key(tmp_path, action, workspace)["key"] != first["key"]
+    second = cache_key(tmp_path, action, workspace)["key"]
+    assert second != first["key"]
+    (action / "requirements" / "deploy.lock").write_text("# another deploy lock\n")  # and so does the deploy lock
+    assert cache_key(tmp_path, action, workspace)["key"] != second
 
 
 def fake_python(tmp_path: Path) -> tuple[Path, Path]:
@@ -163,15 +167,64 @@ def test_installed_once_per_job_and_extras_added_when_a_step_needs_them(tmp_path
         calls.append(log.read_text().splitlines() if log.exists() else [])
         log.unlink(missing_ok=True)
     first, *middle, last = calls
-    lock = ROOT / "requirements" / "ci.lock"
-    assert first == [f"-m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r {lock}",
-                     f"-m pip install --quiet --disable-pip-version-check --no-deps {ROOT}",
-                     f"-m pip install --quiet --disable-pip-version-check {ROOT}[github,oci]"]  # fmt: skip
+    ci_lock, deploy_lock = ROOT / "requirements" / "ci.lock", ROOT / "requirements" / "deploy.lock"
+    # the gate's extras (github,oci) are all in ci.lock: nothing is resolved
+    assert first == [f"-m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r {ci_lock}",
+                     f"-m pip install --quiet --disable-pip-version-check --no-deps {ROOT}"]  # fmt: skip
     assert middle == [[], []]  # gate's venv serves package and push
-    # deploy adds kserve, and github stays: its report step needs it after the rollout
-    assert last == [f"-m pip install --quiet --disable-pip-version-check {ROOT}[github,kserve,oci]"]
+    # lock18: deploy adds kserve from deploy.lock's pins, hash-checked; it used to be
+    # `pip install ROOT[github,kserve,oci]`, the kserve SDK and kubernetes client resolved unpinned
+    assert last == [f"-m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r {deploy_lock}"]
     [venv] = (tmp_path / "runner-temp").glob("mlpipex-venv-*")
     assert (tmp_path / "github-path").read_text().splitlines() == [f"{venv}/bin"] * 4
+    assert (venv / ".mlpipex-lock").read_text() == "deploy.lock\n"
+    assert (venv / ".mlpipex-extras").read_text().split() == ["github", "kserve", "oci"]
+
+
+def pip_calls(tmp_path: Path, python: Path, log: Path, extras: str) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    done = install(tmp_path, python, extras)
+    calls = log.read_text().splitlines() if log.exists() else []
+    log.unlink(missing_ok=True)
+    return done, calls
+
+
+def test_a_kserve_job_installs_from_the_deploy_lock_with_nothing_resolved(tmp_path):
+    """lock18: a deploy/promote/rollback/canary job holds cluster credentials; its kserve deps were unpinned."""
+    python, log = fake_python(tmp_path)
+    done, calls = pip_calls(tmp_path, python, log, "oci,kserve")
+    assert done.returncode == 0, done.stderr
+    deploy_lock = ROOT / "requirements" / "deploy.lock"
+    assert calls == [f"-m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r {deploy_lock}",
+                     f"-m pip install --quiet --disable-pip-version-check --no-deps {ROOT}"]  # fmt: skip
+    assert "from requirements/deploy.lock" in done.stdout and "unpinned" not in done.stdout
+    # every extra a deploy job asks for is in the lock's header, which is what the script reads
+    assert deploy_lock.read_text().startswith("# mlpipex[github,gitlab,oci,kserve] dependencies")
+
+
+def test_an_extra_no_lock_covers_is_resolved_on_top_and_the_log_says_so(tmp_path):
+    python, log = fake_python(tmp_path)
+    done, calls = pip_calls(tmp_path, python, log, "kserve,monitor")
+    assert done.returncode == 0, done.stderr
+    assert calls[0].endswith(f"--require-hashes --no-deps -r {ROOT / 'requirements' / 'deploy.lock'}")
+    assert calls[-1] == f"-m pip install --quiet --disable-pip-version-check {ROOT}[github,kserve,monitor]"
+    assert "extras monitor are not in requirements/deploy.lock" in done.stdout and "unpinned" in done.stdout
+
+
+def test_the_venv_key_follows_the_deploy_lock(tmp_path):
+    """A changed deploy.lock must not reuse a venv holding the old pins."""
+    action = tmp_path / "action"
+    shutil.copytree(ROOT / "requirements", action / "requirements")
+    shutil.copy(ROOT / "pyproject.toml", action / "pyproject.toml")
+    python, _ = fake_python(tmp_path)
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "MLPIPEX_ACTION_PATH": str(action), "MLPIPEX_PYTHON": str(python),
+           "MLPIPEX_EXTRAS": "oci", "RUNNER_TEMP": str(tmp_path / "runner-temp"),
+           "GITHUB_PATH": str(tmp_path / "github-path")}  # fmt: skip
+    script = ["bash", str(ROOT / "scripts" / "action-install.sh")]
+    subprocess.run(script, env=env, check=True, capture_output=True)
+    with (action / "requirements" / "deploy.lock").open("a") as lock:
+        lock.write("# re-locked\n")
+    subprocess.run(script, env=env, check=True, capture_output=True)
+    assert len(list((tmp_path / "runner-temp").glob("mlpipex-venv-*"))) == 2
 
 
 def test_a_bad_extras_input_is_exit_2_naming_it(tmp_path):
