@@ -160,6 +160,51 @@ def test_a_lock_file_installs_hash_checked(tmp_path):
     assert "--require-hashes --no-deps -r ci/requirements.lock" in first and second.endswith("--no-deps mlpipex")
 
 
+def run_with_locks(tmp_path: Path, step: str, requirements: str, locks: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    """Run STEP's real script with `requirements:` and the given lock files in the workspace; pip's calls come back."""
+    sh = next(c for c in run_step(step, {"requirements": requirements})["calls"] if c["step"] == "sh")
+    workspace = tmp_path / "ws"
+    for name, text in locks.items():
+        (workspace / name).parent.mkdir(parents=True, exist_ok=True)
+        (workspace / name).write_text(text)
+    pip_log = tmp_path / "pip.txt"
+    fake = fake_python(tmp_path, tmp_path / "argv.txt")
+    fake.write_text(fake.read_text().replace("printf '#!/bin/sh\\nexit 0\\n'", f"printf '#!/bin/sh\\necho \"$*\" >> {pip_log}\\n'"))
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **env_of(sh), "WORKSPACE": str(workspace),
+           "WORKSPACE_TMP": f"{workspace}@tmp", "MLPIPEX_PYTHON": str(fake)}  # fmt: skip
+    done = subprocess.run(["bash", "-c", sh["script"]], cwd=workspace, env=env, capture_output=True, text=True)
+    return done, pip_log.read_text().splitlines() if pip_log.exists() else []
+
+
+PIN = "numpy==2.0.0 --hash=sha256:" + "0" * 64 + "\n"
+CI_LOCK = "# mlpipex[github,gitlab,oci] dependencies, pinned and hashed. Regenerate: scripts/lock.sh\n" + PIN
+DEPLOY_LOCK = "# mlpipex[github,gitlab,oci,kserve] dependencies, pinned and hashed. Regenerate: scripts/lock.sh\n" + PIN
+
+
+@pytest.mark.parametrize("step", ["mlpipexDeploy", "mlpipexPromote", "mlpipexRollback"])
+def test_a_kserve_step_given_ci_lock_installs_the_deploy_lock_beside_it(tmp_path, step):
+    """lock18: the steps holding cluster credentials installed ci.lock (no kserve) with --no-deps."""
+    done, calls = run_with_locks(tmp_path, step, "ci/ci.lock", {"ci/ci.lock": CI_LOCK, "ci/deploy.lock": DEPLOY_LOCK})
+    assert done.returncode == 0, done.stderr
+    assert len(calls) == 2, calls  # the lock, then mlpipex --no-deps: nothing resolved
+    assert calls[0].endswith("--require-hashes --no-deps -r ci/deploy.lock") and calls[1].endswith("--no-deps mlpipex")
+    assert "are not in ci/ci.lock: installing from ci/deploy.lock" in done.stdout
+
+
+def test_a_gate_step_keeps_the_lighter_ci_lock(tmp_path):
+    done, calls = run_with_locks(tmp_path, "mlpipexGate", "ci/ci.lock", {"ci/ci.lock": CI_LOCK, "ci/deploy.lock": DEPLOY_LOCK})
+    assert done.returncode == 0, done.stderr
+    assert len(calls) == 2 and calls[0].endswith("--require-hashes --no-deps -r ci/ci.lock"), calls
+
+
+def test_an_extra_no_lock_covers_is_resolved_on_top_and_the_log_says_so(tmp_path):
+    """Without a deploy.lock beside it, kserve's dependencies were simply missing (--no-deps): now resolved, and said."""
+    done, calls = run_with_locks(tmp_path, "mlpipexDeploy", "ci/ci.lock", {"ci/ci.lock": CI_LOCK})
+    assert done.returncode == 0, done.stderr
+    assert calls[0].endswith("-r ci/ci.lock") and calls[-1].endswith("mlpipex mlpipex[github,oci,kserve]"), calls
+    assert "extras kserve are not in ci/ci.lock: pip resolves their dependencies from the index, unpinned" in done.stdout
+
+
 def test_steps_return_the_clis_outputs_as_a_map():
     """Issue 18: steps returned only 'pass'/'fail'; the README's --artifact=${artifact} had no source."""
     gate = run_step("mlpipexGate", {"failBuild": False}, status=1,

@@ -17,8 +17,29 @@ root=${WORKSPACE_TMP:-}
 if [ -z "$root" ]; then
   if [ -n "${WORKSPACE:-}" ]; then root="$WORKSPACE@tmp"; else root="${XDG_CACHE_HOME:-$HOME/.cache}/mlpipex"; fi
 fi
+# A lock that names what it covers (mlpipex's own: "# mlpipex[a,b] dependencies" on its first
+# line) and lacks a wanted extra gives way to the deploy.lock beside it when that covers them:
+# deploy/promote/rollback hold cluster credentials, and ci.lock has no kserve. An extra no lock
+# covers is resolved by pip on top (unpinned, and the log says so); a lock without that first
+# line (the project's own) is taken as covering everything.
+covered() { sed -n '1s/^# mlpipex\[\([a-z0-9,-]*\)\] dependencies.*/\1/p' "$1" | tr , '\n' | sed '/^$/d' | sort -u; }
+uncovered() {  # uncovered LOCK: the wanted extras LOCK's first line does not name
+  local names; names=$(covered "$1")
+  [ -n "$names" ] || return 0
+  comm -23 <(printf '%s\n' "$extras" | tr ', ' '\n\n' | sed '/^$/d' | sort -u) <(printf '%s\n' "$names")
+}
+unlocked=""
+if [ -n "$lock" ]; then
+  unlocked=$(uncovered "$lock")
+  beside="$(dirname "$lock")/deploy.lock"
+  if [ -n "$unlocked" ] && [ "$lock" != "$beside" ] && [ -f "$beside" ] && [ -z "$(uncovered "$beside")" ]; then
+    echo "mlpipex: extras $(echo $unlocked | tr ' ' ,) are not in $lock: installing from $beside"
+    lock=$beside
+    unlocked=""
+  fi
+fi
 lock_hash=none
-if [ -n "$lock" ]; then lock_hash=$(sha256sum < "$lock" | cut -c1-64); fi
+if [ -n "$lock" ]; then lock_hash=$(printf '%s\n' "$lock" | cat - "$lock" | sha256sum | cut -c1-64); fi
 key=$(printf '%s\n' "$spec" "$extras" "$python" "$lock_hash" | sha256sum | cut -c1-16)
 venv=${MLPIPEX_VENV:-$root/mlpipex-venv-$key}
 case "$(realpath -m "$venv")/" in
@@ -45,6 +66,10 @@ if [ ! -x "$venv/bin/mlpipex" ]; then
       # every dependency pinned and hash-checked; mlpipex itself (a path or a wheel) without its deps
       "${pip[@]}" --require-hashes --no-deps -r "$lock"
       "${pip[@]}" --no-deps "$spec"
+      if [ -n "$unlocked" ]; then
+        echo "mlpipex: extras $(echo $unlocked | tr ' ' ,) are not in $lock: pip resolves their dependencies from the index, unpinned and unhashed"
+        "${pip[@]}" "$spec" "mlpipex[$extras]"
+      fi
     else
       # two requirements: pip puts the extras on what the spec names (a pin, a path, a URL);
       # "$spec[$extras]" made mlpipex==0.1.0[gitlab], which pip rejects
