@@ -7,6 +7,7 @@ The GitLab templates and the Jenkins library's run.sh pass the spec to pip besid
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -37,8 +38,8 @@ def world(tmp_path_factory) -> dict[str, Path]:
 def install_line(template: str) -> str:
     _, jobs = list(yaml.safe_load_all((ROOT / "gitlab" / "templates" / template).read_text()))
     [job] = jobs.values()
-    [line] = [line for line in job["script"] if "pip install" in line]
-    return line
+    # with and without a `requirements` lock: one runs, the other's condition is false
+    return "\n".join(line for line in job["script"] if "pip install" in line)
 
 
 def pip_env(world: dict[str, Path], **extra: str) -> dict[str, str]:
@@ -86,6 +87,51 @@ def test_empty_extras_install_the_spec_alone(world, tmp_path):
 
 def test_the_templates_share_one_install_line():
     assert install_line("gate.yml") == install_line("deploy.yml")
+
+
+def lock_for(wheels: Path, names: tuple[str, ...], wrong: str = "") -> str:
+    """A hashed lock of the wheelhouse's dep-* wheels, as scripts/lock.sh writes it; `wrong` gets a bad hash."""
+    lines = ["# mlpipex[gitlab,oci,kserve] dependencies, pinned and hashed. Regenerate: scripts/lock.sh"]
+    for name in names:
+        digest = "0" * 64 if name == wrong else hashlib.sha256((wheels / f"dep_{name}-1.0-py3-none-any.whl").read_bytes()).hexdigest()
+        lines.append(f"dep-{name}==1.0 \\\n    --hash=sha256:{digest}")
+    return "\n".join(lines) + "\n"
+
+
+def install_with_lock(world: dict[str, Path], template: str, lock: str, tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], Path]:
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "deploy.lock").write_text(lock)
+    env = pip_env(world, MLPIPEX_PIP_SPEC="mlpipex==0.1.0", MLPIPEX_EXTRAS="gitlab", MLPIPEX_PYTHON=str(venv / "bin" / "python"),
+                  MLPIPEX_REQUIREMENTS="deploy.lock")  # fmt: skip
+    for line in install_line(template).splitlines():  # as the runner does: the job stops at the first failing line
+        done = subprocess.run(["bash", "-c", line], cwd=work, env=env, capture_output=True, text=True, timeout=300)
+        if done.returncode:
+            break
+    return done, venv
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_gitlab_templates_install_the_requirements_lock_hash_checked(world, template, tmp_path):
+    """lock18: the templates had no lock input; a deploy job resolved kserve's dependencies from the index.
+
+    The lock's pins are what is installed (dep-kserve, though extras names gitlab only) and
+    mlpipex comes without its dependencies; a pin whose hash differs fails the install."""
+    done, venv = install_with_lock(world, template, lock_for(world["wheels"], ("gitlab", "oci", "kserve")), tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    listed = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "list", "--format=json"], capture_output=True, text=True,
+                            check=True).stdout  # fmt: skip
+    names = {p["name"]: p["version"] for p in json.loads(listed) if p["name"] not in ("pip", "setuptools")}
+    assert names == {"mlpipex": "0.1.0", "dep-gitlab": "1.0", "dep-oci": "1.0", "dep-kserve": "1.0"}
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_gitlab_templates_refuse_a_lock_whose_hash_differs(world, template, tmp_path):
+    done, venv = install_with_lock(world, template, lock_for(world["wheels"], ("gitlab", "kserve"), wrong="kserve"), tmp_path)
+    assert done.returncode != 0 and "hash" in done.stderr.lower(), done.stderr[-2000:]
+    assert not (venv / "bin" / "mlpipex").exists()
 
 
 def run_jenkins_step_script(world: dict[str, Path], spec: str, extras: str, tmp_path: Path) -> tuple[str, Path]:
