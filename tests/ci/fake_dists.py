@@ -111,3 +111,14 @@ def git_repository(source: Path, tag: str = "v0.3.0") -> Path:
     git("commit", "-qm", "mlpipex")
     git("tag", tag)
     return source
+
+
+def hashed_lock(wheels: Path, extras: tuple[str, ...], wrong: str = "") -> str:
+    """A lock of the wheelhouse's dep-<extra> wheels as scripts/lock.sh writes one: the header naming
+    the extras it covers, each pin with its wheel's sha256; the pin of `wrong` gets a hash that differs."""
+    lines = [f"# mlpipex[{','.join(extras)}] dependencies, pinned and hashed. Regenerate: scripts/lock.sh"]
+    for extra in extras:
+        wheel = wheels / f"dep_{extra}-1.0-py3-none-any.whl"
+        digest = "0" * 64 if extra == wrong else hashlib.sha256(wheel.read_bytes()).hexdigest()
+        lines.append(f"dep-{extra}==1.0 \\\n    --hash=sha256:{digest}")
+    return "\n".join(lines) + "\n"

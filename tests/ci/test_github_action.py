@@ -15,6 +15,8 @@ import yaml
 
 from tests.kserve.cluster_fake.kserve_admission import unavailable
 
+from .fake_dists import hashed_lock, source_tree, wheelhouse
+
 ROOT = Path(__file__).resolve().parents[2]
 TOOLS = ROOT / ".tools"
 
@@ -225,6 +227,46 @@ def test_the_venv_key_follows_the_deploy_lock(tmp_path):
         lock.write("# re-locked\n")
     subprocess.run(script, env=env, check=True, capture_output=True)
     assert len(list((tmp_path / "runner-temp").glob("mlpipex-venv-*"))) == 2
+
+
+def real_action(tmp_path: Path, wrong: str = "") -> tuple[Path, dict[str, str]]:
+    """An action checkout of the stand-in mlpipex (tests/ci/fake_dists.py) with both locks, for pip itself."""
+    wheels = wheelhouse(tmp_path / "wheels")
+    action = source_tree(tmp_path / "action")
+    (action / "requirements").mkdir()
+    (action / "requirements" / "ci.lock").write_text(hashed_lock(wheels, ("github", "gitlab", "oci")))
+    (action / "requirements" / "deploy.lock").write_text(hashed_lock(wheels, ("github", "gitlab", "oci", "kserve"), wrong=wrong))
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "MLPIPEX_ACTION_PATH": str(action), "MLPIPEX_PYTHON": sys.executable,
+           "RUNNER_TEMP": str(tmp_path / "runner-temp"), "GITHUB_PATH": str(tmp_path / "github-path"),
+           "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}  # fmt: skip
+    return action, env
+
+
+def installed(venv: Path) -> dict[str, str]:
+    listed = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "list", "--format=json"], capture_output=True, text=True,
+                            check=True).stdout  # fmt: skip
+    return {p["name"]: p["version"] for p in json.loads(listed) if p["name"] not in ("pip", "setuptools")}
+
+
+def test_with_pip_the_deploy_step_gets_exactly_the_deploy_locks_pins(tmp_path):
+    """lock18, with pip itself: the gate step's venv is ci.lock's set; the deploy step adds deploy.lock's."""
+    _, env = real_action(tmp_path)
+    script = ["bash", str(ROOT / "scripts" / "action-install.sh")]
+    gate = subprocess.run(script, env={**env, "MLPIPEX_EXTRAS": "oci"}, capture_output=True, text=True, timeout=300)
+    assert gate.returncode == 0, gate.stderr[-2000:]
+    [venv] = (tmp_path / "runner-temp").glob("mlpipex-venv-*")
+    assert installed(venv) == {"mlpipex": "0.3.0", "dep-github": "1.0", "dep-gitlab": "1.0", "dep-oci": "1.0"}
+    deploy = subprocess.run(script, env={**env, "MLPIPEX_EXTRAS": "oci,kserve"}, capture_output=True, text=True, timeout=300)
+    assert deploy.returncode == 0, deploy.stderr[-2000:]
+    assert installed(venv) == {"mlpipex": "0.3.0", "dep-github": "1.0", "dep-gitlab": "1.0", "dep-oci": "1.0", "dep-kserve": "1.0"}
+
+
+def test_with_pip_a_kserve_download_whose_hash_differs_from_the_deploy_lock_fails(tmp_path):
+    """The old step resolved kserve's dependencies on top: any dep-kserve the index served was taken."""
+    _, env = real_action(tmp_path, wrong="kserve")
+    done = subprocess.run(["bash", str(ROOT / "scripts" / "action-install.sh")], env={**env, "MLPIPEX_EXTRAS": "kserve"},
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode != 0 and "DO NOT MATCH THE HASHES" in done.stderr, done.stderr[-2000:]
 
 
 def test_a_bad_extras_input_is_exit_2_naming_it(tmp_path):

@@ -7,7 +7,6 @@ The GitLab templates and the Jenkins library's run.sh pass the spec to pip besid
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -18,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .fake_dists import git_repository, source_tree, wheelhouse
+from .fake_dists import git_repository, hashed_lock, source_tree, wheelhouse
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ("gate.yml", "deploy.yml")
@@ -89,15 +88,6 @@ def test_the_templates_share_one_install_line():
     assert install_line("gate.yml") == install_line("deploy.yml")
 
 
-def lock_for(wheels: Path, names: tuple[str, ...], wrong: str = "") -> str:
-    """A hashed lock of the wheelhouse's dep-* wheels, as scripts/lock.sh writes it; `wrong` gets a bad hash."""
-    lines = ["# mlpipex[gitlab,oci,kserve] dependencies, pinned and hashed. Regenerate: scripts/lock.sh"]
-    for name in names:
-        digest = "0" * 64 if name == wrong else hashlib.sha256((wheels / f"dep_{name}-1.0-py3-none-any.whl").read_bytes()).hexdigest()
-        lines.append(f"dep-{name}==1.0 \\\n    --hash=sha256:{digest}")
-    return "\n".join(lines) + "\n"
-
-
 def install_with_lock(world: dict[str, Path], template: str, lock: str, tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], Path]:
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
@@ -119,7 +109,7 @@ def test_gitlab_templates_install_the_requirements_lock_hash_checked(world, temp
 
     The lock's pins are what is installed (dep-kserve, though extras names gitlab only) and
     mlpipex comes without its dependencies; a pin whose hash differs fails the install."""
-    done, venv = install_with_lock(world, template, lock_for(world["wheels"], ("gitlab", "oci", "kserve")), tmp_path)
+    done, venv = install_with_lock(world, template, hashed_lock(world["wheels"], ("gitlab", "oci", "kserve")), tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     listed = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "list", "--format=json"], capture_output=True, text=True,
                             check=True).stdout  # fmt: skip
@@ -129,7 +119,7 @@ def test_gitlab_templates_install_the_requirements_lock_hash_checked(world, temp
 
 @pytest.mark.parametrize("template", TEMPLATES)
 def test_gitlab_templates_refuse_a_lock_whose_hash_differs(world, template, tmp_path):
-    done, venv = install_with_lock(world, template, lock_for(world["wheels"], ("gitlab", "kserve"), wrong="kserve"), tmp_path)
+    done, venv = install_with_lock(world, template, hashed_lock(world["wheels"], ("gitlab", "kserve"), wrong="kserve"), tmp_path)
     assert done.returncode != 0 and "hash" in done.stderr.lower(), done.stderr[-2000:]
     assert not (venv / "bin" / "mlpipex").exists()
 
