@@ -267,6 +267,22 @@ class Cluster:
                                     + "`mlpipex rollback` returns to the previous model")  # fmt: skip
             time.sleep(poll)
 
+    def ready_pods(self, namespace: str, component: str) -> int:
+        """How many pods of KServe's predictor Deployment ``component`` ({isvc}-{name}-predictor) are Ready.
+
+        What says a canary's new replicas serve: KServe's CanaryPredictorReady stays True from the
+        step before while a larger replica count is still being placed. Pods, not the Deployment:
+        listing the model's pods is the one read of them mlpipex's role already has."""
+        from kubernetes import client
+
+        pods = self._call(f"listing the pods of {namespace}/{component}", client.CoreV1Api(self.api_client).list_namespaced_pod,
+                          namespace, label_selector=f"app=isvc.{component}").items  # KServe's RawDeploymentAppLabel
+        def serving(pod: Any) -> bool:
+            conditions = (pod.status.conditions if pod.status else None) or []
+            return pod.metadata.deletion_timestamp is None and any(c.type == "Ready" and c.status == "True" for c in conditions)
+
+        return sum(1 for pod in pods if serving(pod))
+
     def unscheduled_pods(self, namespace: str, name: str) -> str:
         """The scheduler's own words for the model's pods it cannot place, or "" (none, or no right to read pods).
 

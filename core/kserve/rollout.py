@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import math
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -22,7 +23,16 @@ from mlpipex.config.model import EnvironmentConfig
 from mlpipex.errors import InputError
 from mlpipex.kserve.manifests import ANNOTATION, Rollout, build_inference_service
 
-__all__ = ["State", "plan_canary", "plan_deploy", "plan_promote", "plan_restore", "plan_rollback", "state_of"]
+__all__ = [
+    "State",
+    "plan_canary",
+    "plan_deploy",
+    "plan_prescale",
+    "plan_promote",
+    "plan_restore",
+    "plan_rollback",
+    "state_of",
+]
 
 HISTORY_LIMIT = 20
 
@@ -141,15 +151,8 @@ def plan_restore(previous: dict[str, Any], current: dict[str, Any] | None, *, by
     """``previous`` (the object as the cluster had it before a step) to apply again, as it was:
     its spec and mlpipex's annotations — not rebuilt from today's config, whose placement may be
     what failed — with the step and this rollback kept in the history (deploy.on_not_ready)."""
-    meta = previous.get("metadata") or {}
-    notes = dict(meta.get("annotations") or {})
-    notes.pop("kubectl.kubernetes.io/last-applied-configuration", None)
-    service: dict[str, Any] = {
-        "apiVersion": previous["apiVersion"], "kind": previous["kind"],
-        "metadata": {"name": meta["name"], "namespace": meta["namespace"], "labels": dict(meta.get("labels") or {}),
-                     "annotations": notes},
-        "spec": copy.deepcopy(previous["spec"]),
-    }  # fmt: skip
+    service = _as_stored(previous)
+    notes = service["metadata"]["annotations"]
     before, after = state_of(previous), state_of(current)
     if before.artifact is None:
         raise InputError("nothing was deployed before this step: there is nothing to restore")
@@ -160,6 +163,51 @@ def plan_restore(previous: dict[str, Any], current: dict[str, Any] | None, *, by
     if before.stable:
         notes[f"{ANNOTATION}stable-artifact"] = before.stable  # a canary restored keeps its stable model
     return service
+
+
+def _as_stored(obj: dict[str, Any]) -> dict[str, Any]:
+    """``obj`` as the cluster has it, to apply again: its spec and annotations, no server fields."""
+    meta = obj.get("metadata") or {}
+    notes = dict(meta.get("annotations") or {})
+    notes.pop("kubectl.kubernetes.io/last-applied-configuration", None)
+    return {
+        "apiVersion": obj["apiVersion"], "kind": obj["kind"],
+        "metadata": {"name": meta["name"], "namespace": meta["namespace"], "labels": dict(meta.get("labels") or {}),
+                     "annotations": notes},
+        "spec": copy.deepcopy(obj["spec"]),
+    }  # fmt: skip
+
+
+def plan_prescale(current: dict[str, Any] | None, planned: dict[str, Any]) -> dict[str, Any] | None:
+    """``current`` with the canary that ``planned`` promotes to 100% sized like the stable predictor,
+    at the current weights; None when the promotion needs no such step.
+
+    A Standard-mode canary runs a fixed replica count: its ``minReplicas``, or
+    ceil(stable minReplicas × trafficPercent / 100) (KServe's canaryReplicaCount). The
+    zero-restart promotion hands that Deployment all traffic as it is, and KServe rescales it
+    only once it is the stable predictor: until then, 100% of the traffic on a tenth or a half of
+    the capacity. So the canary takes the stable's minimum first (KServe admits a canary
+    ``minReplicas`` up to the stable's, C14), and the traffic moves once those replicas serve.
+    None: no canary in ``current``, ``planned`` does not promote one (a rollback, a new model),
+    or the canary already runs as many replicas as the stable's minimum.
+    """
+    spec = (current or {}).get("spec") or {}
+    entries = spec.get("canary") or []
+    target = ((planned.get("spec") or {}).get("predictor") or {}).get("name")
+    if current is None or not entries or (planned.get("spec") or {}).get("canary") or not target:
+        return None
+    index = next((i for i, e in enumerate(entries) if (e.get("predictor") or {}).get("name") == target), None)
+    if index is None:
+        return None
+    stable_min = int((spec.get("predictor") or {}).get("minReplicas") or 1)
+    entry = entries[index]
+    fixed = (entry.get("predictor") or {}).get("minReplicas")
+    replicas = int(fixed) if fixed is not None else math.ceil(stable_min * int(entry.get("trafficPercent") or 0) / 100)
+    if replicas >= stable_min:
+        return None
+    scaled = _as_stored(current)
+    scaled["spec"]["canary"][index]["predictor"]["minReplicas"] = stable_min
+    return scaled
 
 
 def plan_same(config: Config, env: EnvironmentConfig, current: dict[str, Any]) -> dict[str, Any]:

@@ -229,7 +229,7 @@ class Rollouts:
         action = step.decision.action
         split = step.routed.line if step.routed else traffic_line(step.result)
         line = (f"{env.name}: {action.value} at {step.traffic_before}% → {step.traffic_after}%: "
-                f"{step.decision.reason} ({split})")  # fmt: skip
+                f"{step.decision.reason} ({split})" + (f"; {step.scaled}" if step.scaled else ""))  # fmt: skip
         after = state_of(step.service)
         event = event_of(f"canary {action.value}", model, env, name, action is not Action.ROLLBACK, step.service, line)
         return Outcome(event, from_digest=state.artifact, to_digest=after.artifact, in_canary=after.in_canary, step=step,
@@ -272,7 +272,8 @@ class Rollouts:
             event = DeployEvent(action, model, env.name, name, ok=False, message=str(exc).splitlines()[0] + fix, by=by)
             return Outcome(event, error=exc)
         after = state_of(sent.service)
-        event = event_of(action, model, env, name, True, sent.service, outcome(env, sent.service, sent.result, sent.routed))
+        event = event_of(action, model, env, name, True, sent.service,
+                         outcome(env, sent.service, sent.result, sent.routed, sent.scaled))  # fmt: skip
         return Outcome(event, from_digest=before.artifact, to_digest=after.artifact, in_canary=after.in_canary,
                        warnings=self._tagged(config, env, after, sent.routed))  # fmt: skip
 

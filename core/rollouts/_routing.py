@@ -7,7 +7,9 @@ Order, so that traffic never reaches a predictor that is not serving:
   waits for), then the route's new weights (what KServe master's readiness gating, #5984,
   does for its own route);
 - a step that leaves one predictor which already serves (full promotion, rollback during a
-  canary): the route first (all traffic to it), then the InferenceService drops the other;
+  canary): the route first (all traffic to it), then the InferenceService drops the other; a
+  promoted canary is first scaled to the stable's minReplicas (mlpipex.rollouts._prescale),
+  so it does not take everything with the replicas of its share;
 - a first rollout or a cutover to a model not yet running: the InferenceService, Ready, then
   the route.
 

@@ -16,7 +16,8 @@ from mlpipex.kserve.analysis import MetricsSource, analyse, canary_record, with_
 from mlpipex.kserve.capabilities import capabilities, check_canary_split, check_router
 from mlpipex.kserve.cluster import ready
 from mlpipex.kserve.manifests import logged_revisions, service_name, with_storage_uris
-from mlpipex.kserve.rollout import plan_promote, plan_rollback, plan_same, state_of
+from mlpipex.kserve.rollout import plan_prescale, plan_promote, plan_rollback, plan_same, state_of
+from mlpipex.rollouts._prescale import scale_canary_first
 from mlpipex.rollouts._routing import Routed, route_first, write_route
 from mlpipex.stats.canary import Action, Decision
 
@@ -80,14 +81,19 @@ class Sent:
     service: dict[str, Any]  # what was applied
     result: dict[str, Any]  # the InferenceService as the cluster reports it, Ready
     routed: Routed | None = None  # the HTTPRoute mlpipex wrote (deploy.traffic), None: KServe routes
+    scaled: str | None = None  # a promoted canary scaled to the stable's minimum first (what the step says)
 
 
 def send(kube: Cluster, service: dict[str, Any], current: dict[str, Any] | None, traffic: TrafficConfig | None,
          *, timeout: float, environment: str) -> Sent:  # fmt: skip
     """Apply the InferenceService, wait for Ready, and move the route (if mlpipex owns it) in the
-    order that keeps traffic off predictors that do not serve (see mlpipex.rollouts._routing)."""
+    order that keeps traffic off predictors that do not serve (see mlpipex.rollouts._routing); a
+    canary promoted to 100% first gets the stable's replica count (mlpipex.rollouts._prescale)."""
     meta = service["metadata"]
     routed = None
+    prescaled, scaled = plan_prescale(current, service), None
+    if prescaled is not None:
+        scaled = scale_canary_first(kube, prescaled, service["spec"]["predictor"]["name"], timeout=timeout)
     first = traffic is not None and route_first(current, service)
     if traffic is not None and first:
         routed = write_route(kube, service, traffic, owner_uid=(current or {}).get("metadata", {}).get("uid"),
@@ -97,7 +103,7 @@ def send(kube: Cluster, service: dict[str, Any], current: dict[str, Any] | None,
     if traffic is not None and not first:
         uid = (result.get("metadata") or {}).get("uid") or (applied.get("metadata") or {}).get("uid")
         routed = write_route(kube, service, traffic, owner_uid=uid, environment=environment)
-    return Sent(service, result, routed)
+    return Sent(service, result, routed, scaled)
 
 
 def resync_route(kube: Cluster, current: dict[str, Any] | None, traffic: TrafficConfig | None, *,
@@ -128,6 +134,7 @@ class CanaryStep:
     service: dict[str, Any]
     result: dict[str, Any]
     routed: Routed | None = None  # the HTTPRoute mlpipex wrote (deploy.traffic)
+    scaled: str | None = None  # the promoted canary scaled first (Sent.scaled)
 
     @property
     def finished(self) -> bool:
@@ -161,14 +168,16 @@ def canary_step(kube: Cluster, crd: CrdSchema, config: Config, env: EnvironmentC
     with_decision(service, record, decision, traffic=traffic, now=now)
     service, routing = prepared(kube, crd, service, uri_for, environment=env.name, traffic=config.deploy.traffic_for(env))
     sent = send(kube, service, current, routing, timeout=timeout, environment=env.name)
-    return CanaryStep(decision, state.traffic, traffic, sent.service, sent.result, sent.routed)
+    return CanaryStep(decision, state.traffic, traffic, sent.service, sent.result, sent.routed, sent.scaled)
 
 
-def outcome(env: EnvironmentConfig, service: dict[str, Any], result: dict[str, Any], routed: Routed | None = None) -> str:
+def outcome(env: EnvironmentConfig, service: dict[str, Any], result: dict[str, Any], routed: Routed | None = None,
+            scaled: str | None = None) -> str:  # fmt: skip
     """One line: what serves where at what share, and the split the cluster (or mlpipex's route) reports."""
     notes = service["metadata"]["annotations"]
     return (f"{env.name}: {service['metadata']['name']} serves {notes['mlpipex.dev/artifact']} at "
-            f"{notes['mlpipex.dev/traffic']}% ({routed.line if routed else traffic_line(result)})")  # fmt: skip
+            f"{notes['mlpipex.dev/traffic']}% ({routed.line if routed else traffic_line(result)})"
+            + (f"; {scaled}" if scaled else ""))  # fmt: skip
 
 
 def traffic_line(obj: dict[str, Any]) -> str:

@@ -21,6 +21,7 @@ from mlpipex.kserve import Rollout, build_inference_service
 from mlpipex.kserve.rollout import (
     plan_canary,
     plan_deploy,
+    plan_prescale,
     plan_promote,
     plan_restore,
     plan_rollback,
@@ -130,6 +131,51 @@ def test_every_rollout_step_is_admitted(quickstart, kserve_admission, mode, repl
     else:
         assert canary["spec"]["predictor"]["canaryTrafficPercent"] == 10 and "canary" not in canary["spec"]
         assert "canaryTrafficPercent" not in full["spec"]["predictor"]
+
+
+@pytest.mark.parametrize("replicas", [{"min": 4, "max": 8}, {"min": 2, "max": 6, "metric": "cpu", "target": 75}],
+                         ids=lambda v: str(v))  # fmt: skip
+def test_a_canary_promoted_to_100_is_first_scaled_to_the_stables_minimum_and_kserve_admits_it(quickstart, kserve_admission,
+                                                                                              replicas):  # fmt: skip
+    """The pre-scale of a full promotion (plan_prescale): KServe's canaryReplicaCount gives the canary
+    ceil(min × share) replicas; the step before the promotion sets its minReplicas to the stable's (C14:
+    not above it), at the same weights, as an update over the stored object and as a create."""
+    config = _config(quickstart, "Standard", replicas)
+    env = config.deploy.environments[0]
+    cluster = Cluster("Standard")
+    first = cluster.send(plan_deploy(config, env, None, Rollout(A)))
+    canary = cluster.send(plan_deploy(config, env, first, Rollout(B)))  # 10%
+    fifty = cluster.send(plan_promote(config, env, canary, None))  # 50%
+    full = plan_promote(config, env, fifty, None)
+    scaled = plan_prescale(fifty, full)
+    assert scaled is not None
+    assert scaled["spec"]["canary"][0]["predictor"]["minReplicas"] == replicas["min"]
+    assert scaled["spec"]["canary"][0]["trafficPercent"] == 50  # the weights do not move yet
+    assert scaled["metadata"]["annotations"] == fifty["metadata"]["annotations"]
+    assert assert_admitted(copy.deepcopy(scaled))["spec"]["canary"][0]["predictor"]["minReplicas"] == replicas["min"]
+    stored = cluster.send(scaled)  # an update over the 50% object
+    assert {k: v for k, v in stored["spec"].items() if k != "canary"} == {k: v for k, v in fifty["spec"].items() if k != "canary"}
+    promoted = cluster.send(full)  # and the promotion over the scaled object (the entry dropped)
+    assert "canary" not in promoted["spec"] and promoted["spec"]["predictor"]["name"] == "rev-bbbbbbbbbb"
+    # One replica more than the stable's is what KServe refuses (C14): the pre-scale stops at equal.
+    above = copy.deepcopy(scaled)
+    above["spec"]["canary"][0]["predictor"]["minReplicas"] = replicas["min"] + 1
+    assert shared().admit("create", above).message == (f'canary "rev-bbbbbbbbbb" minReplicas ({replicas["min"] + 1}) '
+                                                       f'must not exceed stable predictor minReplicas ({replicas["min"]})')  # fmt: skip
+    # No pre-scale where none is needed: a step below 100%, a rollback, a canary already at the stable's size.
+    assert plan_prescale(canary, plan_promote(config, env, canary, None)) is None
+    assert plan_prescale(fifty, plan_rollback(config, env, fifty)) is None
+    assert plan_prescale(stored, full) is None
+
+
+def test_no_pre_scale_where_the_canary_already_has_the_stables_size_or_no_canary_entry(quickstart, kserve_admission):
+    """minReplicas 1 (ceil(1 × share) is 1) and Knative (canaryTrafficPercent, one Deployment) have nothing to scale."""
+    for mode in ("Standard", "Knative"):
+        config = _config(quickstart, mode, {"min": 1, "max": 3})
+        env = config.deploy.environments[0]
+        cluster = Cluster(mode)
+        canary = cluster.send(plan_deploy(config, env, cluster.send(plan_deploy(config, env, None, Rollout(A))), Rollout(B)))
+        assert plan_prescale(canary, plan_promote(config, env, canary, 100)) is None
 
 
 @pytest.mark.parametrize("mode", ["Standard", "Knative"])

@@ -118,8 +118,13 @@ class RecordingCluster:
         self.route_status = route_status
 
     def apply(self, obj: dict[str, Any]) -> dict[str, Any]:
-        self.calls.append("apply InferenceService")
+        sizes = [c["predictor"]["minReplicas"] for c in obj["spec"].get("canary") or [] if "minReplicas" in c["predictor"]]
+        self.calls.append(f"apply InferenceService (canary minReplicas {sizes[0]})" if sizes else "apply InferenceService")
         return dict(obj, metadata=dict(obj["metadata"], uid="uid-1"))
+
+    def ready_pods(self, namespace: str, component: str) -> int:
+        self.calls.append(f"{component} pods Ready")
+        return 3
 
     def wait_ready(self, namespace: str, name: str, *, timeout: float) -> dict[str, Any]:
         self.calls.append("Ready")
@@ -160,6 +165,29 @@ def test_promotion_and_rollback_route_to_the_serving_predictor_before_the_canary
     cutover = RecordingCluster()
     send(cutover, isvc(stable="rev-c"), ready_canary(50), TRAFFIC, timeout=1, environment="prod")  # type: ignore[arg-type]
     assert cutover.calls == ["apply InferenceService", "Ready", "route [('bc-rev-c-predictor', 100)]"]
+
+
+def test_a_promotion_to_100_scales_a_canary_sized_for_its_share_first_with_or_without_the_route():
+    """KServe runs the 50% canary of minReplicas 3 with ceil(3 × 50%) = 2 replicas: the step first applies
+    it at the same weights with the stable's 3, waits for 3 Ready pods and Ready, then moves the route.
+    Without deploy.traffic (a KServe that weights canaries routes itself) the scale comes first all the same."""
+    current = ready_canary(50)
+    current["apiVersion"], current["kind"] = "serving.kserve.io/v1beta1", "InferenceService"
+    current["spec"]["predictor"]["minReplicas"] = 3
+    planned = isvc(stable="rev-b")
+    scaled = ["apply InferenceService (canary minReplicas 3)", "bc-rev-b-predictor pods Ready", "Ready"]
+    routed = RecordingCluster()
+    sent = send(routed, planned, current, TRAFFIC, timeout=1, environment="prod")  # type: ignore[arg-type]
+    assert routed.calls == [*scaled, "route [('bc-rev-b-predictor', 100)]", "apply InferenceService", "Ready"]
+    assert sent.scaled == "scaled canary rev-b to 3 replicas (the stable's minReplicas) before moving traffic"
+    kserve_routes = RecordingCluster()
+    send(kserve_routes, planned, current, None, timeout=1, environment="prod")  # type: ignore[arg-type]
+    assert kserve_routes.calls == [*scaled, "apply InferenceService", "Ready"]
+    # A canary at its share's size already (minReplicas 1: ceil(1 × 50%) = 1) is promoted as before.
+    current["spec"]["predictor"]["minReplicas"] = 1
+    as_before = RecordingCluster()
+    assert send(as_before, planned, current, TRAFFIC, timeout=1, environment="prod").scaled is None  # type: ignore[arg-type]
+    assert as_before.calls == ["route [('bc-rev-b-predictor', 100)]", "apply InferenceService", "Ready"]
 
 
 def test_a_refusal_fails_the_step_in_the_gateways_words():
