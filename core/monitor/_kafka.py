@@ -342,6 +342,9 @@ class GroupMember:
 
     def _assigned(self, consumer: Any, partitions: list[Any]) -> None:
         state = read_state(self.kafka)
+        if any(tp.partition == 0 for tp in partitions):
+            # Leader before partition 0 is shown as owned: /healthz never says "owns 0, does not lead".
+            self._become_leader(state)
         for tp in partitions:
             document = state.get(f"partition/{tp.partition}".encode())
             ingestor = Ingestor(self.settings.limits, self.settings.models)
@@ -359,8 +362,6 @@ class GroupMember:
             tp.offset = offset  # from the checkpoint, not the committed offset: they agree unless we died between
         log.info("assigned partitions %s of %s", sorted(tp.partition for tp in partitions), self.kafka.topic)
         consumer.assign(partitions)
-        if any(tp.partition == 0 for tp in partitions):
-            self._become_leader(state)
 
     def _revoked(self, consumer: Any, partitions: list[Any]) -> None:
         try:
