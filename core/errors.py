@@ -63,6 +63,11 @@ class MlpipexError(Exception):
             text += f"\n  fix: {self.fix}"
         return text
 
+    @property
+    def fix_suffix(self) -> str:
+        """`` (fix: …)`` on one line, for the one-line replies (App comments, check runs, warnings); "" without a fix."""
+        return f" (fix: {' '.join(self.fix.split())})" if self.fix else ""
+
 
 class ConfigError(MlpipexError):
     """mlpipex.yaml is unreadable or invalid. ``problems`` holds every problem found."""

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mlpipex.errors import MlpipexError
+from mlpipex.kserve.manifests import predictor_name
 
 if TYPE_CHECKING:
     from mlpipex.config.model import MonitorSourceConfig
@@ -30,15 +31,21 @@ WindowsReader = Callable[["MonitorSourceConfig"], Sequence[Mapping[str, Any]]]
 
 
 def serving_window(windows: Sequence[Mapping[str, Any]], namespace: str, service: str,
-                   role: str) -> Mapping[str, Any] | None:  # fmt: skip
-    """The monitor's window of ``role`` (stable or canary) for the service, chosen as the canary analysis does.
+                   role: str, revision: str | None = None) -> Mapping[str, Any] | None:  # fmt: skip
+    """The monitor's window of ``role`` (stable or canary) for the service, chosen as the canary analysis
+    does (mlpipex.monitor's role_windows, here over the read API's JSON).
 
-    KServe's logger marks a canary's events (``endpoint: canary``) when it can; otherwise (Knative splits
+    The deployed model's own window first: mlpipex's logger URLs name each predictor
+    (``?revision=<predictor name>``), so ``revision`` finds it wherever it is marked. Otherwise
+    KServe's logger marks a canary's events (``endpoint: canary``) when it can; else (Knative splits
     by revision) the revision first seen last is the canary, the one before it the stable model.
     """
     mine = [w for w in windows if isinstance(w.get("key"), Mapping) and w["key"].get("namespace") == namespace
             and w["key"].get("service") == service and w["key"].get("component", "predictor") == "predictor"]  # fmt: skip
-    if any(w.get("endpoint") == "canary" for w in mine):
+    named = [w for w in mine if revision is not None and w["key"].get("revision") == revision]
+    if named:
+        chosen = named
+    elif any(w.get("endpoint") == "canary" for w in mine):
         chosen = [w for w in mine if (w.get("endpoint") == "canary") == (role == "canary")]
     else:
         by_age = sorted(mine, key=lambda w: float(w.get("first_seen") or 0))
@@ -87,9 +94,9 @@ def production_numbers(baseline: Baseline, monitor: MonitorSourceConfig | None,
         namespace, service = baseline.service
         role = baseline.serving or "stable"
         try:
-            window = serving_window(read_windows(monitor), namespace, service, role)
+            window = serving_window(read_windows(monitor), namespace, service, role, predictor_name(baseline.artifact))
         except MlpipexError as exc:
-            fix = f" (fix: {' '.join(exc.fix.split())})" if exc.fix else ""
+            fix = exc.fix_suffix
             notes.append(f"no live numbers: {exc.message}{fix}")
         else:
             if window is None:

@@ -268,7 +268,7 @@ class Rollouts:
                 return self._restored(kube, config, env, action, by, current, exc)
         except MlpipexError as exc:
             # One line with the fix: the App's reply, check runs and commit statuses show only this.
-            fix = f" (fix: {' '.join(exc.fix.split())})" if exc.fix else ""
+            fix = exc.fix_suffix
             event = DeployEvent(action, model, env.name, name, ok=False, message=str(exc).splitlines()[0] + fix, by=by)
             return Outcome(event, error=exc)
         after = state_of(sent.service)
@@ -302,7 +302,7 @@ class Rollouts:
         back = outcome(env, sent.service, sent.result, sent.routed)
         error = NotReady(f"{said}; rolled back (deploy.on_not_ready: rollback): {back}", fix=exc.fix)
         restored_state = state_of(sent.service)
-        fix = f" (fix: {' '.join(exc.fix.split())})" if exc.fix else ""
+        fix = exc.fix_suffix
         event = event_of(action, model, env, name, False, sent.service, error.message + fix)
         return Outcome(event, error=error, to_digest=restored_state.artifact, in_canary=restored_state.in_canary,
                        warnings=self._tagged(config, env, restored_state, sent.routed))  # fmt: skip

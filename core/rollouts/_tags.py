@@ -48,7 +48,7 @@ def move_environment_tag(config: Config, env: EnvironmentConfig, after: State,
         last = after.history[-1] if after.history else {}
         record_deployment(client, ref, DeploymentRecord(env.name, str(last.get("at") or _now()), last.get("by")))
     except MlpipexError as exc:
-        fix = f" (fix: {' '.join(exc.fix.split())})" if exc.fix else ""
+        fix = exc.fix_suffix
         return f"warning: the rollout succeeded, but the tag {env.name} of {after.stable} was not moved: {exc.message}{fix}"
     return None
 

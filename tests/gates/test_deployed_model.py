@@ -10,6 +10,7 @@ from mlpipex.config.model import MonitorSourceConfig
 from mlpipex.errors import ExternalError
 from mlpipex.gates._baseline import Baseline, serving_since
 from mlpipex.gates._production import NOT_THE_SAME_ROWS, production_numbers, serving_window
+from mlpipex.kserve.manifests import predictor_name
 from mlpipex.oci import DeploymentRecord, Descriptor, deployment_record_manifest
 
 A, B, C = (f"r.example/m@sha256:{c * 64}" for c in "abc")
@@ -52,6 +53,18 @@ def test_the_serving_window_is_chosen_as_the_canary_analysis_does():
     assert serving_window(marked, "ml", "bc", "canary")["key"]["revision"] == "r1"
     assert serving_window(marked, "ml", "bc", "stable")["key"]["revision"] == "r2"
     assert serving_window([], "ml", "bc", "stable") is None
+
+
+def test_the_deployed_models_own_window_is_chosen_by_its_revision_marker():
+    """mlpipex's logger URLs name each predictor: the gate takes the deployed digest's window by that name,
+    where the rules by age would take another (here: the middle one of three)."""
+    mine = predictor_name(A)
+    windows = [window("rev-0000000001", 1), window("rev-0000000002", 2), window(mine, 3)]
+    assert serving_window(windows, "ml", "bc", "stable")["key"]["revision"] == "rev-0000000002"  # by age
+    assert serving_window(windows, "ml", "bc", "stable", mine)["key"]["revision"] == mine
+    assert serving_window(windows[:2], "ml", "bc", "stable", mine)["key"]["revision"] == "rev-0000000001"  # unmarked
+    numbers = production_numbers(baseline(), MONITOR, lambda m: windows)
+    assert numbers is not None and numbers["live"]["window"] == f"ml/bc/predictor/{mine}"
 
 
 def baseline(**extra) -> Baseline:
